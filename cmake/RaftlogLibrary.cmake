@@ -1,0 +1,44 @@
+# raftlog_library(<name> [SOURCES ...] [PUBLIC_DEPS ...] [PRIVATE_DEPS ...] [HEADER_DIRS ...])
+#
+# Defines the static library raftlog_<name> with the alias raftlog::<name>,
+# compiled with the project's warnings. Its headers are installed under
+# include/raftlog/<dir>/ for each HEADER_DIRS entry (default: <name>), so the
+# include paths a consumer writes ("raft/storage.h") match the source tree.
+
+include_guard(GLOBAL)
+
+function(raftlog_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS;HEADER_DIRS" ${ARGN})
+  set(target raftlog_${name})
+  add_library(${target} ${ARG_SOURCES})
+  add_library(raftlog::${name} ALIAS ${target})
+  set_target_properties(${target} PROPERTIES EXPORT_NAME ${name} POSITION_INDEPENDENT_CODE ON)
+  target_include_directories(${target} PUBLIC
+    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/raftlog>)
+  target_link_libraries(${target} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS}
+                        $<BUILD_INTERFACE:raftlog_compile_options>)
+  if(RAFTLOG_INSTALL)
+    install(TARGETS ${target} EXPORT raftlogTargets
+            ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+            LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+    if(NOT ARG_HEADER_DIRS)
+      set(ARG_HEADER_DIRS ${name})
+    endif()
+    foreach(dir IN LISTS ARG_HEADER_DIRS)
+      install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/
+              DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/raftlog/${dir}
+              FILES_MATCHING PATTERN "*.h")
+    endforeach()
+  endif()
+endfunction()
+
+# Sources of a module folder: every .cc below it, minus the EXCLUDE list.
+function(raftlog_glob_sources out dir)
+  cmake_parse_arguments(ARG "" "" "EXCLUDE" ${ARGN})
+  file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${dir}/*.cc)
+  foreach(ex IN LISTS ARG_EXCLUDE)
+    list(FILTER srcs EXCLUDE REGEX ".*/${ex}$")
+  endforeach()
+  set(${out} ${srcs} PARENT_SCOPE)
+endfunction()

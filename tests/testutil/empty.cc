@@ -1,0 +1,1 @@
+// Keeps raftlog_testutil a valid library while it has no other sources.
