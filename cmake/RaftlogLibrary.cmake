@@ -1,14 +1,16 @@
-# raftlog_library(<name> [SOURCES ...] [PUBLIC_DEPS ...] [PRIVATE_DEPS ...] [HEADER_DIRS ...])
+# raftlog_library(<name> [SOURCES ...] [PUBLIC_DEPS ...] [PRIVATE_DEPS ...] [HEADER_DIRS ...]
+#                 [NO_HEADERS])
 #
 # Defines the static library raftlog_<name> with the alias raftlog::<name>,
 # compiled with the project's warnings. Its headers are installed under
-# include/raftlog/<dir>/ for each HEADER_DIRS entry (default: <name>), so the
+# include/raftlog/<dir>/ for each HEADER_DIRS entry (default: <name>; none with
+# NO_HEADERS, for targets whose headers another target installs), so the
 # include paths a consumer writes ("raft/storage.h") match the source tree.
 
 include_guard(GLOBAL)
 
 function(raftlog_library name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS;HEADER_DIRS" ${ARGN})
+  cmake_parse_arguments(ARG "NO_HEADERS" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS;HEADER_DIRS" ${ARGN})
   set(target raftlog_${name})
   add_library(${target} ${ARG_SOURCES})
   add_library(raftlog::${name} ALIAS ${target})
@@ -22,7 +24,7 @@ function(raftlog_library name)
     install(TARGETS ${target} EXPORT raftlogTargets
             ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
             LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
-    if(NOT ARG_HEADER_DIRS)
+    if(NOT ARG_HEADER_DIRS AND NOT ARG_NO_HEADERS)
       set(ARG_HEADER_DIRS ${name})
     endif()
     foreach(dir IN LISTS ARG_HEADER_DIRS)

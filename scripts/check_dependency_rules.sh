@@ -28,15 +28,17 @@ files() { find "$@" -type f \( -name '*.h' -o -name '*.cc' \) 2>/dev/null | sort
 check "format/ (needs none of ours)" 'format/[a-z0-9_/]+\.h' $(files format)
 check "raft/ (only format/status.h, format/result.h)" \
   'raft/[a-z0-9_/]+\.h|format/status\.h|format/result\.h|port/[a-z0-9_]+\.h' $(files raft)
-check "snapshot/ (builds on format/)" \
-  'snapshot/[a-z0-9_/]+\.h|format/[a-z0-9_]+\.h|port/[a-z0-9_]+\.h' $(files snapshot)
+check "io/ (the file-system seam: Status only)" \
+  'io/[a-z0-9_/]+\.h|format/status\.h|format/result\.h|port/[a-z0-9_]+\.h' $(files io)
+check "snapshot/ (builds on format/ and io/)" \
+  'snapshot/[a-z0-9_/]+\.h|format/[a-z0-9_]+\.h|io/[a-z0-9_]+\.h|port/[a-z0-9_]+\.h' $(files snapshot)
 check "engine/'s core (never raft/ or snapshot/)" \
-  'engine/[a-z0-9_/]+\.h|format/[a-z0-9_]+\.h|port/[a-z0-9_]+\.h' \
+  'engine/[a-z0-9_/]+\.h|format/[a-z0-9_]+\.h|io/[a-z0-9_]+\.h|port/[a-z0-9_]+\.h' \
   $(files engine | grep -v '^engine/raft_storage\.')
 check "engine/raft_storage (the adapter)" \
-  'engine/[a-z0-9_/]+\.h|snapshot/[a-z0-9_]+\.h|raft/storage\.h|raft/types\.h|format/[a-z0-9_]+\.h|port/[a-z0-9_]+\.h' \
+  'engine/[a-z0-9_/]+\.h|snapshot/[a-z0-9_]+\.h|raft/storage\.h|raft/types\.h|format/[a-z0-9_]+\.h|io/[a-z0-9_]+\.h|port/[a-z0-9_]+\.h' \
   $(files engine | grep '^engine/raft_storage\.')
-public='(format|snapshot|engine|raft)/([a-z0-9_]+)\.h|raft/(quorum|tracker|confchange)/[a-z0-9_]+\.h|port/[a-z0-9_]+\.h|tools/[a-z0-9_]+\.h|bench/[a-z0-9_]+\.h'
+public='(format|io|snapshot|engine|raft)/([a-z0-9_]+)\.h|raft/(quorum|tracker|confchange)/[a-z0-9_]+\.h|port/[a-z0-9_]+\.h|tools/[a-z0-9_]+\.h|bench/[a-z0-9_]+\.h'
 check "tools/ (public headers only)" "$public" $(files tools)
 check "bench/ (public headers only)" "$public" $(files bench)
 

@@ -1,1 +1,0 @@
-// Keeps raftlog_testutil a valid library while it has no other sources.
