@@ -1,0 +1,77 @@
+// Encodings of the metadata values the engine keeps in LMDB: HardState,
+// ConfState, snapshot metadata and the segment manifest. Raft-agnostic plain
+// structs (the raft adapter converts from raft/types.h).
+//
+// Every record starts with a version byte (1); decoders reject other
+// versions with NotSupported, trailing bytes and malformed varints with
+// Corruption naming the record, and never allocate from an unchecked count
+// (a list length is checked against the bytes that remain first).
+//
+// Thread-compatible.
+
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "format/result.h"
+
+namespace raftlog::format {
+
+inline constexpr uint8_t kMetaRecordVersion = 1;
+
+struct HardStateRecord {
+  uint64_t term = 0;
+  uint64_t vote = 0;
+  uint64_t commit = 0;
+  friend bool operator==(const HardStateRecord&, const HardStateRecord&) = default;
+};
+std::string EncodeHardState(const HardStateRecord& hs);
+Result<HardStateRecord> DecodeHardState(std::string_view bytes);
+
+struct ConfStateRecord {
+  std::vector<uint64_t> voters;
+  std::vector<uint64_t> learners;
+  std::vector<uint64_t> voters_outgoing;
+  std::vector<uint64_t> learners_next;
+  bool auto_leave = false;
+  friend bool operator==(const ConfStateRecord&, const ConfStateRecord&) = default;
+};
+std::string EncodeConfState(const ConfStateRecord& cs);
+Result<ConfStateRecord> DecodeConfState(std::string_view bytes);
+
+// Metadata of the latest snapshot; the data itself lives in a snapshot file.
+struct SnapshotMetaRecord {
+  uint64_t index = 0;
+  uint64_t term = 0;
+  ConfStateRecord conf_state;
+  std::string file_name;    // in the log's snapshot directory; empty if no data file
+  uint64_t data_bytes = 0;
+  friend bool operator==(const SnapshotMetaRecord&, const SnapshotMetaRecord&) = default;
+};
+std::string EncodeSnapshotMeta(const SnapshotMetaRecord& meta);
+Result<SnapshotMetaRecord> DecodeSnapshotMeta(std::string_view bytes);
+
+enum class SegmentState : uint8_t {
+  kActive = 1,  // being appended to; its end is found by scanning
+  kSealed = 2,  // has a footer; last_index and footer_offset are final
+};
+
+// One entry of the segment manifest: LMDB's list of live segments is the
+// source of truth; segment files not listed are removed on open.
+struct SegmentRecord {
+  uint64_t segment_id = 0;
+  uint64_t base_index = 0;
+  uint64_t generation = 0;
+  SegmentState state = SegmentState::kActive;
+  uint64_t last_index = 0;     // sealed only
+  uint64_t footer_offset = 0;  // sealed only
+  uint64_t file_bytes = 0;     // sealed only: the file's size after sealing
+  friend bool operator==(const SegmentRecord&, const SegmentRecord&) = default;
+};
+std::string EncodeSegmentRecord(const SegmentRecord& record);
+Result<SegmentRecord> DecodeSegmentRecord(std::string_view bytes);
+
+}  // namespace raftlog::format
