@@ -42,10 +42,14 @@ class Compressor {
   Compressor(const Compressor&) = delete;
   Compressor& operator=(const Compressor&) = delete;
 
-  // Compresses `raw` as one zstd frame into *out (replacing its contents).
-  // Returns false (leaving *out unspecified) if the result would not save at
-  // least options.min_saving, or if raw is below options.min_payload_bytes:
-  // the caller then stores raw.
+  // Compresses `raw` as one zstd frame (declaring its content size, without
+  // zstd's own checksum) into *out (replacing its contents).
+  // Returns false (leaving *out unspecified) if !options.enabled, if raw is
+  // empty or below options.min_payload_bytes, or if the result would not save
+  // at least options.min_saving (compressed size <= raw size x (1 -
+  // min_saving)): the caller then stores raw. zstd is given an output buffer
+  // of exactly that budget, so an incompressible payload costs at most one
+  // compression attempt and no larger buffer. Never fails otherwise.
   bool MaybeCompress(std::string_view raw, const CompressionOptions& options, std::string* out);
 
  private:
@@ -60,12 +64,16 @@ class Decompressor {
   Decompressor(const Decompressor&) = delete;
   Decompressor& operator=(const Decompressor&) = delete;
 
-  // Decompresses `compressed` (one zstd frame) into *out, which must come out
-  // exactly `raw_bytes` long. Never allocates more than raw_bytes, so a
-  // "decompression bomb" (a small input claiming or producing a huge output)
-  // fails with Corruption instead of exhausting memory.
-  // Returns Corruption naming `what` if the input is not valid zstd, decodes to
-  // a different size, or raw_bytes exceeds max_raw_bytes.
+  // Decompresses `compressed` (exactly one zstd frame, nothing after it) into
+  // *out, which must come out exactly `raw_bytes` long. Never allocates more
+  // than raw_bytes, so a "decompression bomb" (a small input claiming or
+  // producing a huge output) fails with Corruption instead of exhausting
+  // memory: raw_bytes is checked against max_raw_bytes and the frame's
+  // declared content size (if any) against raw_bytes before *out is sized, and
+  // zstd decodes into exactly raw_bytes of room.
+  // Returns Corruption naming `what` if the input is not valid zstd, is
+  // followed by trailing bytes, decodes to a different size, or raw_bytes
+  // exceeds max_raw_bytes. On error *out is unspecified.
   Status Decompress(std::string_view compressed, size_t raw_bytes, std::string* out,
                     std::string_view what, size_t max_raw_bytes);
 

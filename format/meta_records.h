@@ -2,10 +2,13 @@
 // ConfState, snapshot metadata and the segment manifest. Raft-agnostic plain
 // structs (the raft adapter converts from raft/types.h).
 //
-// Every record starts with a version byte (1); decoders reject other
-// versions with NotSupported, trailing bytes and malformed varints with
-// Corruption naming the record, and never allocate from an unchecked count
-// (a list length is checked against the bytes that remain first).
+// Every record starts with a version byte (1); decoders reject newer versions
+// with NotSupported, and version 0, trailing bytes, truncation, malformed
+// varints and out-of-range enum/bool bytes with Corruption naming the record
+// and field. They never allocate from an unchecked count (a list length is
+// checked against the bytes that remain first). The byte layouts are in
+// docs/format.md ("LMDB metadata records"); integers are LEB128 varints.
+// The engine adds the LMDB key to error messages (Status::WithContext).
 //
 // Thread-compatible.
 
@@ -28,6 +31,7 @@ struct HardStateRecord {
   uint64_t commit = 0;
   friend bool operator==(const HardStateRecord&, const HardStateRecord&) = default;
 };
+// version, term, vote, commit.
 std::string EncodeHardState(const HardStateRecord& hs);
 Result<HardStateRecord> DecodeHardState(std::string_view bytes);
 
@@ -39,6 +43,8 @@ struct ConfStateRecord {
   bool auto_leave = false;
   friend bool operator==(const ConfStateRecord&, const ConfStateRecord&) = default;
 };
+// version, then voters, learners, voters_outgoing, learners_next (each a
+// varint count and that many varint ids), then auto_leave (one byte, 0 or 1).
 std::string EncodeConfState(const ConfStateRecord& cs);
 Result<ConfStateRecord> DecodeConfState(std::string_view bytes);
 
@@ -47,10 +53,12 @@ struct SnapshotMetaRecord {
   uint64_t index = 0;
   uint64_t term = 0;
   ConfStateRecord conf_state;
-  std::string file_name;    // in the log's snapshot directory; empty if no data file
+  std::string file_name;  // in the log's snapshot directory; empty if no data file
   uint64_t data_bytes = 0;
   friend bool operator==(const SnapshotMetaRecord&, const SnapshotMetaRecord&) = default;
 };
+// version, index, term, the ConfState record (length-prefixed, with its own
+// version byte), file_name (length-prefixed), data_bytes.
 std::string EncodeSnapshotMeta(const SnapshotMetaRecord& meta);
 Result<SnapshotMetaRecord> DecodeSnapshotMeta(std::string_view bytes);
 
@@ -71,6 +79,9 @@ struct SegmentRecord {
   uint64_t file_bytes = 0;     // sealed only: the file's size after sealing
   friend bool operator==(const SegmentRecord&, const SegmentRecord&) = default;
 };
+// version, segment_id, base_index, generation, state (one byte), last_index,
+// footer_offset, file_bytes. Decoding rejects an unknown state and an active
+// record whose sealed-only fields are not zero.
 std::string EncodeSegmentRecord(const SegmentRecord& record);
 Result<SegmentRecord> DecodeSegmentRecord(std::string_view bytes);
 

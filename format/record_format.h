@@ -31,7 +31,8 @@
 //    56    8 checksum         XXH3-64, seed 0, of bytes [0, 56)
 //
 // Frame (header 56 bytes, then the payload, then zero padding to a multiple
-// of 8 bytes):
+// of 8 bytes; readers reject non-zero padding). A kFooter frame has first
+// index, term, entry count and commit 0 and is never compressed.
 //
 //   off size field
 //     0    4 magic            "RLFR"
@@ -64,7 +65,8 @@
 //     F x { u32 frame offset in the file, u32 first index - base index },
 //     R x { u64 first index, u64 term }
 //
-// Trailer (the last 32 bytes of a sealed segment):
+// Trailer (the last 32 bytes of a sealed segment; the footer frame ends
+// where it begins):
 //
 //     u64 magic "RLTRAILR", u64 footer frame offset, u64 file bytes,
 //     u64 checksum: XXH3-64 of the preceding 24 bytes, seeded with FrameSeed

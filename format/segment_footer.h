@@ -40,26 +40,39 @@ struct FooterContents {
   std::vector<TermRun> term_runs;
 };
 
-// The footer frame's payload.
+// The footer frame's payload (layout in record_format.h and docs/format.md).
+// REQUIRES: the contents satisfy FooterView::Parse's ordering checks (frames
+// and term runs in increasing order); a violation aborts.
 std::string EncodeFooterPayload(const FooterContents& footer);
 
 // A validated view of a footer payload; refers to the payload's bytes, which
 // must outlive it (e.g. an mmapped segment).
 class FooterView {
  public:
-  // Checks the counts against the payload size, that frame offsets increase
-  // and index deltas do not decrease, and that term runs increase in index.
-  // Returns Corruption naming `where` otherwise.
+  // Checks that the payload is exactly 16 + 8F + 16R bytes for its counts,
+  // that F and R are both zero or both non-zero, that frame offsets are
+  // 8-aligned, at least kSegmentHeaderBytes and strictly increasing, that
+  // index deltas strictly increase (every entries frame holds >= 1 entry),
+  // and that term runs strictly increase in first index and start at or
+  // before last_index. Returns Corruption naming `where` otherwise.
+  // Cost: one pass over the tables (no allocation); the payload's checksum is
+  // the footer frame's, verified by DecodeFrame.
   static Result<FooterView> Parse(std::string_view payload, std::string_view where);
 
   uint64_t last_index() const { return last_index_; }
   uint32_t frame_count() const { return frame_count_; }
+  // REQUIRES: k < frame_count().
   FrameRef frame(uint32_t k) const;
   uint32_t term_run_count() const { return run_count_; }
+  // REQUIRES: k < term_run_count().
   TermRun term_run(uint32_t k) const;
-  // Index of the last frame whose first index (base + delta) is <= index_delta
-  // + base, found by binary search; frame_count() if none.
+  // Index k of the last frame whose index delta is <= index_delta (so the
+  // frame that holds base + index_delta, if the segment holds it at all),
+  // found by binary search over the in-place table: O(log F), no allocation;
+  // frame_count() if none (index_delta precedes the first frame). The caller
+  // checks the index against last_index().
   uint32_t FindFrame(uint32_t index_delta) const;
+  // A copy of everything, for tools and tests.
   FooterContents ToContents() const;
 
  private:
@@ -72,7 +85,9 @@ class FooterView {
 };
 
 // The 32 trailer bytes for a footer frame at footer_offset in a file that
-// ends at file_bytes (the trailer's own end).
+// ends at file_bytes (the trailer's own end). `seed` is the segment's
+// FrameSeed, so a trailer left over from another segment or generation does
+// not validate.
 std::string EncodeTrailer(uint64_t footer_offset, uint64_t file_bytes, uint64_t seed);
 
 struct Trailer {
@@ -81,7 +96,12 @@ struct Trailer {
 };
 
 // Decodes the last 32 bytes of a sealed segment. Returns Corruption naming
-// `file` for a wrong magic, bad checksum, or offsets outside the file.
+// `file` if last_32_bytes is not 32 bytes long, for a wrong magic (the segment
+// is not sealed), a bad checksum, a recorded file size other than
+// actual_file_bytes, or a footer offset that is not an 8-aligned position
+// with room for a frame header between the segment header and the trailer.
+// The caller then decodes the footer frame at footer_offset and checks that
+// it ends exactly where the trailer begins.
 Result<Trailer> DecodeTrailer(std::string_view last_32_bytes, uint64_t seed,
                               uint64_t actual_file_bytes, std::string_view file);
 

@@ -31,10 +31,15 @@ struct SegmentHeader {
 // The 64 encoded bytes.
 std::string EncodeSegmentHeader(const SegmentHeader& header);
 
-// Decodes and verifies a segment header from the first bytes of a file.
-// Returns Corruption naming `file` for a wrong magic ("not a raftlog segment"),
-// a bad checksum, a wrong header size or unknown flags; NotSupported for a
-// newer format version; Corruption if bytes is shorter than the header.
+// Decodes and verifies a segment header from the first bytes of a file
+// (`bytes` may extend past the header).
+// Returns Corruption naming `file` for a wrong magic ("not a raftlog segment";
+// the message says so when the header is all zeros, i.e. a preallocated file
+// that was never written), a bad checksum, version 0, a wrong header size or
+// unknown flags; NotSupported for a newer format version (checked before the
+// checksum, since a newer version may lay out its header differently);
+// Corruption if bytes is shorter than the header.
+// The caller checks that segment_id matches the file name and the manifest.
 Result<SegmentHeader> DecodeSegmentHeader(std::string_view bytes, std::string_view file);
 
 }  // namespace raftlog::format
