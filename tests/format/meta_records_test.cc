@@ -1,0 +1,236 @@
+#include "format/meta_records.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "format/coding.h"
+#include "tests/format/allocation_counter.h"
+
+namespace raftlog::format {
+namespace {
+
+using testing::AllocationCounter;
+
+ConfStateRecord SampleConf() {
+  ConfStateRecord cs;
+  cs.voters = {1, 2, 3};
+  cs.learners = {4};
+  cs.voters_outgoing = {1, 2, UINT64_MAX};
+  cs.learners_next = {};
+  cs.auto_leave = true;
+  return cs;
+}
+
+SnapshotMetaRecord SampleSnapshot() {
+  SnapshotMetaRecord m;
+  m.index = 12345;
+  m.term = 7;
+  m.conf_state = SampleConf();
+  m.file_name = "snap-0000000000003039-0000000000000007.snap";
+  m.data_bytes = 1 << 30;
+  return m;
+}
+
+SegmentRecord SampleSealed() {
+  SegmentRecord r;
+  r.segment_id = 0xa1;
+  r.base_index = 100;
+  r.generation = 3;
+  r.state = SegmentState::kSealed;
+  r.last_index = 5000;
+  r.footer_offset = 67108000;
+  r.file_bytes = 67108864;
+  return r;
+}
+
+// Every record type, for the checks that apply to all of them: the encoding of
+// a sample and a decoder that reports only the status.
+struct Kind {
+  const char* name;
+  std::string sample;
+  std::function<Status(std::string_view)> decode;
+};
+
+std::vector<Kind> Kinds() {
+  return {
+      {"HardState record", EncodeHardState({5, 2, UINT64_MAX}),
+       [](std::string_view b) { return DecodeHardState(b).status(); }},
+      {"ConfState record", EncodeConfState(SampleConf()),
+       [](std::string_view b) { return DecodeConfState(b).status(); }},
+      {"SnapshotMeta record", EncodeSnapshotMeta(SampleSnapshot()),
+       [](std::string_view b) { return DecodeSnapshotMeta(b).status(); }},
+      {"SegmentRecord", EncodeSegmentRecord(SampleSealed()),
+       [](std::string_view b) { return DecodeSegmentRecord(b).status(); }},
+  };
+}
+
+TEST(MetaRecordsTest, HardStateRoundTrip) {
+  for (HardStateRecord hs : {HardStateRecord{}, HardStateRecord{1, 1, 1},
+                             HardStateRecord{UINT64_MAX, UINT64_MAX - 1, 1ull << 35}}) {
+    Result<HardStateRecord> r = DecodeHardState(EncodeHardState(hs));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(*r, hs);
+  }
+  // version 1, term 5, vote 2, commit 300 (varint ac 02)
+  EXPECT_EQ(EncodeHardState({5, 2, 300}), std::string("\x01\x05\x02\xac\x02", 5));
+}
+
+TEST(MetaRecordsTest, ConfStateRoundTrip) {
+  ConfStateRecord big;
+  for (uint64_t id = 1; id <= 1000; ++id) big.voters.push_back(id * 1000003);
+  for (const ConfStateRecord& cs : {ConfStateRecord{}, SampleConf(), big}) {
+    Result<ConfStateRecord> r = DecodeConfState(EncodeConfState(cs));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(*r, cs);
+  }
+  EXPECT_EQ(EncodeConfState(ConfStateRecord{{1, 2}, {3}, {}, {}, false}),
+            std::string("\x01\x02\x01\x02\x01\x03\x00\x00\x00", 9));
+}
+
+TEST(MetaRecordsTest, SnapshotMetaRoundTrip) {
+  for (const SnapshotMetaRecord& m : {SnapshotMetaRecord{}, SampleSnapshot()}) {
+    Result<SnapshotMetaRecord> r = DecodeSnapshotMeta(EncodeSnapshotMeta(m));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(*r, m);
+  }
+}
+
+TEST(MetaRecordsTest, SegmentRecordRoundTrip) {
+  SegmentRecord active;
+  active.segment_id = 9;
+  active.base_index = 1;
+  active.generation = 0;
+  for (const SegmentRecord& rec : {active, SampleSealed()}) {
+    Result<SegmentRecord> r = DecodeSegmentRecord(EncodeSegmentRecord(rec));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(*r, rec);
+  }
+}
+
+TEST(MetaRecordsTest, TruncationAtEveryByteIsCorruption) {
+  for (const Kind& k : Kinds()) {
+    ASSERT_TRUE(k.decode(k.sample).ok()) << k.name;
+    for (size_t n = 0; n < k.sample.size(); ++n) {
+      const Status s = k.decode(std::string_view(k.sample).substr(0, n));
+      EXPECT_TRUE(s.IsCorruption()) << k.name << " cut at " << n << ": " << s.ToString();
+      EXPECT_EQ(s.message().rfind(k.name, 0), 0u) << s.message();
+    }
+  }
+}
+
+TEST(MetaRecordsTest, TrailingBytesAreCorruption) {
+  for (const Kind& k : Kinds()) {
+    const Status s = k.decode(k.sample + '\0');
+    EXPECT_TRUE(s.IsCorruption()) << k.name;
+    EXPECT_EQ(s.message(), std::string(k.name) + ": end 1 unexpected trailing bytes at offset " +
+                               std::to_string(k.sample.size()));
+  }
+}
+
+TEST(MetaRecordsTest, NewerVersionIsNotSupported) {
+  for (const Kind& k : Kinds()) {
+    std::string bytes = k.sample;
+    bytes[0] = 2;
+    const Status s = k.decode(bytes);
+    EXPECT_TRUE(s.IsNotSupported()) << k.name;
+    EXPECT_EQ(s.message(),
+              std::string(k.name) + ": version 2 is newer than the newest supported (1)");
+    bytes[0] = 0;
+    EXPECT_TRUE(k.decode(bytes).IsCorruption()) << k.name;
+  }
+}
+
+TEST(MetaRecordsTest, NestedConfStateVersionIsChecked) {
+  std::string bytes = EncodeSnapshotMeta(SampleSnapshot());
+  // version, index (2 bytes: 12345), term (1), conf-state length (1), then the
+  // nested record's version byte.
+  ASSERT_EQ(bytes[5], 1);
+  bytes[5] = 9;
+  const Status s = DecodeSnapshotMeta(bytes).status();
+  EXPECT_TRUE(s.IsNotSupported());
+  EXPECT_EQ(s.message(),
+            "SnapshotMeta record: conf_state: version 9 is newer than the newest supported (1)");
+}
+
+TEST(MetaRecordsTest, HugeCountsAreRejectedBeforeAllocating) {
+  for (uint64_t count : {uint64_t{4}, uint64_t{1} << 40, UINT64_MAX}) {
+    std::string bytes("\x01", 1);
+    PutVarint64(&bytes, count);  // voters
+    bytes += "\x01\x02";         // two bytes left, fewer than `count`
+    AllocationCounter counter;
+    const Status s = DecodeConfState(bytes).status();
+    EXPECT_LT(counter.largest(), 1000u) << count;
+    EXPECT_TRUE(s.IsCorruption());
+    EXPECT_EQ(s.message(), "ConfState record: voters count " + std::to_string(count) +
+                               " exceeds the 2 bytes that remain at offset " +
+                               std::to_string(bytes.size() - 2));
+  }
+  // A length prefix beyond the record, in SnapshotMeta.
+  std::string meta("\x01\x05\x02", 3);
+  PutVarint64(&meta, uint64_t{1} << 50);
+  AllocationCounter counter;
+  const Status s = DecodeSnapshotMeta(meta).status();
+  EXPECT_LT(counter.largest(), 1000u);
+  EXPECT_TRUE(s.IsCorruption());
+  EXPECT_NE(s.message().find("conf_state length 1125899906842624 exceeds the 0 bytes"),
+            std::string::npos)
+      << s.message();
+}
+
+TEST(MetaRecordsTest, MalformedFieldsAreCorruption) {
+  struct Case {
+    const char* name;
+    std::string bytes;
+    std::function<Status(std::string_view)> decode;
+    const char* message;
+  };
+  auto hs = [](std::string_view b) { return DecodeHardState(b).status(); };
+  auto cs = [](std::string_view b) { return DecodeConfState(b).status(); };
+  auto seg = [](std::string_view b) { return DecodeSegmentRecord(b).status(); };
+  std::string bad_state = EncodeSegmentRecord(SampleSealed());
+  bad_state[5] = 3;  // version, id (2 bytes: a1 01), base (1), generation (1), state
+  SegmentRecord active_with_end = SampleSealed();
+  active_with_end.state = SegmentState::kActive;
+  std::string bad_bool = EncodeConfState({});
+  bad_bool.back() = 2;
+  const Case cases[] = {
+      {"overlong varint", std::string("\x01") + std::string(11, '\xff'), hs,
+       "HardState record: term is a truncated or overlong varint at offset 1"},
+      {"varint overflows 64 bits", std::string("\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02", 11),
+       hs, "HardState record: term is a truncated or overlong varint at offset 1"},
+      {"bool is 2", bad_bool, cs, "ConfState record: auto_leave is 2, not 0 or 1 at offset 6"},
+      {"unknown state", bad_state, seg, "SegmentRecord: state has the unknown value 3 at offset 6"},
+      {"active with sealed fields", EncodeSegmentRecord(active_with_end), seg,
+       "SegmentRecord: state is active, but the sealed-only fields are not zero"},
+  };
+  for (const Case& c : cases) {
+    const Status s = c.decode(c.bytes);
+    EXPECT_TRUE(s.IsCorruption()) << c.name;
+    EXPECT_EQ(s.message().rfind(c.message, 0), 0u) << c.name << ": " << s.message();
+  }
+}
+
+TEST(MetaRecordsTest, EverySingleBitFlipIsRejectedOrDecodesToADifferentRecord) {
+  // Meta records have no checksum of their own (LMDB pages do); a flip must
+  // never crash the decoder or read out of bounds, and never decode to the
+  // original value.
+  for (const Kind& k : Kinds()) {
+    for (size_t bit = 0; bit < k.sample.size() * 8; ++bit) {
+      std::string bad = k.sample;
+      bad[bit / 8] ^= static_cast<char>(1 << (bit % 8));
+      const Status s = k.decode(bad);
+      EXPECT_TRUE(s.ok() || s.IsCorruption() || s.IsNotSupported()) << k.name << " " << bit;
+    }
+  }
+  const std::string hs = EncodeHardState({5, 2, 300});
+  std::string bad = hs;
+  bad[1] ^= 1;
+  ASSERT_TRUE(DecodeHardState(bad).ok());
+  EXPECT_NE(*DecodeHardState(bad), *DecodeHardState(hs));
+}
+
+}  // namespace
+}  // namespace raftlog::format
