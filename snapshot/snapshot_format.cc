@@ -107,9 +107,9 @@ Result<SnapshotHeader> DecodeHeader(std::string_view bytes, std::string_view fil
   const uint64_t stored = format::DecodeFixed64(bytes.data() + sum_offset);
   const uint64_t computed = format::Checksum64(bytes.substr(0, sum_offset));
   if (stored != computed) {
-    return CorruptionAt(
-        file, sum_offset,
-        "header checksum mismatch (stored " + Hex(stored) + ", computed " + Hex(computed) + ")");
+    return CorruptionAt(file, sum_offset,
+                        "header checksum mismatch (header bytes " + std::to_string(header_bytes) +
+                            ", stored " + Hex(stored) + ", computed " + Hex(computed) + ")");
   }
   const uint16_t version = format::DecodeFixed16(bytes.data() + 8);
   if (version > kFormatVersion) {

@@ -57,7 +57,7 @@ class FaultFs final : public io::FileSystem {
     std::lock_guard<std::mutex> lock(mu_);
     plan_.clear();
   }
-  // Calls of `op` so far (failed ones included).
+  // Calls of `op` since construction or ClearLog (failed ones included).
   int Count(Op op) {
     std::lock_guard<std::mutex> lock(mu_);
     return counts_[op];
@@ -67,9 +67,11 @@ class FaultFs final : public io::FileSystem {
     std::lock_guard<std::mutex> lock(mu_);
     return log_;
   }
+  // Forgets the log and the counts (not the plan).
   void ClearLog() {
     std::lock_guard<std::mutex> lock(mu_);
     log_.clear();
+    counts_.clear();
   }
 
   // Records the call and returns the injected error, or OK.
