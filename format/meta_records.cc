@@ -172,10 +172,6 @@ Result<SegmentRecord> DecodeSegmentRecord(std::string_view bytes) {
   RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("footer_offset", &rec.footer_offset));
   RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("file_bytes", &rec.file_bytes));
   RAFTLOG_RETURN_IF_ERROR(r.ExpectEnd());
-  if (rec.state == SegmentState::kActive &&
-      (rec.last_index != 0 || rec.footer_offset != 0 || rec.file_bytes != 0)) {
-    return r.Error("state", "is active, but the sealed-only fields are not zero");
-  }
   return rec;
 }
 

@@ -80,8 +80,9 @@ struct SegmentRecord {
   friend bool operator==(const SegmentRecord&, const SegmentRecord&) = default;
 };
 // version, segment_id, base_index, generation, state (one byte), last_index,
-// footer_offset, file_bytes. Decoding rejects an unknown state and an active
-// record whose sealed-only fields are not zero.
+// footer_offset, file_bytes. Decoding rejects an unknown state; it does not
+// interpret the sealed-only fields of an active record (the engine may keep
+// a hint there).
 std::string EncodeSegmentRecord(const SegmentRecord& record);
 Result<SegmentRecord> DecodeSegmentRecord(std::string_view bytes);
 
