@@ -42,6 +42,19 @@ void Inflights::FreeLE(uint64_t to) {
   if (count_ == 0) start_ = 0;
 }
 
+bool operator==(const Inflights& a, const Inflights& b) {
+  if (a.size_ != b.size_ || a.max_bytes_ != b.max_bytes_ || a.count_ != b.count_ ||
+      a.bytes_ != b.bytes_) {
+    return false;
+  }
+  for (size_t k = 0, i = a.start_, j = b.start_; k < a.count_; ++k) {
+    if (!(a.buffer_[i] == b.buffer_[j])) return false;
+    if (++i >= a.size_) i -= a.size_;
+    if (++j >= b.size_) j -= b.size_;
+  }
+  return true;
+}
+
 void Inflights::Reset() {
   count_ = 0;
   start_ = 0;

@@ -58,6 +58,10 @@ class Inflights {
   size_t size() const { return size_; }
   uint64_t max_bytes() const { return max_bytes_; }
 
+  // Equal limits and the same messages in flight, in the same order; the
+  // ring layout and buffer capacity do not matter.
+  friend bool operator==(const Inflights& a, const Inflights& b);
+
  private:
   friend class InflightsTestPeer;  // tests inspect the ring layout
 

@@ -125,6 +125,9 @@ struct Progress {
   // etcd's format, e.g. "StateReplicate match=5 next=7 learner paused
   // pendingSnap=3 inactive inflight=2[full]" (optional parts only when set).
   std::string String() const;
+
+  // Field by field (the inflights windows compare by content).
+  friend bool operator==(const Progress&, const Progress&) = default;
 };
 
 // The progress of every tracked peer (voters and learners), ordered by id.
