@@ -4,7 +4,10 @@
 //
 // format/ is raft-agnostic: an entry here is (index, term, type byte, bytes).
 //
-// Thread-compatible.
+// Thread-safety: FrameBuilder and FrameIterator are thread-compatible (one
+// per thread, or external locking). DecodeFrame and EntriesPayload are
+// thread-safe (DecodeFrame keeps its checksum state per thread); RawPayload is
+// as safe as the Decompressor passed to it.
 
 #pragma once
 
@@ -54,8 +57,9 @@ struct FrameHeader {
 // The encoded frame is exposed as a list of byte pieces to be written in order
 // with one pwritev: the header and entry table from the builder's buffers, and
 // (when not compressed) each entry's data straight from the caller's memory,
-// so payload bytes are never copied on the way to the disk. The last piece is
-// the zero padding that makes frame_bytes() a multiple of kFrameAlignment.
+// so payload bytes are never copied on the way to the disk. If the frame needs
+// padding, the last piece is the zeros that make frame_bytes() a multiple of
+// kFrameAlignment.
 //
 // Cost of BuildEntries for N entries of D data bytes in all, not compressed:
 // one pass over the N entries to fill the 5N-byte entry table, and one XXH3
@@ -97,8 +101,9 @@ class FrameBuilder {
   void set_options(const CompressionOptions& options) { options_ = options; }
 
  private:
-  // Fills header_buf_ from header_ and checksums it and the stored payload
-  // pieces (pieces_[1..]) minus the padding.
+  // Sets header_.stored_bytes from pieces_[1, 1 + payload_pieces), encodes
+  // header_ into header_buf_ with the checksum over its first 48 bytes and
+  // those pieces, and appends the padding piece if one is needed.
   void FinishFrame(uint64_t seed, size_t payload_pieces);
 
   CompressionOptions options_;
@@ -117,8 +122,9 @@ class FrameBuilder {
 // these: the engine's policy, not format/, decides what each means.
 enum class FrameError : uint8_t {
   kNone = 0,
-  kEndOfData,    // the header is all zeros: the unwritten, preallocated region
-  kTruncated,    // the range ends inside the header or the payload
+  kEndOfData,    // the header is all zeros, or the range is empty: the
+                 // unwritten, preallocated region or the end of the bytes
+  kTruncated,    // the range ends inside the header, payload or padding
   kBadMagic,     // not a frame: the header is not all zeros and does not
                  // start with the frame magic
   kBadHeader,    // unknown type, flags or reserved bits, or impossible

@@ -150,22 +150,5 @@ TEST(SegmentHeaderTest, VersionZeroHeaderSizeAndFlagsAreCorruption) {
   }
 }
 
-TEST(FrameSeedTest, IsXxh3OfIdAndGeneration) {
-  std::string buf;
-  PutFixed64(&buf, 0xa1);
-  PutFixed64(&buf, 3);
-  EXPECT_EQ(FrameSeed(0xa1, 3), Checksum64(buf, 0));
-  EXPECT_NE(FrameSeed(1, 2), FrameSeed(2, 1));
-  EXPECT_NE(FrameSeed(0, 0), 0u);
-}
-
-TEST(FrameBytesTest, RoundsUpToTheAlignment) {
-  EXPECT_EQ(FrameBytes(0), 56u);
-  EXPECT_EQ(FrameBytes(1), 64u);
-  EXPECT_EQ(FrameBytes(8), 64u);
-  EXPECT_EQ(FrameBytes(9), 72u);
-  EXPECT_EQ(FrameBytes(kMaxFramePayloadBytes), 56u + kMaxFramePayloadBytes);
-}
-
 }  // namespace
 }  // namespace raftlog::format
