@@ -92,7 +92,7 @@ TEST(ResultDeathTest, ValueOfErrorAborts) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   Result<int> r = Status::NotFound("no such segment");
   EXPECT_DEATH((void)r.value(), "no such segment");
-  EXPECT_DEATH(Result<int>(Status::OK()), "Result constructed from an OK Status");
+  EXPECT_DEATH((void)Result<int>(Status::OK()), "Result constructed from an OK Status");
 }
 
 }  // namespace
