@@ -211,12 +211,13 @@ std::optional<ParsedName> ParseSnapshotFileName(std::string_view name) {
   return ParsedName{*term, *index};
 }
 
-std::string TempFileName(std::string_view final_name) { return std::string(final_name) + ".tmp"; }
+std::string TempFileName(std::string_view final_name) {
+  return std::string(final_name) + std::string(kTempSuffix);
+}
 
 bool IsTempFileName(std::string_view name) {
-  constexpr std::string_view kTmp = ".tmp";
-  if (name.size() <= kTmp.size() || name.substr(name.size() - kTmp.size()) != kTmp) return false;
-  return ParseSnapshotFileName(name.substr(0, name.size() - kTmp.size())).has_value();
+  if (!name.ends_with(kTempSuffix)) return false;
+  return ParseSnapshotFileName(name.substr(0, name.size() - kTempSuffix.size())).has_value();
 }
 
 }  // namespace raftlog::snapshot

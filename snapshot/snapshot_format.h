@@ -93,7 +93,8 @@ inline constexpr uint32_t kMaxConfStateBytes = 16u << 20;
 inline constexpr size_t kMaxHeaderBytes = kHeaderFixedBytes + kMaxConfStateBytes;
 
 inline constexpr std::string_view kSnapshotSuffix = ".snap";
-inline constexpr std::string_view kTempSuffix = ".snap.tmp";
+// Appended to a snapshot name to name its temp file ("<name>.snap.tmp").
+inline constexpr std::string_view kTempSuffix = ".tmp";
 
 // A decoded, checked header.
 struct SnapshotHeader {

@@ -2,9 +2,9 @@
 // verifying each block as it goes, so that a snapshot of any size can be read
 // with memory bounded by one block.
 //
-// Open() reads and checks the header and the trailer (two or three small
-// preads, no data), so a truncated or foreign file fails there; each
-// ReadChunk() then reads one block with one pread and checks its checksum; the
+// Open() reads and checks the header and the trailer (three small preads:
+// the header's fixed prefix, the header, the trailer; no data), so a truncated or foreign file
+// fails there; each ReadChunk() then reads one block with one pread and checks its checksum; the
 // end of the data is reported only after the totals and the whole-data
 // checksum in the trailer have been checked too. A reader therefore never
 // hands out a byte it has not verified, and reaching the end (an empty chunk)

@@ -53,9 +53,18 @@ class FaultFs final : public io::FileSystem {
     std::lock_guard<std::mutex> lock(mu_);
     plan_[op] = Plan{0, err, /*sticky=*/true};
   }
+  // Simulates the process dying after `ops` more recorded calls succeed:
+  // every later call fails with EIO, so nothing is cleaned up either, and the
+  // PWrite that meets the crash first writes half of its bytes (torn).
+  void CrashAfter(int ops) {
+    std::lock_guard<std::mutex> lock(mu_);
+    crash_after_ = ops;
+  }
   void Disarm() {
     std::lock_guard<std::mutex> lock(mu_);
     plan_.clear();
+    crash_after_ = -1;
+    crashed_ = false;
   }
   // Calls of `op` since construction or ClearLog (failed ones included).
   int Count(Op op) {
@@ -74,11 +83,21 @@ class FaultFs final : public io::FileSystem {
     counts_.clear();
   }
 
-  // Records the call and returns the injected error, or OK.
-  Status Hit(Op op, const std::string& what) {
+  // Records the call and returns the injected error, or OK. *torn is set
+  // when this call is the one a CrashAfter crash happens in.
+  Status Hit(Op op, const std::string& what, bool* torn = nullptr) {
     std::lock_guard<std::mutex> lock(mu_);
     ++counts_[op];
     log_.push_back(std::string(OpName(op)) + " " + what);
+    if (crash_after_ >= 0) {
+      if (crash_after_ > 0) {
+        --crash_after_;
+      } else {
+        if (!crashed_ && torn != nullptr) *torn = true;
+        crashed_ = true;
+        return Status::FromErrno(std::string("injected crash at ") + OpName(op) + " " + what, EIO);
+      }
+    }
     auto it = plan_.find(op);
     if (it == plan_.end()) return Status::OK();
     if (it->second.skip > 0) {
@@ -124,6 +143,8 @@ class FaultFs final : public io::FileSystem {
   io::FileSystem* const base_;
   std::mutex mu_;
   std::map<Op, Plan> plan_;
+  int crash_after_ = -1;  // -1: no crash planned
+  bool crashed_ = false;
   std::map<Op, int> counts_;
   std::vector<std::string> log_;
 };
@@ -134,7 +155,17 @@ class FaultFile final : public io::File {
 
   const std::string& path() const override { return base_->path(); }
   Status PWrite(uint64_t offset, std::span<const std::string_view> pieces) override {
-    RAFTLOG_RETURN_IF_ERROR(fs_->Hit(Op::kPWrite, path()));
+    bool torn = false;
+    Status s = fs_->Hit(Op::kPWrite, path(), &torn);
+    if (!s.ok()) {
+      if (torn) {
+        std::string all;
+        for (std::string_view piece : pieces) all.append(piece);
+        const std::string_view half[] = {std::string_view(all).substr(0, all.size() / 2)};
+        (void)base_->PWrite(offset, half);
+      }
+      return s;
+    }
     return base_->PWrite(offset, pieces);
   }
   Result<std::string_view> PRead(uint64_t offset, size_t n, char* scratch) const override {

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 #include <vector>
@@ -164,6 +165,58 @@ INSTANTIATE_TEST_SUITE_P(
                       FaultCase{"RenameEnospc", Op::kRename, 0, ENOSPC},
                       FaultCase{"DirectoryFsyncEio", Op::kSyncDir, 0, EIO}),
     [](const ::testing::TestParamInfo<FaultCase>& info) { return std::string(info.param.name); });
+
+// A process crash at any point of a write (simulated: from some call on,
+// every call fails, so nothing is cleaned up, and the write in progress is
+// torn) leaves, after a restart, either no new snapshot or a complete one,
+// and the earlier snapshot intact; Open removes whatever temp file is left.
+TEST_F(SnapshotDurabilityTest, CrashAtEveryStepLeavesNoSnapshotOrACompleteOne) {
+  // The calls of a write: 6 pwrites, fdatasync, rename, directory fsync.
+  constexpr int kCalls = 9;
+  int absent = 0, present = 0;
+  for (int k = 0; k <= kCalls; ++k) {
+    SCOPED_TRACE("crash after " + std::to_string(k) + " calls");
+    const std::string dir = tmp_.Sub("crash" + std::to_string(k));
+    {
+      auto store = SnapshotStore::Open(&fs_, dir, {.block_bytes = kBlock});
+      ASSERT_TRUE(store.ok());
+      ASSERT_TRUE((*store)->Write(earlier_meta_, earlier_data_).ok());
+      fs_.ClearLog();
+      fs_.CrashAfter(k);
+      auto info = (*store)->Write(new_meta_, new_data_);
+      EXPECT_EQ(info.ok(), k == kCalls) << info.status().ToString();
+      fs_.Disarm();
+    }
+    // k calls, the one that crashes, one failed cleanup (remove of the temp
+    // file, or of the renamed file after a failed directory fsync).
+    EXPECT_EQ(static_cast<int>(fs_.Log().size()), k < kCalls ? k + 2 : kCalls)
+        << "the crash did not stop the write where expected";
+
+    auto store = SnapshotStore::Open(&fs_, dir, {.block_bytes = kBlock});
+    ASSERT_TRUE(store.ok());
+    auto scan = (*store)->Scan();
+    ASSERT_TRUE(scan.ok());
+    EXPECT_TRUE(scan->damaged.empty());
+    const std::string earlier = SnapshotFileName(earlier_meta_.term, earlier_meta_.index);
+    const std::string fresh = SnapshotFileName(new_meta_.term, new_meta_.index);
+    EXPECT_EQ((*store)->Load(earlier)->second, earlier_data_);
+    std::vector<std::string> want = {earlier};
+    if (scan->snapshots.size() == 2) {
+      ++present;
+      auto loaded = (*store)->Load(fresh);
+      ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+      EXPECT_EQ(loaded->second, new_data_);
+      want.push_back(fresh);
+    } else {
+      ++absent;
+      EXPECT_EQ(scan->snapshots.size(), 1u);
+    }
+    EXPECT_EQ(test_support::ListDir(dir), want);
+  }
+  // Crashes before the rename lose the snapshot; after it, it is complete.
+  EXPECT_EQ(absent, 8);
+  EXPECT_EQ(present, 2);
+}
 
 // If the temp file cannot be removed after a failure either, it stays
 // invisible to List, and the next Open removes it.
