@@ -4,10 +4,11 @@
 
 #pragma once
 
+#include <pthread.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
-#include <shared_mutex>
 
 #include "port/thread_annotations.h"
 
@@ -29,20 +30,29 @@ class CAPABILITY("mutex") Mutex {
   std::mutex mu_;
 };
 
-// Readers share, one writer excludes.
+// Readers share, one writer excludes. Writers are preferred: glibc's default
+// rwlock lets a steady stream of readers starve a writer forever, and our
+// writer (the log's appender publishing new entries) must not starve.
 class CAPABILITY("shared_mutex") SharedMutex {
  public:
-  SharedMutex() = default;
+  SharedMutex() {
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&rw_, &attr);
+    pthread_rwlockattr_destroy(&attr);
+  }
+  ~SharedMutex() { pthread_rwlock_destroy(&rw_); }
   SharedMutex(const SharedMutex&) = delete;
   SharedMutex& operator=(const SharedMutex&) = delete;
 
-  void Lock() ACQUIRE() { mu_.lock(); }
-  void Unlock() RELEASE() { mu_.unlock(); }
-  void LockShared() ACQUIRE_SHARED() { mu_.lock_shared(); }
-  void UnlockShared() RELEASE_SHARED() { mu_.unlock_shared(); }
+  void Lock() ACQUIRE() { pthread_rwlock_wrlock(&rw_); }
+  void Unlock() RELEASE() { pthread_rwlock_unlock(&rw_); }
+  void LockShared() ACQUIRE_SHARED() { pthread_rwlock_rdlock(&rw_); }
+  void UnlockShared() RELEASE_SHARED() { pthread_rwlock_unlock(&rw_); }
 
  private:
-  std::shared_mutex mu_;
+  pthread_rwlock_t rw_;
 };
 
 class SCOPED_CAPABILITY MutexLock {

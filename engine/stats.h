@@ -1,0 +1,50 @@
+// Stats: counters and gauges of one open LogEngine, for operators (`raftlog
+// info`), tests (e.g. that open read footers, not data) and benchmarks (e.g.
+// fsyncs per append).
+
+#pragma once
+
+#include <cstdint>
+
+namespace raftlog::engine {
+
+struct Stats {
+  // The log.
+  uint64_t first_index = 0;
+  uint64_t last_index = 0;
+  uint64_t segments = 0;  // live segments (sealed + active)
+  uint64_t sealed_segments = 0;
+  uint64_t segment_file_bytes = 0;  // bytes of live segment files on disk
+  uint64_t term_runs = 0;           // in-memory (first index, term) runs
+  // Heap bytes of the in-memory index (frame tables of the active segment,
+  // verification bits, term runs), the figure behind "bytes per live entry".
+  uint64_t index_heap_bytes = 0;
+
+  // Since open: the write path.
+  uint64_t appends = 0;  // Append calls that wrote entries
+  uint64_t entries_appended = 0;
+  uint64_t frames_written = 0;
+  uint64_t compressed_frames = 0;
+  uint64_t bytes_written = 0;      // frame bytes (after compression)
+  uint64_t raw_bytes_written = 0;  // payload bytes before compression
+  uint64_t log_syncs = 0;          // fdatasync calls on segments
+  uint64_t meta_commits = 0;       // LMDB transactions
+  uint64_t segment_rolls = 0;
+  uint64_t suffix_truncations = 0;
+
+  // Since open: the read path.
+  uint64_t frame_cache_hits = 0;
+  uint64_t frame_cache_misses = 0;
+
+  // What open did (recovery).
+  uint64_t open_segments_from_footer = 0;  // sealed segments opened by their footer
+  uint64_t open_bytes_scanned = 0;         // frame bytes read and checksummed on open
+  uint64_t open_frames_scanned = 0;
+  uint64_t torn_tail_cuts = 0;        // torn tails cut back (0 or 1 per open)
+  uint64_t torn_tail_bytes = 0;       // bytes dropped by those cuts (up to the last non-zero byte)
+  uint64_t dropped_valid_frames = 0;  // only with RecoveryPolicy::kTolerateCorruptedTail
+  uint64_t stray_files_removed = 0;   // files not in the manifest, removed on open
+  uint64_t spare_segments_kept = 0;   // prepared spares found and reused on open
+};
+
+}  // namespace raftlog::engine
