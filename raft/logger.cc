@@ -49,7 +49,7 @@ std::string_view LogLevelName(LogLevel level) {
   return "UNKNOWN";
 }
 
-std::string FormatV(const char* format, va_list args) {
+std::string StringPrintfV(const char* format, va_list args) {
   // One pass into a stack buffer covers nearly every raft log line; longer
   // ones are formatted again into a buffer of the exact size.
   char buf[512];
@@ -64,10 +64,10 @@ std::string FormatV(const char* format, va_list args) {
   return out;
 }
 
-std::string Format(const char* format, ...) {
+std::string StringPrintf(const char* format, ...) {
   va_list args;
   va_start(args, format);
-  std::string out = FormatV(format, args);
+  std::string out = StringPrintfV(format, args);
   va_end(args);
   return out;
 }
@@ -75,7 +75,7 @@ std::string Format(const char* format, ...) {
 void Logger::Logv(LogLevel level, const char* format, va_list args) {
   const bool ends_process = level >= LogLevel::kFatal;
   if (!ends_process && !Enabled(level)) return;
-  std::string message = FormatV(format, args);
+  std::string message = StringPrintfV(format, args);
   Write(level, message);
   if (level == LogLevel::kPanic) AbortWithPanic(message);
   if (level == LogLevel::kFatal) ExitFatal();
@@ -112,7 +112,7 @@ void Logger::Error(const char* format, ...) {
 void Logger::Fatal(const char* format, ...) {
   va_list args;
   va_start(args, format);
-  std::string message = FormatV(format, args);
+  std::string message = StringPrintfV(format, args);
   va_end(args);
   Write(LogLevel::kFatal, message);
   ExitFatal();
@@ -121,7 +121,7 @@ void Logger::Fatal(const char* format, ...) {
 void Logger::Panic(const char* format, ...) {
   va_list args;
   va_start(args, format);
-  std::string message = FormatV(format, args);
+  std::string message = StringPrintfV(format, args);
   va_end(args);
   Write(LogLevel::kPanic, message);
   AbortWithPanic(message);

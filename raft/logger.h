@@ -82,9 +82,10 @@ class Logger {
   void Logv(LogLevel level, const char* format, va_list args) __attribute__((format(printf, 3, 0)));
 };
 
-// Formats like vsnprintf into a std::string (no size limit).
-std::string FormatV(const char* format, va_list args) __attribute__((format(printf, 1, 0)));
-std::string Format(const char* format, ...) __attribute__((format(printf, 1, 2)));
+// printf into a std::string, of any length (used by the loggers and by raft
+// messages that carry etcd's texts).
+std::string StringPrintfV(const char* format, va_list args) __attribute__((format(printf, 1, 0)));
+std::string StringPrintf(const char* format, ...) __attribute__((format(printf, 1, 2)));
 
 // etcd's DefaultLogger: one line per message on a stdio stream (stderr by
 // default), shaped "raft2006/01/02 15:04:05 INFO: message" like Go's

@@ -7,7 +7,7 @@
 namespace raftlog::raft::internal {
 
 std::string ToString(const EntryID& id) {
-  return Format("{term:%" PRIu64 " index:%" PRIu64 "}", id.term, id.index);
+  return StringPrintf("{term:%" PRIu64 " index:%" PRIu64 "}", id.term, id.index);
 }
 
 Status LogSlice::Valid() const {
@@ -17,15 +17,15 @@ Status LogSlice::Valid() const {
   for (const Entry& e : entries) {
     const EntryID id = PbEntryID(e);
     if (id.term < last.term || id.index != last.index + 1) {
-      return Status::InvalidArgument(Format("leader term %" PRIu64
-                                            ": entries %s and %s not consistent",
-                                            term, ToString(last).c_str(), ToString(id).c_str()));
+      return Status::InvalidArgument(
+          StringPrintf("leader term %" PRIu64 ": entries %s and %s not consistent", term,
+                       ToString(last).c_str(), ToString(id).c_str()));
     }
     last = id;
   }
   if (term < last.term) {
-    return Status::InvalidArgument(
-        Format("leader term %" PRIu64 ": entry %s has a newer term", term, ToString(last).c_str()));
+    return Status::InvalidArgument(StringPrintf(
+        "leader term %" PRIu64 ": entry %s has a newer term", term, ToString(last).c_str()));
   }
   return Status::OK();
 }

@@ -61,11 +61,11 @@ RaftLog::RaftLog(const Storage& storage, Logger& logger, uint64_t max_applying_e
       max_applying_ents_size_(max_applying_ents_size) {}
 
 std::string RaftLog::String() const {
-  return Format("committed=%" PRIu64 ", applied=%" PRIu64 ", applying=%" PRIu64
-                ", unstable.offset=%" PRIu64 ", unstable.offsetInProgress=%" PRIu64
-                ", len(unstable.Entries)=%zu",
-                committed_, applied_, applying_, unstable_.offset(), unstable_.offset_in_progress(),
-                unstable_.entries().size());
+  return StringPrintf("committed=%" PRIu64 ", applied=%" PRIu64 ", applying=%" PRIu64
+                      ", unstable.offset=%" PRIu64 ", unstable.offsetInProgress=%" PRIu64
+                      ", len(unstable.Entries)=%zu",
+                      committed_, applied_, applying_, unstable_.offset(),
+                      unstable_.offset_in_progress(), unstable_.entries().size());
 }
 
 std::optional<uint64_t> RaftLog::MaybeAppend(LogSlice a, uint64_t committed) {
@@ -347,7 +347,8 @@ Status RaftLog::Scan(uint64_t lo, uint64_t hi, uint64_t page_size,
     Result<std::vector<Entry>> ents = Slice(lo, hi, page_size);
     if (!ents.ok()) return ents.status();
     if (ents->empty()) {
-      return Status::Unavailable(Format("got 0 entries in [%" PRIu64 ", %" PRIu64 ")", lo, hi));
+      return Status::Unavailable(
+          StringPrintf("got 0 entries in [%" PRIu64 ", %" PRIu64 ")", lo, hi));
     }
     RAFTLOG_RETURN_IF_ERROR(visit(*ents));
     lo += ents->size();

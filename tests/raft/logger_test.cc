@@ -99,7 +99,7 @@ TEST(LoggerTest, LongMessagesAreFormattedWhole) {
   logger.Info("<%s|%d>", big.c_str(), 42);
   ASSERT_EQ(logger.messages().size(), 1u);
   EXPECT_EQ(logger.messages()[0], "<" + big + "|42>");
-  EXPECT_EQ(Format("%s-%s", big.c_str(), big.c_str()), big + "-" + big);
+  EXPECT_EQ(StringPrintf("%s-%s", big.c_str(), big.c_str()), big + "-" + big);
 }
 
 TEST(LoggerTest, StderrLoggerWritesEtcdShapedLines) {
