@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <cerrno>
 #include <filesystem>
 #include <functional>
@@ -12,6 +13,7 @@
 #include <set>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include "io/file_system.h"
@@ -350,6 +352,27 @@ TEST_F(FaultFileSystemTest, SyncedSizeIsKeptAndUnsyncedTruncateAndAllocateAreRev
   EXPECT_EQ(ReadReal(P("synced_truncate")), "0123");
 }
 
+TEST_F(FaultFileSystemTest, PreallocatedSegmentKeepsSyncedFramesAndLosesTheRest) {
+  // The engine's pattern: preallocate and sync once, then append in place
+  // (fdatasync need not update the size), and cut the tail when sealing.
+  constexpr uint64_t kSegmentBytes = 1 << 20;
+  std::unique_ptr<io::File> seg = Open(P("1.seg"), io::OpenMode::kCreateExclusive);
+  ASSERT_OK(seg->Allocate(0, kSegmentBytes));
+  ASSERT_OK(seg->Sync());
+  ASSERT_OK(fs_.SyncDir(dir_.path()));
+  const std::string frame1(3000, '1'), frame2(5000, '2'), frame3(7000, '3');
+  ASSERT_OK(WriteAt(seg.get(), 0, frame1));
+  ASSERT_OK(WriteAt(seg.get(), 3000, frame2));
+  ASSERT_OK(seg->Sync());
+  ASSERT_OK(WriteAt(seg.get(), 8000, frame3));
+  ASSERT_OK(seg->Truncate(15000));  // sealing, not synced
+  ASSERT_OK(fs_.SimulatePowerLoss());
+  std::string want(kSegmentBytes, '\0');
+  want.replace(0, 3000, frame1);
+  want.replace(3000, 5000, frame2);
+  EXPECT_TRUE(ReadReal(P("1.seg")) == want);
+}
+
 TEST_F(FaultFileSystemTest, FailedSyncMakesNothingDurableAndPoisonsEarlierWrites) {
   MakeDurableFile("f", "base|");
   std::unique_ptr<io::File> file = Open(P("f"));
@@ -578,6 +601,84 @@ TEST_F(FaultFileSystemTest, MarkAllDurableKeepsTheCurrentState) {
   EXPECT_EQ(ReadReal(P("f")), "kept");
 }
 
+// Forwards to the POSIX FS but makes fdatasync and directory fsync free, so
+// thousands of sequences run in a few seconds; the model under test is in
+// FaultFileSystem, which sees the calls succeed as usual.
+class NoSyncFileSystem final : public io::FileSystem {
+ public:
+  class NoSyncFile final : public io::File {
+   public:
+    explicit NoSyncFile(std::unique_ptr<io::File> base) : base_(std::move(base)) {}
+    const std::string& path() const override { return base_->path(); }
+    Status PWrite(uint64_t offset, std::span<const std::string_view> pieces) override {
+      return base_->PWrite(offset, pieces);
+    }
+    Result<std::string_view> PRead(uint64_t offset, size_t n, char* scratch) const override {
+      return base_->PRead(offset, n, scratch);
+    }
+    Status Sync() override { return Status::OK(); }
+    Status Allocate(uint64_t offset, uint64_t len) override { return base_->Allocate(offset, len); }
+    Status Truncate(uint64_t size) override { return base_->Truncate(size); }
+    Result<uint64_t> Size() const override { return base_->Size(); }
+    Result<std::unique_ptr<io::MappedRegion>> Map(uint64_t offset, uint64_t len) const override {
+      return base_->Map(offset, len);
+    }
+
+   private:
+    std::unique_ptr<io::File> base_;
+  };
+
+  Result<std::unique_ptr<io::File>> Open(const std::string& path, io::OpenMode mode) override {
+    RAFTLOG_ASSIGN_OR_RETURN(std::unique_ptr<io::File> file, Real()->Open(path, mode));
+    return std::unique_ptr<io::File>(std::make_unique<NoSyncFile>(std::move(file)));
+  }
+  Status CreateDir(const std::string& path) override { return Real()->CreateDir(path); }
+  Status SyncDir(const std::string&) override { return Status::OK(); }
+  Result<std::vector<std::string>> ListDir(const std::string& path) override {
+    return Real()->ListDir(path);
+  }
+  Status Rename(const std::string& from, const std::string& to) override {
+    return Real()->Rename(from, to);
+  }
+  Status Remove(const std::string& path) override { return Real()->Remove(path); }
+  Status RemoveDir(const std::string& path) override { return Real()->RemoveDir(path); }
+  Result<bool> IsDirectory(const std::string& path) override { return Real()->IsDirectory(path); }
+  bool Exists(const std::string& path) override { return Real()->Exists(path); }
+  Result<std::unique_ptr<io::FileLock>> Lock(const std::string& path) override {
+    return Real()->Lock(path);
+  }
+};
+
+// A temporary directory on tmpfs when there is one. The model test makes
+// about 100k metadata changes, which cost milliseconds each on ext4 (a close
+// after a truncate flushes, rmdir commits the journal) and nothing in memory;
+// the FaultFileSystem under test doesn't care where the files are.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string templ = "/dev/shm/raftlog-faultfs-model-XXXXXX";
+    if (::mkdtemp(templ.data()) != nullptr) {
+      path_ = templ;
+    } else {
+      fallback_.emplace("faultfs-model");
+      path_ = fallback_->path();
+    }
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    if (!fallback_) std::filesystem::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::string Sub(std::string_view name) const { return io::JoinPath(path_, name); }
+
+ private:
+  std::optional<TempDir> fallback_;
+  std::string path_;
+};
+
 // ---------------------------------------------------------------------------
 // Torn and garbled power loss
 
@@ -586,8 +687,9 @@ constexpr uint64_t kBlock = 4096;
 // Three synced blocks of 'a', overwritten with 'b' and followed by a fourth
 // block of 'c', un-synced; then power loss. Returns the file afterwards.
 std::string TornOutcome(uint64_t seed) {
-  TempDir dir("faultfs-torn");
-  FaultFileSystem fs;
+  NoSyncFileSystem no_sync;
+  ScratchDir dir;
+  FaultFileSystem fs(&no_sync);
   const std::string path = dir.Sub("f");
   std::unique_ptr<io::File> file = *fs.Open(path, io::OpenMode::kCreate);
   EXPECT_TRUE(WriteAt(file.get(), 0, std::string(3 * kBlock, 'a')).ok());
@@ -676,54 +778,6 @@ TEST_F(FaultFileSystemTest, GarbledPowerLossGarblesOnlyUnsyncedBytesReproducibly
 // ---------------------------------------------------------------------------
 // Random operation sequences against a model of the durable state
 
-// Forwards to the POSIX FS but makes fdatasync and directory fsync free, so
-// thousands of sequences run in a few seconds; the model under test is in
-// FaultFileSystem, which sees the calls succeed as usual.
-class NoSyncFileSystem final : public io::FileSystem {
- public:
-  class NoSyncFile final : public io::File {
-   public:
-    explicit NoSyncFile(std::unique_ptr<io::File> base) : base_(std::move(base)) {}
-    const std::string& path() const override { return base_->path(); }
-    Status PWrite(uint64_t offset, std::span<const std::string_view> pieces) override {
-      return base_->PWrite(offset, pieces);
-    }
-    Result<std::string_view> PRead(uint64_t offset, size_t n, char* scratch) const override {
-      return base_->PRead(offset, n, scratch);
-    }
-    Status Sync() override { return Status::OK(); }
-    Status Allocate(uint64_t offset, uint64_t len) override { return base_->Allocate(offset, len); }
-    Status Truncate(uint64_t size) override { return base_->Truncate(size); }
-    Result<uint64_t> Size() const override { return base_->Size(); }
-    Result<std::unique_ptr<io::MappedRegion>> Map(uint64_t offset, uint64_t len) const override {
-      return base_->Map(offset, len);
-    }
-
-   private:
-    std::unique_ptr<io::File> base_;
-  };
-
-  Result<std::unique_ptr<io::File>> Open(const std::string& path, io::OpenMode mode) override {
-    RAFTLOG_ASSIGN_OR_RETURN(std::unique_ptr<io::File> file, Real()->Open(path, mode));
-    return std::unique_ptr<io::File>(std::make_unique<NoSyncFile>(std::move(file)));
-  }
-  Status CreateDir(const std::string& path) override { return Real()->CreateDir(path); }
-  Status SyncDir(const std::string&) override { return Status::OK(); }
-  Result<std::vector<std::string>> ListDir(const std::string& path) override {
-    return Real()->ListDir(path);
-  }
-  Status Rename(const std::string& from, const std::string& to) override {
-    return Real()->Rename(from, to);
-  }
-  Status Remove(const std::string& path) override { return Real()->Remove(path); }
-  Status RemoveDir(const std::string& path) override { return Real()->RemoveDir(path); }
-  Result<bool> IsDirectory(const std::string& path) override { return Real()->IsDirectory(path); }
-  bool Exists(const std::string& path) override { return Real()->Exists(path); }
-  Result<std::unique_ptr<io::FileLock>> Lock(const std::string& path) override {
-    return Real()->Lock(path);
-  }
-};
-
 // The durable state as a test would reason about it: per directory, the
 // entries as of its last SyncDir; per file, its contents as of its last Sync.
 class Model {
@@ -733,6 +787,8 @@ class Model {
     std::string durable;
     // Ranges changed since the last Sync (as FaultFileSystem computes them).
     std::vector<std::pair<uint64_t, uint64_t>> pending;
+    // Ranges covered by a failed Sync: never durable (until power loss).
+    std::vector<std::pair<uint64_t, uint64_t>> poisoned_ranges;
     bool poisoned = false;
 
     void Change(uint64_t lo, uint64_t hi) { pending.emplace_back(lo, hi); }
@@ -749,6 +805,7 @@ class Model {
     void Synced(bool ok) {
       if (!ok) {
         if (!pending.empty()) poisoned = true;
+        poisoned_ranges.insert(poisoned_ranges.end(), pending.begin(), pending.end());
         pending.clear();
         return;
       }
@@ -763,41 +820,21 @@ class Model {
       }
       pending.clear();
     }
+    // Whether byte i may differ between the disk and what readers saw.
+    bool Unsynced(uint64_t i) const {
+      for (const auto& ranges : {pending, poisoned_ranges}) {
+        for (auto [lo, hi] : ranges) {
+          if (lo <= i && i < hi) return true;
+        }
+      }
+      return false;
+    }
   };
 
   std::map<int, File> files;
   // [dir][name] -> file id: now, and as of each directory's last SyncDir.
   std::map<int, std::map<std::string, int>> now, durable;
   int next_id = 0;
-};
-
-// A temporary directory on tmpfs when there is one. The model test makes
-// about 100k metadata changes, which cost milliseconds each on ext4 (a close
-// after a truncate flushes, rmdir commits the journal) and nothing in memory;
-// the FaultFileSystem under test doesn't care where the files are.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string templ = "/dev/shm/raftlog-faultfs-model-XXXXXX";
-    if (::mkdtemp(templ.data()) != nullptr) {
-      path_ = templ;
-    } else {
-      fallback_.emplace("faultfs-model");
-      path_ = fallback_->path();
-    }
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    if (!fallback_) std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-
-  std::string Sub(std::string_view name) const { return io::JoinPath(path_, name); }
-
- private:
-  std::optional<TempDir> fallback_;
-  std::string path_;
 };
 
 TEST(FaultFileSystemModelTest, RandomSequencesMatchAModelOfDurableState) {
@@ -975,6 +1012,148 @@ TEST(FaultFileSystemModelTest, RandomSequencesMatchAModelOfDurableState) {
         ASSERT_EQ(*Real()->ListDir(dirs[dd]), want) << trace;  // no trash left behind
       }
       m = std::move(next);
+    }
+  }
+}
+
+TEST(FaultFileSystemModelTest, RandomDataChangesTornOrGarbledStayWithinTheModel) {
+  constexpr int kSequences = 600;
+  constexpr int kFiles = 3;
+  constexpr int kOps = 16;
+  NoSyncFileSystem no_sync;
+  std::mt19937_64 rng(77);
+  auto rand = [&](uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng); };
+
+  for (int seq = 0; seq < kSequences; ++seq) {
+    SCOPED_TRACE("sequence " + std::to_string(seq));
+    ScratchDir root;
+    FaultFileSystem fs(&no_sync);
+    std::vector<Model::File> model(kFiles);
+    std::vector<std::unique_ptr<io::File>> files;
+    for (int i = 0; i < kFiles; ++i) {
+      files.push_back(*fs.Open(root.Sub(std::to_string(i)), io::OpenMode::kCreate));
+    }
+    ASSERT_OK(fs.SyncDir(root.path()));
+    for (int op = 0; op < kOps; ++op) {
+      const int i = static_cast<int>(rand(kFiles));
+      Model::File& mf = model[i];
+      io::File* f = files[i].get();
+      switch (rand(5)) {
+        case 0:
+        case 1: {
+          const uint64_t offset = rand(mf.current.size() + 6000);
+          std::string bytes(1 + rand(9000), static_cast<char>('a' + rand(26)));
+          if (rand(8) == 0) {
+            const uint64_t keep = rand(bytes.size());
+            fs.ShortWriteNth(1, keep);
+            ASSERT_FALSE(WriteAt(f, offset, bytes).ok());
+            mf.Write(offset, std::string_view(bytes).substr(0, keep), bytes.size());
+          } else {
+            ASSERT_OK(WriteAt(f, offset, bytes));
+            mf.Write(offset, bytes, bytes.size());
+          }
+          break;
+        }
+        case 2: {
+          const uint64_t size = rand(mf.current.size() + 9000);
+          if (rand(2)) {
+            ASSERT_OK(f->Truncate(size));
+            mf.Resize(size);
+          } else {
+            ASSERT_OK(f->Allocate(0, size + 1));
+            if (size + 1 > mf.current.size()) mf.Resize(size + 1);
+          }
+          break;
+        }
+        default: {
+          const bool fail = rand(5) == 0;
+          if (fail) fs.FailNth(FsOp::kSync, 1);
+          ASSERT_EQ(f->Sync().ok(), !fail);
+          mf.Synced(!fail);
+          break;
+        }
+      }
+    }
+
+    const bool torn = seq % 2 == 0;
+    ASSERT_OK(fs.SimulatePowerLoss(
+        torn ? PowerLossMode::kTornUnsynced : PowerLossMode::kGarbleUnsynced, seq));
+    for (int i = 0; i < kFiles; ++i) {
+      SCOPED_TRACE("file " + std::to_string(i));
+      const Model::File& mf = model[i];
+      const std::optional<std::string> got = ReadReal(root.Sub(std::to_string(i)));
+      ASSERT_TRUE(got.has_value());
+      const std::string& durable = mf.durable;
+      const std::string& current = mf.current;
+      if (torn) {
+        // The size is the old or the new one; each 4 KiB block reads as it
+        // was synced, or as readers last saw it.
+        ASSERT_TRUE(got->size() == durable.size() || got->size() == current.size())
+            << got->size() << " vs " << durable.size() << "/" << current.size();
+        std::string reverted = durable;
+        reverted.resize(got->size(), '\0');
+        std::string kept = reverted;
+        const size_t n = std::min(current.size(), got->size());
+        kept.replace(0, n, current.substr(0, n));
+        for (uint64_t b = 0; b < got->size(); b += kBlock) {
+          const std::string block = got->substr(b, kBlock);
+          ASSERT_TRUE(block == reverted.substr(b, kBlock) || block == kept.substr(b, kBlock))
+              << "block at " << b;
+        }
+      } else {
+        // The larger size; every byte not touched since the last good Sync
+        // is intact.
+        ASSERT_EQ(got->size(), std::max(durable.size(), current.size()));
+        for (uint64_t b = 0; b < got->size(); ++b) {
+          if (mf.Unsynced(b)) continue;
+          ASSERT_EQ((*got)[b], b < durable.size() ? durable[b] : '\0') << "byte " << b;
+        }
+      }
+    }
+  }
+}
+
+TEST_F(FaultFileSystemTest, ConcurrentWritersReadersAndSyncsKeepEverySyncedRecord) {
+  constexpr int kWriters = 3;
+  constexpr int kRecords = 120;
+  constexpr size_t kRecordBytes = 64;
+  std::vector<std::unique_ptr<io::File>> files;
+  for (int w = 0; w < kWriters; ++w) {
+    files.push_back(Open(P("w" + std::to_string(w)), io::OpenMode::kCreate));
+  }
+  ASSERT_OK(fs_.SyncDir(dir_.path()));
+  std::vector<int> synced(kWriters, 0);  // records known durable, per writer
+  std::atomic<bool> done{false};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      for (int r = 0; r < kRecords; ++r) {
+        const std::string record(kRecordBytes, static_cast<char>('A' + r % 26));
+        EXPECT_TRUE(WriteAt(files[w].get(), r * kRecordBytes, record).ok());
+        if (r % 10 == 9) {
+          EXPECT_TRUE(files[w]->Sync().ok());
+          synced[w] = r + 1;
+        }
+      }
+    });
+  }
+  threads.emplace_back([&] {  // a reader on every file, all along
+    std::vector<char> scratch(kRecordBytes);
+    while (!done.load()) {
+      for (const auto& f : files) EXPECT_TRUE(f->PRead(0, scratch.size(), scratch.data()).ok());
+    }
+  });
+  for (int w = 0; w < kWriters; ++w) threads[w].join();
+  done = true;
+  threads.back().join();
+  ASSERT_OK(fs_.SimulatePowerLoss());
+  for (int w = 0; w < kWriters; ++w) {
+    const std::optional<std::string> got = ReadReal(P("w" + std::to_string(w)));
+    ASSERT_TRUE(got.has_value());
+    ASSERT_EQ(got->size(), synced[w] * kRecordBytes);
+    for (int r = 0; r < synced[w]; ++r) {
+      EXPECT_EQ(got->substr(r * kRecordBytes, kRecordBytes),
+                std::string(kRecordBytes, static_cast<char>('A' + r % 26)));
     }
   }
 }

@@ -127,8 +127,9 @@ std::string_view FsOpName(FsOp op) {
 }
 
 // One change to a file since its last successful Sync. Undoing it (set the
-// size back to prev_size, then write old_bytes back at offset) restores the
-// file as it was just before the change.
+// size back to prev_size, then write the old pieces back) restores the file
+// as it was just before the change, provided every later change was undone
+// first.
 struct FaultFileSystem::DataRecord {
   enum class State {
     kUnsynced,  // no Sync has covered it yet
@@ -139,11 +140,12 @@ struct FaultFileSystem::DataRecord {
   uint64_t seq = 0;
   State state = State::kUnsynced;
   uint64_t prev_size = 0;
-  uint64_t offset = 0;
-  // The previous contents of [offset, offset + old_bytes.size()), which lies
-  // below prev_size. Bytes the change added beyond prev_size need no undo:
-  // restoring the size drops them.
-  std::string old_bytes;
+  // The previous contents of what the change overwrote or cut, as (offset,
+  // bytes) pieces below prev_size. Bytes the change added beyond prev_size
+  // need no undo: restoring the size drops them. A Truncate leaves out
+  // all-zero stretches of what it cut, because its undo starts by extending
+  // the file back with zeros (so cutting a preallocated tail costs nothing).
+  std::vector<std::pair<uint64_t, std::string>> old_pieces;
   // [dirty_lo, dirty_hi): every byte whose contents or existence the change
   // may have altered (for writes past the end, the zero-filled gap too).
   uint64_t dirty_lo = 0;
@@ -581,9 +583,10 @@ Status FaultFileSystem::RecordWrite(Node* node, io::File* base, uint64_t offset,
   RAFTLOG_ASSIGN_OR_RETURN(uint64_t size, base->Size());
   DataRecord r;
   r.prev_size = size;
-  r.offset = offset;
   if (offset < size) {
-    RAFTLOG_ASSIGN_OR_RETURN(r.old_bytes, ReadRange(base, offset, std::min(len, size - offset)));
+    RAFTLOG_ASSIGN_OR_RETURN(std::string old,
+                             ReadRange(base, offset, std::min(len, size - offset)));
+    r.old_pieces.emplace_back(offset, std::move(old));
   }
   r.dirty_lo = std::min(offset, size);  // from the old end if the write leaves a gap
   r.dirty_hi = offset + len;
@@ -599,9 +602,13 @@ Status FaultFileSystem::RecordResize(Node* node, io::File* base, uint64_t new_si
   if (new_size == size || (grow_only && new_size < size)) return Status::OK();
   DataRecord r;
   r.prev_size = size;
-  r.offset = new_size;
-  if (new_size < size) {
-    RAFTLOG_ASSIGN_OR_RETURN(r.old_bytes, ReadRange(base, new_size, size - new_size));
+  constexpr uint64_t kChunkBytes = 64 << 10;
+  for (uint64_t at = new_size; at < size; at += kChunkBytes) {
+    RAFTLOG_ASSIGN_OR_RETURN(std::string chunk,
+                             ReadRange(base, at, std::min(kChunkBytes, size - at)));
+    if (chunk.find_first_not_of('\0') != std::string::npos) {
+      r.old_pieces.emplace_back(at, std::move(chunk));
+    }
   }
   r.dirty_lo = std::min(new_size, size);
   r.dirty_hi = std::max(new_size, size);
@@ -739,7 +746,9 @@ Status FaultFileSystem::RestoreData(Node* node, PowerLossMode mode, uint64_t* rn
       RAFTLOG_RETURN_IF_ERROR(file->Truncate(it->prev_size));
       size = it->prev_size;
     }
-    RAFTLOG_RETURN_IF_ERROR(WriteAt(file.get(), it->offset, it->old_bytes));
+    for (const auto& [offset, bytes] : it->old_pieces) {
+      RAFTLOG_RETURN_IF_ERROR(WriteAt(file.get(), offset, bytes));
+    }
   }
   for (const DataRecord& r : node->data_log) {
     if (r.state != State::kDurable) continue;

@@ -67,6 +67,11 @@
 //    lying disk cache); torn granularity is 4 KiB, not the 512 B sector.
 //  - The poisoned-change model restores the pre-failure bytes of exactly the
 //    ranges written before the failed Sync, not of whole pages.
+//  - FileLocks are not released by power loss: destroy the engine (and so its
+//    lock) before reopening.
+//
+// Cost: the undo log keeps the bytes each un-synced write overwrote and the
+// non-zero bytes each un-synced Truncate cut, until the next Sync.
 //
 // Thread-safety: FileSystem and File methods are safe to call concurrently,
 // as io::FileSystem requires; the injection and inspection methods too.
@@ -110,6 +115,7 @@ enum class FsOp : uint8_t {
   kLock,       // FileSystem::Lock
   kAny,        // in a Fault: any of the above; in calls(): the total
 };
+// (FileSystem::Exists is neither counted nor failed: it cannot report errors.)
 inline constexpr size_t kNumFsOps = static_cast<size_t>(FsOp::kAny);
 
 // "PWrite", "SyncDir", ...
@@ -117,7 +123,14 @@ std::string_view FsOpName(FsOp op);
 
 // One injected failure rule. Each rule counts the calls it matches (op, and
 // path_contains in the call's path; for Rename in either path) from the
-// moment it is injected, independently of other rules.
+// moment it is injected, independently of other rules; when several fire on
+// one call, the first injected decides the error. For example:
+//   Fault f;
+//   f.op = FsOp::kPWrite;
+//   f.nth = 3;
+//   f.error = ENOSPC;
+//   f.path_contains = ".seg";
+//   fs.Inject(f);  // the third PWrite to a segment from now fails
 struct Fault {
   FsOp op = FsOp::kAny;
   // The matching call to fail, counting from 1.
