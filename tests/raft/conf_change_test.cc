@@ -480,7 +480,8 @@ TEST(ProtoWireTest, VarintBoundaries) {
 }
 
 TEST(ProtoWireTest, NestedReaderReportsOuterOffsets) {
-  internal::ProtoReader r(Hex("80"), "Inner", 40);
+  const std::string bytes = Hex("80");  // must outlive the reader
+  internal::ProtoReader r(bytes, "Inner", 40);
   EXPECT_EQ(r.offset(), 40u);
   EXPECT_EQ(r.ReadVarint().status().message(), "Inner: truncated varint at offset 40");
 }
