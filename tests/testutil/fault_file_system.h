@@ -23,7 +23,8 @@
 //    so far: they stay non-durable even if a later Sync succeeds, because on
 //    Linux a failed fdatasync may drop the dirty pages while reads still show
 //    the new bytes, and the retry reports success ("fsyncgate"). Changes made
-//    after the failure become durable normally.
+//    after the failure become durable normally. A failed SyncDir makes nothing
+//    durable and poisons nothing.
 //  - Directories. Creating a file (Open with kCreate*, Lock), CreateDir,
 //    Rename, Remove and RemoveDir change directory entries; each change is
 //    logged in its directory and is durable only after a successful SyncDir of
@@ -65,6 +66,9 @@
 //  - Sizes and contents only: no timestamps, permissions or xattrs.
 //  - No corruption of synced data (bit rot, misdirected or lost writes, a
 //    lying disk cache); torn granularity is 4 KiB, not the 512 B sector.
+//  - Injected errors are only what the rules say: an injected ENOSPC fills no
+//    disk, and no error is deferred to a later call (as writeback errors
+//    really are, to the next fsync).
 //  - The poisoned-change model restores the pre-failure bytes of exactly the
 //    ranges written before the failed Sync, not of whole pages.
 //  - FileLocks are not released by power loss: destroy the engine (and so its
