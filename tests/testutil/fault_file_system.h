@@ -84,6 +84,7 @@
 
 #pragma once
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -167,6 +168,7 @@ class FaultFileSystem final : public io::FileSystem {
 
   // ---- Fault injection and counters.
 
+  // Adds a rule. REQUIRES: fault.nth >= 1.
   void Inject(Fault fault);
   // Fails the nth matching call of `op` from now (once) with `error`.
   void FailNth(FsOp op, uint64_t nth, int error = EIO, std::string path_contains = {});
