@@ -100,6 +100,15 @@ uint64_t EndOfNonZero(std::string_view bytes, uint64_t from) {
   return end;
 }
 
+std::string ParentDir(const std::string& path) {
+  std::string p = path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  const size_t slash = p.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return p.substr(0, slash);
+}
+
 void Log(const std::string& dir, const std::string& msg) {
   std::fprintf(stderr, "raftlog: %s: %s\n", dir.c_str(), msg.c_str());
 }
@@ -150,7 +159,7 @@ Result<std::unique_ptr<LogEngine>> LogEngine::Open(const std::string& dir, const
     // Nothing to flush: just stop what was started and release the lock.
     port::MutexLock w(&engine->write_mu_);
     engine->closed_ = true;
-    if (engine->preallocator_) engine->preallocator_->Stop();
+    engine->ReleaseLocked();
     return s;
   }
   return engine;
@@ -165,6 +174,8 @@ Status LogEngine::OpenImpl() NO_THREAD_SAFETY_ANALYSIS {
       return Status::NotFound("log directory " + dir_ + " does not exist");
     }
     RAFTLOG_RETURN_IF_ERROR(fs_->CreateDir(dir_));
+    // The new directory's own entry must survive a crash too.
+    RAFTLOG_RETURN_IF_ERROR(fs_->SyncDir(ParentDir(dir_)));
   } else if (!*is_dir) {
     return Status::InvalidArgument(dir_ + " is not a directory");
   }
@@ -186,7 +197,10 @@ Status LogEngine::OpenImpl() NO_THREAD_SAFETY_ANALYSIS {
   RAFTLOG_ASSIGN_OR_RETURN(lock_, fs_->Lock(io::JoinPath(dir_, kLockFile)));
   RAFTLOG_ASSIGN_OR_RETURN(meta_, MetaStore::Open(meta_path));
   RAFTLOG_RETURN_IF_ERROR(InitOrCheckFormat());
-  RAFTLOG_RETURN_IF_ERROR(fs_->CreateDir(segments_dir_));
+  if (!fs_->Exists(segments_dir_)) {
+    RAFTLOG_RETURN_IF_ERROR(fs_->CreateDir(segments_dir_));
+    RAFTLOG_RETURN_IF_ERROR(fs_->SyncDir(dir_));
+  }
 
   // The log's start, ids and generation.
   RAFTLOG_ASSIGN_OR_RETURN(auto start, meta_->Get(kStartKey));
@@ -614,23 +628,36 @@ Status LogEngine::Close() {
   closed_ = true;
   Status result;
   if (!has_failed_.load()) {
-    {
-      port::MutexLock lock(&state_mu_);
-      if (!lazy_state_.empty()) {
-        MetaStore::Batch batch;
-        for (const auto& [k, v] : lazy_state_) batch.Put(std::string(kStatePrefix) + k, v);
-        result = meta_->Write(batch);
-        if (result.ok()) lazy_state_.clear();
-      }
-    }
+    // The segment first: if it cannot be synced, the disk is in doubt and no
+    // more metadata should be written on top of it.
     if (active_ != nullptr && options_.sync != SyncPolicy::kNever) {
-      Status s = active_->file()->Sync();
-      if (result.ok()) result = s;
+      result = active_->file()->Sync();
+      counters_->log_syncs++;
+    }
+    port::MutexLock lock(&state_mu_);
+    if (result.ok() && !lazy_state_.empty()) {
+      MetaStore::Batch batch;
+      for (const auto& [k, v] : lazy_state_) batch.Put(std::string(kStatePrefix) + k, v);
+      result = meta_->Write(batch);
+      if (result.ok()) lazy_state_.clear();
     }
   }
+  ReleaseLocked();
+  return result;
+}
+
+void LogEngine::Abandon() {
+  port::MutexLock w(&write_mu_);
+  if (closed_) return;
+  closed_ = true;
+  ReleaseLocked();
+}
+
+void LogEngine::ReleaseLocked() {
   {
     port::MutexLock lock(&sync_mu_);
     sync_stop_ = true;
+    sync_file_ = nullptr;
   }
   sync_cv_.SignalAll();
   if (syncer_.joinable()) syncer_.join();
@@ -640,9 +667,9 @@ Status LogEngine::Close() {
     segments_.clear();
   }
   active_ = nullptr;
+  spare_.reset();  // an untaken spare stays on disk, reused on the next open
   meta_.reset();
   lock_.reset();
-  return result;
 }
 
 // --- reading -----------------------------------------------------------------------
@@ -865,6 +892,30 @@ Status LogEngine::Append(std::span<const format::EntryView> entries, const Appen
 
 Status LogEngine::WriteFrames(std::span<const format::EntryView> entries, uint64_t commit_hint,
                               bool sync) NO_THREAD_SAFETY_ANALYSIS {
+  // If the batch may need a new segment, get its file before writing any
+  // byte: when the disk is full this append then fails cleanly, with nothing
+  // written and the engine still usable. (A batch larger than a whole
+  // segment may need a second file; failing to get that one fails the engine.)
+  if (spare_ == nullptr) {
+    // An upper bound of the bytes the batch takes: payloads, entry tables,
+    // and a frame header + padding per frame (one per term change and per
+    // max_frame_bytes).
+    uint64_t bytes = 0, frames = 1;
+    for (size_t k = 0; k < entries.size(); ++k) {
+      bytes += entries[k].data.size() + 5;
+      if (k > 0 && entries[k].term != entries[k - 1].term) ++frames;
+    }
+    frames += bytes / options_.max_frame_bytes;
+    const uint64_t estimate =
+        bytes + frames * (format::kFrameHeaderBytes + format::kFrameAlignment);
+    if (active_ == nullptr ||
+        write_offset_ + estimate +
+                SealReserve(active_->frame_count() + frames, active_runs_ + frames) >
+            options_.segment_bytes) {
+      RAFTLOG_ASSIGN_OR_RETURN(internal::PreparedSegment spare, preallocator_->Take());
+      spare_ = std::make_unique<internal::PreparedSegment>(std::move(spare));
+    }
+  }
   PendingFrames pending;
   size_t pos = 0;
   while (pos < entries.size()) {
@@ -996,9 +1047,19 @@ Status LogEngine::Roll(PendingFrames* pending) NO_THREAD_SAFETY_ANALYSIS {
 }
 
 Status LogEngine::Activate(MetaStore::Batch* batch) NO_THREAD_SAFETY_ANALYSIS {
-  // Take a prepared file before changing anything: if the disk is full, the
-  // append fails cleanly here and the engine stays usable.
-  RAFTLOG_ASSIGN_OR_RETURN(internal::Preallocator::Prepared spare, preallocator_->Take());
+  // The file reserved by WriteFrames, or (a batch spanning segments) a new one.
+  internal::PreparedSegment spare;
+  if (spare_ != nullptr) {
+    spare = std::move(*spare_);
+    spare_.reset();
+  } else {
+    auto taken = preallocator_->Take();
+    if (!taken.ok()) {
+      Fail(taken.status());
+      return taken.status();
+    }
+    spare = std::move(*taken);
+  }
 
   // Seal the current active segment, if any.
   std::optional<format::FooterView> sealed_footer;

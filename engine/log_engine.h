@@ -80,6 +80,7 @@ namespace raftlog::engine {
 namespace internal {
 class Segment;
 class Preallocator;
+struct PreparedSegment;
 class FrameCache;
 }  // namespace internal
 
@@ -113,6 +114,12 @@ class LogEngine {
   // Persists lazy state, syncs the active segment, stops background threads
   // and releases the directory lock. Further calls fail. Idempotent.
   Status Close();
+
+  // Releases everything like Close() but writes nothing more: no sync, no
+  // metadata. What is on disk is what a crash at this moment would leave.
+  // For crash tests, and for an application that must stop at once after a
+  // fatal error. Idempotent.
+  void Abandon();
 
   // --- reading (any thread) ---------------------------------------------------
 
@@ -206,6 +213,9 @@ class LogEngine {
                                          uint64_t file_bytes) const;
   Status TruncateSuffix(uint64_t new_last_index);
   Status CommitMeta(MetaStore::Batch* batch);
+  // Stops the background threads and releases files, mappings, LMDB and the
+  // lock. REQUIRES: write_mu_ held and closed_ set.
+  void ReleaseLocked();
   void RemoveSegmentFiles(std::vector<std::unique_ptr<internal::Segment>> dead);
   void Fail(const Status& s);
   void SyncLoop();
@@ -252,6 +262,8 @@ class LogEngine {
   bool header_pending_ GUARDED_BY(write_mu_) = false;          // active_'s header not yet written
   uint32_t active_runs_ GUARDED_BY(write_mu_) = 0;             // term runs inside active_
   uint64_t next_segment_id_ GUARDED_BY(write_mu_) = 1;
+  // A prepared file taken for the next roll before an append writes anything.
+  std::unique_ptr<internal::PreparedSegment> spare_ GUARDED_BY(write_mu_);
   uint64_t generation_ GUARDED_BY(write_mu_) = 0;
   format::FrameBuilder builder_ GUARDED_BY(write_mu_);
   std::vector<format::EntryView> chunk_ GUARDED_BY(write_mu_);  // scratch

@@ -64,7 +64,8 @@ struct Options {
   // need by a background thread, so an append never waits for allocation and
   // ENOSPC surfaces there, as an error, never as SIGBUS or mid-append.
   // Writing zeros rather than fallocate() makes fdatasync ~2x faster here
-  // (reference/measured-here.md).
+  // (reference/measured-here.md). 0: no background thread; a segment roll
+  // prepares its file itself (slower rolls; deterministic I/O for tests).
   int prepared_segments = 1;
 
   SyncPolicy sync = SyncPolicy::kAlways;

@@ -117,6 +117,13 @@ Status DiskStorage::Close() {
   return engine_->Close();
 }
 
+void DiskStorage::Abandon() {
+  port::MutexLock lock(&mu_);
+  if (closed_) return;
+  closed_ = true;
+  engine_->Abandon();
+}
+
 // --- reading -----------------------------------------------------------------------
 
 Result<raft::StoredState> DiskStorage::InitialState() const {

@@ -74,6 +74,9 @@ class DiskStorage final : public raft::WritableStorage {
   // Persists the pending commit index and closes the log. Idempotent; the
   // destructor calls it.
   Status Close();
+  // Closes without writing anything more (see LogEngine::Abandon): what a
+  // crash now would leave on disk. For crash tests.
+  void Abandon();
 
   // raft::Storage
   Result<raft::StoredState> InitialState() const override;

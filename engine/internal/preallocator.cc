@@ -13,7 +13,7 @@ Preallocator::Preallocator(io::FileSystem* fs, std::string dir, uint64_t segment
     : fs_(fs),
       dir_(std::move(dir)),
       segment_bytes_(segment_bytes),
-      target_(std::max(target, 1)),
+      target_(std::max(target, 0)),
       next_id_(first_segment_id),
       next_unused_(first_segment_id) {}
 
@@ -45,6 +45,17 @@ uint64_t Preallocator::next_unused_id() const {
 
 Result<Preallocator::Prepared> Preallocator::Take() {
   port::MutexLock lock(&mu_);
+  if (target_ == 0 && ready_.empty()) {
+    // No background thread: prepare in the caller's thread.
+    const uint64_t id = next_id_;
+    mu_.Unlock();
+    Result<Prepared> p = PrepareOne(id);
+    mu_.Lock();
+    if (!p.ok()) return p.status();
+    next_id_ = id + 1;
+    next_unused_ = std::max(next_unused_, id + 1);
+    return p;
+  }
   while (ready_.empty()) {
     if (!error_.ok() && !retry_) {
       // Report the failure once, then let the thread try again so that a

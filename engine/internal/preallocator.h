@@ -27,16 +27,20 @@
 
 namespace raftlog::engine::internal {
 
+// A segment file ready to be activated: full size, all zeros, synced.
+struct PreparedSegment {
+  uint64_t segment_id = 0;
+  std::shared_ptr<io::File> file;
+  std::string path;
+};
+
 class Preallocator {
  public:
-  struct Prepared {
-    uint64_t segment_id = 0;
-    std::shared_ptr<io::File> file;
-    std::string path;
-  };
+  using Prepared = PreparedSegment;
 
   // Prepares files of segment_bytes in `dir`, numbering them from
   // first_segment_id, keeping `target` ready. Does not start the thread.
+  // With target 0 there is no thread: Take() prepares a file itself.
   Preallocator(io::FileSystem* fs, std::string dir, uint64_t segment_bytes,
                uint64_t first_segment_id, int target);
   ~Preallocator();
