@@ -70,6 +70,7 @@ Result<std::unique_ptr<DiskStorage>> DiskStorage::Open(const std::string& dir,
 }
 
 Status DiskStorage::Load() {
+  port::MutexLock w(&write_mu_);
   port::MutexLock lock(&mu_);
   RAFTLOG_ASSIGN_OR_RETURN(auto hs_bytes, engine_->GetState(kHardStateKey));
   if (hs_bytes.has_value()) {
@@ -111,14 +112,14 @@ Status DiskStorage::Load() {
 }
 
 Status DiskStorage::Close() {
-  port::MutexLock lock(&mu_);
+  port::MutexLock lock(&write_mu_);
   if (closed_) return Status::OK();
   closed_ = true;
   return engine_->Close();
 }
 
 void DiskStorage::Abandon() {
-  port::MutexLock lock(&mu_);
+  port::MutexLock lock(&write_mu_);
   if (closed_) return;
   closed_ = true;
   engine_->Abandon();
@@ -187,25 +188,31 @@ Result<raft::Snapshot> DiskStorage::Snapshot() const {
 // --- writing -----------------------------------------------------------------------
 
 Status DiskStorage::SetHardState(const raft::HardState& hs) {
-  port::MutexLock lock(&mu_);
+  port::MutexLock lock(&write_mu_);
   return SetHardStateLocked(hs);
 }
 
 Status DiskStorage::SetHardStateLocked(const raft::HardState& hs) {
-  if (hs == hard_state_) return Status::OK();
-  if (hs.term != hard_state_.term || hs.vote != hard_state_.vote) {
+  raft::HardState current;
+  {
+    port::MutexLock lock(&mu_);
+    current = hard_state_;
+  }
+  if (hs == current) return Status::OK();
+  if (hs.term != current.term || hs.vote != current.vote) {
     // A vote must survive a crash, or this node could vote twice in a term.
     RAFTLOG_RETURN_IF_ERROR(engine_->PutState({{kHardStateKey, EncodeHardState(hs)}}));
   } else {
     // Only the commit index moved: no sync needed (etcd's MustSync).
     engine_->PutStateLazy(kHardStateKey, EncodeHardState(hs));
   }
+  port::MutexLock lock(&mu_);
   hard_state_ = hs;
   return Status::OK();
 }
 
 Status DiskStorage::Append(std::span<const raft::Entry> entries) {
-  port::MutexLock lock(&mu_);
+  port::MutexLock lock(&write_mu_);
   return AppendLocked(entries, /*sync=*/true);
 }
 
@@ -230,12 +237,15 @@ Status DiskStorage::AppendLocked(std::span<const raft::Entry> entries, bool sync
   }
   AppendOptions options;
   options.sync = sync;
-  options.commit_hint = hard_state_.commit;
+  {
+    port::MutexLock lock(&mu_);
+    options.commit_hint = hard_state_.commit;
+  }
   return engine_->Append(views, options);
 }
 
 Status DiskStorage::Compact(uint64_t compact_index) {
-  port::MutexLock lock(&mu_);
+  port::MutexLock lock(&write_mu_);
   const uint64_t first = engine_->FirstIndex();
   if (compact_index < first) return Status::Compacted();
   if (compact_index > engine_->LastIndex()) {
@@ -263,8 +273,13 @@ void DiskStorage::PruneSnapshots() {
 
 Result<raft::Snapshot> DiskStorage::CreateSnapshot(uint64_t i, const raft::ConfState* conf_state,
                                                    std::string data) {
-  port::MutexLock lock(&mu_);
-  if (i <= snapshot_meta_.index) return Status::SnapshotOutOfDate();
+  port::MutexLock w(&write_mu_);
+  raft::SnapshotMetadata meta;
+  {
+    port::MutexLock lock(&mu_);
+    meta = snapshot_meta_;
+  }
+  if (i <= meta.index) return Status::SnapshotOutOfDate();
   const uint64_t last = engine_->LastIndex();
   if (i > last) {
     return Status::InvalidArgument("snapshot " + std::to_string(i) + " is out of bound lastindex(" +
@@ -276,7 +291,6 @@ Result<raft::Snapshot> DiskStorage::CreateSnapshot(uint64_t i, const raft::ConfS
                                    " is below the compaction point " +
                                    std::to_string(engine_->FirstIndex() - 1));
   }
-  raft::SnapshotMetadata meta = snapshot_meta_;
   meta.index = i;
   meta.term = *term;
   if (conf_state != nullptr) meta.conf_state = *conf_state;
@@ -285,21 +299,29 @@ Result<raft::Snapshot> DiskStorage::CreateSnapshot(uint64_t i, const raft::ConfS
   RAFTLOG_ASSIGN_OR_RETURN(std::string file, WriteSnapshotFile(meta, data));
   RAFTLOG_RETURN_IF_ERROR(
       engine_->PutState({{kSnapshotKey, EncodeSnapshotMeta(meta, file, data.size())}}));
-  snapshot_meta_ = meta;
-  snapshot_file_ = file;
+  {
+    port::MutexLock lock(&mu_);
+    snapshot_meta_ = meta;
+    snapshot_file_ = file;
+  }
   PruneSnapshots();
   return raft::Snapshot{std::move(data), meta};
 }
 
 Status DiskStorage::ApplySnapshot(const raft::Snapshot& snapshot) {
-  port::MutexLock lock(&mu_);
+  port::MutexLock lock(&write_mu_);
   return ApplySnapshotLocked(snapshot);
 }
 
 Status DiskStorage::ApplySnapshotLocked(const raft::Snapshot& snapshot) {
   // etcd v3.7+: while no snapshot is stored (index 0), any snapshot is
   // accepted, including an index-0 bootstrap snapshot carrying a ConfState.
-  if (snapshot_meta_.index != 0 && snapshot_meta_.index >= snapshot.metadata.index) {
+  uint64_t stored_index;
+  {
+    port::MutexLock lock(&mu_);
+    stored_index = snapshot_meta_.index;
+  }
+  if (stored_index != 0 && stored_index >= snapshot.metadata.index) {
     return Status::SnapshotOutOfDate();
   }
   RAFTLOG_ASSIGN_OR_RETURN(std::string file, WriteSnapshotFile(snapshot.metadata, snapshot.data));
@@ -309,15 +331,18 @@ Status DiskStorage::ApplySnapshotLocked(const raft::Snapshot& snapshot) {
   RAFTLOG_RETURN_IF_ERROR(engine_->Reset(
       snapshot.metadata.index, snapshot.metadata.term,
       {{kSnapshotKey, EncodeSnapshotMeta(snapshot.metadata, file, snapshot.data.size())}}));
-  snapshot_meta_ = snapshot.metadata;
-  snapshot_file_ = file;
+  {
+    port::MutexLock lock(&mu_);
+    snapshot_meta_ = snapshot.metadata;
+    snapshot_file_ = file;
+  }
   PruneSnapshots();
   return Status::OK();
 }
 
 Status DiskStorage::Save(const raft::HardState& hs, std::span<const raft::Entry> entries,
                          const raft::Snapshot* snapshot, bool must_sync) {
-  port::MutexLock lock(&mu_);
+  port::MutexLock lock(&write_mu_);
   if (snapshot != nullptr && !raft::IsEmptySnap(*snapshot)) {
     RAFTLOG_RETURN_IF_ERROR(ApplySnapshotLocked(*snapshot));
   }

@@ -115,13 +115,15 @@ class DiskStorage final : public raft::WritableStorage {
   std::unique_ptr<snapshot::SnapshotStore> snapshots_;
   const size_t snapshots_kept_;
 
-  // Serializes writers and guards the cached metadata. Readers of entries go
-  // straight to the engine and never take it.
+  // Serializes writers for a whole operation, I/O included. Readers never
+  // take it, so they never wait for a writer's fdatasync.
+  port::Mutex write_mu_ ACQUIRED_BEFORE(mu_);
+  bool closed_ GUARDED_BY(write_mu_) = false;
+  // Guards the cached metadata; held only to copy or replace it.
   mutable port::Mutex mu_;
   raft::HardState hard_state_ GUARDED_BY(mu_);
   raft::SnapshotMetadata snapshot_meta_ GUARDED_BY(mu_);
   std::string snapshot_file_ GUARDED_BY(mu_);  // empty: no snapshot file
-  bool closed_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace raftlog::engine

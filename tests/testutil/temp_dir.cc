@@ -9,10 +9,24 @@
 
 namespace raftlog::testutil {
 
-TempDir::TempDir(std::string_view prefix) {
+namespace {
+
+std::string DefaultBase() {
   const char* base = std::getenv("TEST_TMPDIR");
-  std::string templ = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/raftlog-" +
-                      std::string(prefix) + "-XXXXXX";
+  return base != nullptr && *base != '\0' ? base : "/tmp";
+}
+
+}  // namespace
+
+std::string TempDir::InMemoryBase() {
+  std::error_code ec;
+  return std::filesystem::is_directory("/dev/shm", ec) ? "/dev/shm" : DefaultBase();
+}
+
+TempDir::TempDir(std::string_view prefix) : TempDir(prefix, DefaultBase()) {}
+
+TempDir::TempDir(std::string_view prefix, const std::string& base) {
+  std::string templ = base + "/raftlog-" + std::string(prefix) + "-XXXXXX";
   if (::mkdtemp(templ.data()) == nullptr) {
     std::perror(("mkdtemp " + templ).c_str());
     std::abort();

@@ -13,6 +13,12 @@ class TempDir {
  public:
   // Creates <base>/raftlog-<prefix>-XXXXXX; aborts the test program if it can't.
   explicit TempDir(std::string_view prefix = "test");
+  // As above under `base` instead (e.g. InMemoryBase()).
+  TempDir(std::string_view prefix, const std::string& base);
+
+  // /dev/shm if this machine has it, else the default base: for tests that
+  // check logic, not durability, and would otherwise wait on fsync.
+  static std::string InMemoryBase();
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
