@@ -45,15 +45,19 @@ uint64_t EntrySize(const Entry& e) {
   return n;
 }
 
-void LimitSize(std::vector<Entry>* entries, uint64_t max_size) {
-  if (entries->empty()) return;
-  uint64_t size = EntrySize(entries->front());
+size_t LimitSizeCount(std::span<const Entry> entries, uint64_t max_size) {
+  if (entries.empty()) return 0;
+  uint64_t size = EntrySize(entries[0]);
   size_t keep = 1;
-  for (; keep < entries->size(); ++keep) {
-    size += EntrySize((*entries)[keep]);
+  for (; keep < entries.size(); ++keep) {
+    size += EntrySize(entries[keep]);
     if (size > max_size) break;
   }
-  entries->resize(keep);
+  return keep;
+}
+
+void LimitSize(std::vector<Entry>* entries, uint64_t max_size) {
+  entries->resize(LimitSizeCount(*entries, max_size));
 }
 
 bool IsEmptyHardState(const HardState& hs) { return hs == HardState{}; }

@@ -13,8 +13,10 @@
 
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,9 +49,14 @@ struct Entry {
 // function is used everywhere so that all limits agree.
 uint64_t EntrySize(const Entry& e);
 
-// The longest prefix of `entries` whose summed EntrySize() is <= max_size,
-// but always at least the first entry (etcd's limitSize): raft must never
-// stall on one entry larger than the limit. An empty vector stays empty.
+// The length of the longest prefix of `entries` whose summed EntrySize() is
+// <= max_size, but at least 1 when `entries` is non-empty (etcd's limitSize):
+// raft must never stall on one entry larger than the limit. 0 for an empty
+// span. Works on a view, so callers can cut before they copy.
+size_t LimitSizeCount(std::span<const Entry> entries, uint64_t max_size);
+
+// Truncates `entries` to its first LimitSizeCount(*entries, max_size)
+// entries. An empty vector stays empty.
 void LimitSize(std::vector<Entry>* entries, uint64_t max_size);
 
 // The payload size etcd uses for MaxUncommittedEntriesSize and inflight bytes.

@@ -9,20 +9,6 @@ namespace raftlog::raft::internal {
 
 namespace {
 
-// The number of leading entries of `ents` that raft::LimitSize(ents, max_size)
-// keeps (the same rule, on a view, so that unstable entries are cut before
-// they are copied rather than after).
-size_t LimitSizeCount(std::span<const Entry> ents, uint64_t max_size) {
-  if (ents.empty()) return 0;
-  uint64_t size = EntrySize(ents[0]);
-  size_t n = 1;
-  for (; n < ents.size(); ++n) {
-    size += EntrySize(ents[n]);
-    if (size > max_size) break;
-  }
-  return n;
-}
-
 uint64_t EntsSize(std::span<const Entry> ents) {
   uint64_t size = 0;
   for (const Entry& e : ents) size += EntrySize(e);

@@ -231,6 +231,9 @@ class RaftLog {
   bool applying_ents_paused() const { return applying_ents_paused_; }
   const Unstable& unstable() const { return unstable_; }
   Logger& logger() const { return *logger_; }
+  // The storage underneath (e.g. for RawNode::Bootstrap, which must look at
+  // what is persisted rather than at the unstable log).
+  const Storage& storage() const { return *storage_; }
 
   // Sets committed directly, for raft's loadState (which has checked that the
   // HardState's commit lies in [committed, LastIndex()]) and for tests.

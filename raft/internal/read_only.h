@@ -27,6 +27,9 @@
 // lastPendingRequestCtx, and one heartbeat round confirms every read queued
 // before it.
 //
+// ReadState and ReadOnlyOption, which the application sees, live in the
+// public raft/read_state.h.
+//
 // Thread-safety: not thread-safe; owned by the raft state machine.
 
 #pragma once
@@ -39,29 +42,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "raft/read_state.h"
 #include "raft/types.h"
 
 namespace raftlog::raft::internal {
-
-// How read-only requests are served (etcd's ReadOnlyOption).
-enum class ReadOnlyOption : unsigned char {
-  // Linearizable: confirmed by a quorum of heartbeat responses.
-  kReadOnlySafe = 0,
-  // Served from the leader lease without a round trip. Depends on bounded
-  // clock drift between nodes; requires CheckQuorum.
-  kReadOnlyLeaseBased = 1,
-};
-
-// The answer to a read-only request, handed to the application in a Ready.
-// The application may serve the read once it has applied up to `index`. It
-// is the application's job to match `request_ctx` with its request, e.g. by
-// using a unique id as the context.
-struct ReadState {
-  uint64_t index = 0;
-  std::string request_ctx;
-
-  friend bool operator==(const ReadState&, const ReadState&) = default;
-};
 
 // A queued read-only request (v3.6's readIndexStatus without its ack set).
 struct ReadIndexRequest {
