@@ -719,11 +719,13 @@ Status LogEngine::Read(uint64_t lo, uint64_t hi,
     for (uint32_t k = seg.FindFrame(index); k < seg.frame_count() && index < hi; ++k) {
       RAFTLOG_ASSIGN_OR_RETURN(format::FrameView frame, seg.ReadFrame(k));
       const uint64_t frame_first = seg.base_index() + seg.frame(k).index_delta;
-      const std::string where =
-          seg.file_name() + " at offset " + std::to_string(seg.frame(k).offset);
+      // Built only when something is wrong: this is the hot read path.
+      auto where = [&] {
+        return seg.file_name() + " at offset " + std::to_string(seg.frame(k).offset);
+      };
       if (frame.header.type != format::FrameType::kEntries ||
           frame.header.first_index != frame_first) {
-        return Status::Corruption(where + ": frame does not hold index " +
+        return Status::Corruption(where() + ": frame does not hold index " +
                                   std::to_string(frame_first) + " as the index says");
       }
       std::string_view raw = frame.payload;
@@ -733,16 +735,18 @@ Status LogEngine::Read(uint64_t lo, uint64_t hi,
         if (cached == nullptr) {
           std::string out;
           RAFTLOG_RETURN_IF_ERROR(decompressor.Decompress(
-              frame.payload, frame.header.raw_bytes, &out, where, format::kMaxFramePayloadBytes));
+              frame.payload, frame.header.raw_bytes, &out, where(), format::kMaxFramePayloadBytes));
           cached = cache_->Insert(seg.id(), seg.frame(k).offset, std::move(out));
         }
         raw = *cached;
       }
-      RAFTLOG_ASSIGN_OR_RETURN(format::EntriesPayload payload,
-                               format::EntriesPayload::Parse(raw, frame.header.entry_count, where));
+      auto payload = format::EntriesPayload::Parse(raw, frame.header.entry_count, {});
+      if (!payload.ok()) {
+        return Status::Corruption(where() + std::string(payload.status().message()));
+      }
       for (uint32_t j = static_cast<uint32_t>(index - frame_first);
-           j < payload.size() && index < hi && index <= seg.last_index(); ++j, ++index) {
-        if (!fn(format::EntryView{index, frame.header.term, payload.type(j), payload.data(j)})) {
+           j < payload->size() && index < hi && index <= seg.last_index(); ++j, ++index) {
+        if (!fn(format::EntryView{index, frame.header.term, payload->type(j), payload->data(j)})) {
           return Status::OK();
         }
       }

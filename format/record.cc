@@ -89,7 +89,7 @@ bool AllZero(std::string_view bytes) {
 // kEndOfData: then nothing is formatted, so that an iterator reaching the end
 // of a segment allocates nothing.
 FrameError DecodeFrameImpl(std::string_view bytes, uint64_t seed, FrameView* out,
-                           std::string* problem) {
+                           std::string* problem, bool verify_checksum = true) {
   // 1. Zeros where a header would be: the preallocated region nobody wrote.
   //    A frame always starts with its (non-zero) magic, so this cannot be a
   //    frame whose first bytes were lost; that is kBadMagic below.
@@ -148,7 +148,8 @@ FrameError DecodeFrameImpl(std::string_view bytes, uint64_t seed, FrameView* out
   //    below was written that way; if it does not, the bytes are torn, corrupt
   //    or stale and no field means anything.
   const std::string_view payload = bytes.substr(kFrameHeaderBytes, h.stored_bytes);
-  const uint64_t actual = FrameChecksum(bytes.substr(0, kChecksumOffset), payload, seed);
+  const uint64_t actual =
+      verify_checksum ? FrameChecksum(bytes.substr(0, kChecksumOffset), payload, seed) : h.checksum;
   if (actual != h.checksum) {
     return Fail(FrameError::kBadChecksum,
                 "frame checksum mismatch: stored " + Hex64(h.checksum) + ", computed " +
@@ -348,6 +349,17 @@ Result<FrameView> DecodeFrame(std::string_view bytes, uint64_t seed, std::string
   std::string msg(where);
   msg += ": ";
   msg += problem;
+  return Status::Corruption(msg);
+}
+
+Result<FrameView> DecodeVerifiedFrame(std::string_view bytes, std::string_view where) {
+  FrameView view;
+  std::string problem;
+  const FrameError e = DecodeFrameImpl(bytes, 0, &view, &problem, /*verify_checksum=*/false);
+  if (e == FrameError::kNone) return view;
+  std::string msg(where);
+  msg += ": ";
+  msg += e == FrameError::kEndOfData ? "end of data" : problem;
   return Status::Corruption(msg);
 }
 

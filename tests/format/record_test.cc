@@ -283,6 +283,33 @@ TEST_F(FrameCorruptionTest, TruncationAtEveryOffsetIsTruncated) {
   }
 }
 
+// DecodeVerifiedFrame skips only the checksum: a frame the reader verified
+// before decodes without hashing, and every bounds and field check remains.
+TEST_F(FrameCorruptionTest, VerifiedDecodeSkipsOnlyTheChecksum) {
+  const std::string frame = Frame();
+  auto full = DecodeFrame(frame, kSeed, "f");
+  ASSERT_TRUE(full.ok());
+  auto quick = DecodeVerifiedFrame(frame, "f");
+  ASSERT_TRUE(quick.ok());
+  EXPECT_EQ(quick->payload, full->payload);
+  EXPECT_EQ(quick->frame_bytes, full->frame_bytes);
+  EXPECT_EQ(quick->header.first_index, full->header.first_index);
+  // A changed payload byte is not noticed (that is the point)...
+  std::string flipped = frame;
+  flipped[kFrameHeaderBytes] ^= 1;
+  EXPECT_TRUE(DecodeVerifiedFrame(flipped, "f").ok());
+  EXPECT_FALSE(DecodeFrame(flipped, kSeed, "f").ok());
+  // ...but truncation and impossible fields still are.
+  for (size_t n = 1; n < frame.size(); ++n) {
+    EXPECT_FALSE(DecodeVerifiedFrame(std::string_view(frame).substr(0, n), "f").ok()) << n;
+  }
+  std::string bad_flags = frame;
+  bad_flags[5] = static_cast<char>(0x80);
+  const auto s = DecodeVerifiedFrame(bad_flags, "f").status();
+  EXPECT_TRUE(s.IsCorruption());
+  EXPECT_NE(s.message().find("flag"), std::string::npos) << s.message();
+}
+
 TEST_F(FrameCorruptionTest, TruncationMessagesSayWhatIsMissing) {
   const std::string frame = Frame();
   Status s;
