@@ -155,8 +155,9 @@ class TestNetwork : public rafttest::Network {
 };
 
 // The fixture of cluster-level tests, parameterized by the storage kind.
+// Its helpers are public so that free helper functions of a test can use them.
 class RaftTestBase : public ::testing::TestWithParam<StorageKind> {
- protected:
+ public:
   RaftTestBase() : storages_(GetParam()) {}
 
   StorageKind kind() const { return GetParam(); }

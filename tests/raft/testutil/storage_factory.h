@@ -27,7 +27,8 @@ namespace raftlog::raft::testing {
 
 // The POSIX file system without fsync/fdatasync: the raft core's tests
 // exercise DiskStorage's logic, not its durability (the engine's own tests
-// do), and syncs would dominate their run time. LMDB's own syncs remain.
+// do), and syncs would dominate their run time. LMDB's own syncs remain
+// (cheap on tmpfs, which the factory prefers).
 class NoSyncFileSystem final : public io::FileSystem {
  public:
   static NoSyncFileSystem* Get() {
@@ -125,7 +126,11 @@ inline WritableStorage* StorageFactory::New(std::vector<uint64_t> voters,
   if (kind_ == StorageKind::kMemory) {
     storage = std::make_unique<MemoryStorage>();
   } else {
-    if (dir_ == nullptr) dir_ = std::make_unique<testutil::TempDir>("raft");
+    // tmpfs when available: these tests exercise DiskStorage's logic, not
+    // its durability, and fsyncs on a shared disk would dominate their time.
+    if (dir_ == nullptr) {
+      dir_ = std::make_unique<testutil::TempDir>("raft", testutil::TempDir::InMemoryBase());
+    }
     engine::DiskStorageOptions options;
     // Small segments and none prepared ahead: tests create many storages and
     // write little to each.
