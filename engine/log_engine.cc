@@ -121,8 +121,8 @@ struct LogEngine::Counters {
       suffix_truncations{0};
   // Set during open only (single-threaded).
   uint64_t open_segments_from_footer = 0, open_bytes_scanned = 0, open_frames_scanned = 0,
-           torn_tail_cuts = 0, torn_tail_bytes = 0, dropped_valid_frames = 0,
-           stray_files_removed = 0, spare_segments_kept = 0;
+           torn_tail_cuts = 0, torn_tail_bytes = 0, dropped_valid_frames = 0, stray_files_found = 0,
+           stray_files_removed = 0, spare_segments_kept = 0, unfinished_seals = 0;
 };
 
 // Frames written to the active segment but not yet published to readers.
@@ -167,10 +167,11 @@ Result<std::unique_ptr<LogEngine>> LogEngine::Open(const std::string& dir, const
 
 Status LogEngine::OpenImpl() NO_THREAD_SAFETY_ANALYSIS {
   // Open runs before any other thread can see the engine.
+  const bool read_only = options_.read_only;
   auto is_dir = fs_->IsDirectory(dir_);
   if (!is_dir.ok()) {
     if (!is_dir.status().IsNotFound()) return is_dir.status();
-    if (!options_.create_if_missing) {
+    if (!options_.create_if_missing || read_only) {
       return Status::NotFound("log directory " + dir_ + " does not exist");
     }
     RAFTLOG_RETURN_IF_ERROR(fs_->CreateDir(dir_));
@@ -190,13 +191,21 @@ Status LogEngine::OpenImpl() NO_THREAD_SAFETY_ANALYSIS {
                                      std::string(kMetaFile) + ", but it holds " +
                                      std::to_string(names.size()) + " other entries)");
     }
-    if (!options_.create_if_missing) {
-      return Status::NotFound("no log in " + dir_ + " (create_if_missing is off)");
+    if (!options_.create_if_missing || read_only) {
+      return Status::NotFound("no log in " + dir_ + " (no " + std::string(kMetaFile) + ")");
     }
   }
-  RAFTLOG_ASSIGN_OR_RETURN(lock_, fs_->Lock(io::JoinPath(dir_, kLockFile)));
-  RAFTLOG_ASSIGN_OR_RETURN(meta_, MetaStore::Open(meta_path));
+  if (!read_only) {
+    RAFTLOG_ASSIGN_OR_RETURN(lock_, fs_->Lock(io::JoinPath(dir_, kLockFile)));
+  }
+  MetaStore::OpenOptions meta_options;
+  meta_options.read_only = read_only;
+  RAFTLOG_ASSIGN_OR_RETURN(meta_, MetaStore::Open(meta_path, meta_options));
   RAFTLOG_RETURN_IF_ERROR(InitOrCheckFormat());
+  if (read_only && !fs_->Exists(segments_dir_)) {
+    return Status::Corruption(dir_ + " has metadata but no " + std::string(kSegmentsDir) +
+                              " directory");
+  }
   if (!fs_->Exists(segments_dir_)) {
     RAFTLOG_RETURN_IF_ERROR(fs_->CreateDir(segments_dir_));
     RAFTLOG_RETURN_IF_ERROR(fs_->SyncDir(dir_));
@@ -239,6 +248,7 @@ Status LogEngine::OpenImpl() NO_THREAD_SAFETY_ANALYSIS {
   if (!segments_.empty()) last = std::max(last, segments_.back()->last_index());
   last_index_.store(last);
   recovered_commit_hint_ = std::min(recovered_commit_hint_, last);
+  if (read_only) return Status::OK();
   if (options_.sync == SyncPolicy::kInterval) {
     syncer_ = std::thread([this] { SyncLoop(); });
   }
@@ -259,6 +269,9 @@ Status LogEngine::InitOrCheckFormat() NO_THREAD_SAFETY_ANALYSIS {
                                   std::to_string(format::kFormatVersion));
     }
     return Status::OK();
+  }
+  if (options_.read_only) {
+    return Status::Corruption("metadata of " + dir_ + " has no format record (not a raftlog log?)");
   }
   // A new log. Everything in one transaction: a crash leaves either no
   // format key (and the next open initializes again) or a complete log.
@@ -293,7 +306,8 @@ Status LogEngine::LoadSegments(const std::vector<format::SegmentRecord>& records
 Status LogEngine::OpenSealed(const format::SegmentRecord& record) NO_THREAD_SAFETY_ANALYSIS {
   const std::string name = internal::SegmentFileName(record.segment_id);
   const std::string path = io::JoinPath(segments_dir_, name);
-  auto opened = fs_->Open(path, io::OpenMode::kReadWrite);
+  auto opened =
+      fs_->Open(path, options_.read_only ? io::OpenMode::kReadOnly : io::OpenMode::kReadWrite);
   if (!opened.ok()) {
     return opened.status().WithContext("sealed segment listed in the manifest is unreadable");
   }
@@ -361,7 +375,8 @@ Status LogEngine::OpenSealed(const format::SegmentRecord& record) NO_THREAD_SAFE
 Status LogEngine::RecoverActive(const format::SegmentRecord& record) NO_THREAD_SAFETY_ANALYSIS {
   const std::string name = internal::SegmentFileName(record.segment_id);
   const std::string path = io::JoinPath(segments_dir_, name);
-  auto opened = fs_->Open(path, io::OpenMode::kReadWrite);
+  auto opened =
+      fs_->Open(path, options_.read_only ? io::OpenMode::kReadOnly : io::OpenMode::kReadWrite);
   if (!opened.ok()) {
     return opened.status().WithContext("active segment listed in the manifest is unreadable");
   }
@@ -488,14 +503,20 @@ Status LogEngine::RecoverActive(const format::SegmentRecord& record) NO_THREAD_S
     counters_->torn_tail_cuts++;
     counters_->torn_tail_bytes += torn_bytes;
     counters_->dropped_valid_frames += dropped;
-    Log(dir_, "cut the log at " + what + ": dropped " + std::to_string(torn_bytes) + " bytes" +
-                  (dropped ? " including " + std::to_string(dropped) +
-                                 " valid frame(s) (kTolerateCorruptedTail)"
-                           : std::string(" of a torn write")));
+    if (!options_.read_only)
+      Log(dir_, "cut the log at " + what + ": dropped " + std::to_string(torn_bytes) + " bytes" +
+                    (dropped ? " including " + std::to_string(dropped) +
+                                   " valid frame(s) (kTolerateCorruptedTail)"
+                             : std::string(" of a torn write")));
     end = header_ok ? std::max<uint64_t>(end, format::kSegmentHeaderBytes) : 0;
   }
 
-  const bool must_seal = found_footer || !bad.ok();
+  bool must_seal = found_footer || !bad.ok();
+  if (must_seal && options_.read_only) {
+    // Report, change nothing: serve the good frames as an active segment.
+    if (found_footer) counters_->unfinished_seals++;
+    must_seal = false;
+  }
   if (found.empty() && must_seal) {
     // Nothing usable in this segment: drop it from the manifest. The next
     // append activates a fresh segment at the same base index.
@@ -593,7 +614,7 @@ Status LogEngine::RemoveStrayFiles(const std::vector<format::SegmentRecord>& rec
                         std::any_of(segments_.begin(), segments_.end(),
                                     [&](const auto& s) { return s->id() == *id; });
     if (listed) continue;
-    if (id && *id >= next_segment_id_) {
+    if (id && *id >= next_segment_id_ && !options_.read_only) {
       // A prepared spare: complete (it was renamed into place only after it
       // was fully written and synced) if it has the full size.
       auto file = fs_->Open(path, io::OpenMode::kReadWrite);
@@ -607,6 +628,10 @@ Status LogEngine::RemoveStrayFiles(const std::vector<format::SegmentRecord>& rec
     }
     // Unlisted: a compacted or truncated-away segment whose removal was
     // interrupted, an unfinished spare, or a segment dropped on open.
+    if (options_.read_only) {
+      counters_->stray_files_found++;
+      continue;
+    }
     Status s = fs_->Remove(path);
     if (!s.ok() && !s.IsNotFound()) return s;
     counters_->stray_files_removed++;
@@ -615,6 +640,7 @@ Status LogEngine::RemoveStrayFiles(const std::vector<format::SegmentRecord>& rec
             [](const auto& a, const auto& b) { return a.segment_id < b.segment_id; });
   for (const auto& spare : spares) first_spare_id = std::max(first_spare_id, spare.segment_id + 1);
   if (counters_->stray_files_removed > 0) RAFTLOG_RETURN_IF_ERROR(fs_->SyncDir(segments_dir_));
+  counters_->stray_files_found += counters_->stray_files_removed;
   preallocator_ = std::make_unique<internal::Preallocator>(
       fs_, segments_dir_, options_.segment_bytes, first_spare_id, options_.prepared_segments);
   counters_->spare_segments_kept = spares.size();
@@ -627,7 +653,7 @@ Status LogEngine::Close() {
   if (closed_) return Status::OK();
   closed_ = true;
   Status result;
-  if (!has_failed_.load()) {
+  if (!has_failed_.load() && !options_.read_only) {
     // The segment first: if it cannot be synced, the disk is in doubt and no
     // more metadata should be written on top of it.
     if (active_ != nullptr && options_.sync != SyncPolicy::kNever) {
@@ -804,7 +830,9 @@ Stats LogEngine::GetStats() const {
   st.torn_tail_cuts = c.torn_tail_cuts;
   st.torn_tail_bytes = c.torn_tail_bytes;
   st.dropped_valid_frames = c.dropped_valid_frames;
+  st.stray_files_found = c.stray_files_found;
   st.stray_files_removed = c.stray_files_removed;
+  st.unfinished_seals = c.unfinished_seals;
   st.spare_segments_kept = c.spare_segments_kept;
   return st;
 }
@@ -821,6 +849,7 @@ void LogEngine::Fail(const Status& s) {
 
 Status LogEngine::CheckWritable() const NO_THREAD_SAFETY_ANALYSIS {
   if (closed_) return Status::FailedPrecondition("log " + dir_ + " is closed");
+  if (options_.read_only) return Status::FailedPrecondition("log " + dir_ + " is open read-only");
   if (has_failed_.load()) {
     port::MutexLock lock(&fail_mu_);
     return Status::FailedPrecondition(failed_.message());

@@ -56,6 +56,14 @@ struct Options {
   // Create the directory and an empty log if it does not exist.
   bool create_if_missing = true;
 
+  // Open for reading only, for tools: no writer lock is taken (a running
+  // writer may have the log open), nothing on disk is ever changed, damage
+  // that recovery would repair (a torn tail, an interrupted seal, stray
+  // files) is only reported in Stats, and every write returns
+  // FailedPrecondition. A log being written concurrently is seen as of the
+  // moment of opening.
+  bool read_only = false;
+
   // Size of each segment file. Entries are never split across segments, so one
   // entry (with ~100 bytes of overhead) must fit. Between 1 MiB and 2 GiB.
   uint64_t segment_bytes = 64ull << 20;

@@ -43,7 +43,9 @@ struct Stats {
   uint64_t torn_tail_cuts = 0;        // torn tails cut back (0 or 1 per open)
   uint64_t torn_tail_bytes = 0;       // bytes dropped by those cuts (up to the last non-zero byte)
   uint64_t dropped_valid_frames = 0;  // only with RecoveryPolicy::kTolerateCorruptedTail
-  uint64_t stray_files_removed = 0;   // files not in the manifest, removed on open
+  uint64_t stray_files_found = 0;     // files not in the manifest (read-only: left alone)
+  uint64_t stray_files_removed = 0;   // ... of them removed on open
+  uint64_t unfinished_seals = 0;      // read-only: an active segment ending in a footer
   uint64_t spare_segments_kept = 0;   // prepared spares found and reused on open
 };
 

@@ -385,6 +385,27 @@ TEST_F(LogEngineTest, RefusesANewerFormatVersion) {
   EXPECT_TRUE(s.IsNotSupported()) << s.ToString();
 }
 
+TEST_F(LogEngineTest, ReadOnlyOpenTakesNoLockAndChangesNothing) {
+  auto writer = Open();
+  Append(writer.get(), 1, 20, 1);
+  Options ro = options_;
+  ro.read_only = true;
+  // While the writer has it open.
+  auto reader = LogEngine::Open(dir_.path(), ro);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_EQ((*reader)->LastIndex(), 20u);
+  ExpectEntries(reader->get(), 1, 21, 16, [](uint64_t) { return 1; });
+  Batch b(21, 1, 1);
+  EXPECT_TRUE((*reader)->Append(b.views, {}).IsFailedPrecondition());
+  EXPECT_TRUE((*reader)->TruncatePrefix(2).IsFailedPrecondition());
+  EXPECT_TRUE((*reader)->PutState({{"k", "v"}}).IsFailedPrecondition());
+  reader->reset();
+  // A missing log is NotFound, and read-only never creates one.
+  auto missing = LogEngine::Open(dir_.Sub("nothing-here"), ro);
+  EXPECT_TRUE(missing.status().IsNotFound()) << missing.status().ToString();
+  EXPECT_FALSE(io::FileSystem::Default()->Exists(dir_.Sub("nothing-here")));
+}
+
 // --- recovery ----------------------------------------------------------------------
 
 class RecoveryTest : public LogEngineTest {
@@ -486,6 +507,22 @@ TEST_F(RecoveryTest, TornTailIsCutAtEveryOffsetOfTheLastFrame) {
     EXPECT_EQ(*again->Term(50), 2u);
     ExpectEntries(again.get(), 1, 46, 100, [](uint64_t) { return 1; });
   }
+}
+
+TEST_F(RecoveryTest, ReadOnlyOpenReportsATornTailWithoutCuttingIt) {
+  const std::string path = MakeLog(50);
+  const std::string original = ReadAll(path);
+  const auto [last_start, data_end] = LastFrame(original);
+  WriteAt(path, last_start + 60, std::string(8, '\xee'));
+  const std::string damaged = ReadAll(path);
+  Options ro = options_;
+  ro.read_only = true;
+  auto e = LogEngine::Open(dir_.path(), ro);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ((*e)->LastIndex(), 45u);
+  EXPECT_EQ((*e)->GetStats().torn_tail_cuts, 1u);
+  e->reset();
+  EXPECT_EQ(ReadAll(path), damaged);  // untouched
 }
 
 TEST_F(RecoveryTest, GarbageTailIsCut) {
