@@ -130,6 +130,12 @@ void Network::Tick() {
   Send(std::move(msgs));
 }
 
+void Network::Pump(uint64_t id) {
+  StateMachine* p = peer(id);
+  if (p == nullptr) return;
+  Send(Filter(p->ReadMessages()));
+}
+
 void Network::Drop(uint64_t from, uint64_t to, double probability) {
   drop_[Link{from, to}] = probability;
 }

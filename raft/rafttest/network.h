@@ -148,6 +148,10 @@ class Network {
   // held messages whose delay has expired.
   void Tick();
 
+  // Delivers what node `id` wants to send now (e.g. after a proposal made
+  // directly on it), through the faults, and everything that causes.
+  void Pump(uint64_t id);
+
   void Drop(uint64_t from, uint64_t to, double probability);
   void Cut(uint64_t one, uint64_t other);
   void Isolate(uint64_t id);

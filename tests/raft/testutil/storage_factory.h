@@ -13,6 +13,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -84,6 +85,10 @@ class NoSyncFileSystem final : public io::FileSystem {
 };
 
 enum class StorageKind { kMemory, kDisk };
+
+inline void PrintTo(StorageKind kind, std::ostream* os) {
+  *os << (kind == StorageKind::kMemory ? "Memory" : "Disk");
+}
 
 // For INSTANTIATE_TEST_SUITE_P: "Memory" / "Disk".
 std::string StorageKindName(const ::testing::TestParamInfo<StorageKind>& info);
