@@ -3509,7 +3509,199 @@ TEST_P(RaftTest, LogReplicationWithReorderedMessage) {
   EXPECT_EQ(m.index, r1->trk().progress[2].match);
 }
 
-// @@PART4@@
+// etcd v3.7 numbers read requests instead of keying them by their context
+// (PR #397): two reads with the same context are both answered, at the
+// commit index each saw (the v3.6 implementation lost one).
+TEST_P(RaftTest, ReadOnlyDuplicateRequest) {
+  TestNetwork nt = NewNetwork(nullptr, nullptr, nullptr);
+  nt.Send(Hup(1));
+  Raft& a = nt.raft(1);
+  ASSERT_EQ(a.state(), kLeader);
+  nt.Send(EmptyProp(1, 1));
+
+  // Two reads with the same context, queued before any heartbeat response
+  // arrives.
+  nt.Ignore(MessageType::kMsgHeartbeatResp);
+  nt.Send(ReadIndexMsg(1, 1, "dup"));
+  nt.Send(EmptyProp(1, 1));
+  nt.Send(ReadIndexMsg(1, 1, "dup"));
+  EXPECT_TRUE(a.read_states().empty());
+  EXPECT_EQ(a.read_only().unconfirmed_reads().size(), 2u);
+
+  // One round of heartbeat acks confirms both.
+  nt.Recover();
+  nt.Send(Beat(1));
+  ASSERT_EQ(a.read_states().size(), 2u);
+  EXPECT_EQ(a.read_states()[0], (ReadState{2, "dup"}));
+  EXPECT_EQ(a.read_states()[1], (ReadState{3, "dup"}));
+  EXPECT_TRUE(a.read_only().unconfirmed_reads().empty());
+}
+
+// A follower forwards reads to the leader and gets the answer back
+// (MsgReadIndexResp); without a leader the read is dropped.
+TEST_P(RaftTest, ReadIndexForwardedByFollower) {
+  auto c = NewTestRaft(3, 10, 1, NewStorage({1, 2, 3}));
+  TestNetwork nt = NewNetwork(nullptr, nullptr, c.get());
+  nt.Send(ReadIndexMsg(3, 3, "early"));
+  EXPECT_TRUE(c->read_states().empty()) << "no leader yet: dropped";
+
+  nt.Send(Hup(1));
+  nt.Send(EmptyProp(1, 1));
+  nt.Send(ReadIndexMsg(3, 3, "ctx"));
+  ASSERT_EQ(c->read_states().size(), 1u);
+  EXPECT_EQ(c->read_states()[0], (ReadState{2, "ctx"}));
+}
+
+// ForgetLeader (etcd's MsgForgetLeader; covered in etcd by the
+// forget_leader*.txt interaction scripts): a follower drops its leader but
+// keeps its term, a leader ignores it, and lease-based reads refuse it.
+TEST_P(RaftTest, ForgetLeader) {
+  auto a = NewTestRaft(1, 10, 1, NewStorage({1, 2, 3}));
+  auto b = NewTestRaft(2, 10, 1, NewStorage({1, 2, 3}));
+  auto c = NewTestRaft(3, 10, 1, NewStorage({1, 2, 3}));
+  for (Raft* r : {a.get(), b.get(), c.get()}) {
+    r->set_check_quorum(true);
+    r->set_pre_vote(true);
+  }
+  TestNetwork nt = NewNetwork(a.get(), b.get(), c.get());
+  nt.Send(Hup(1));
+  ASSERT_EQ(a->state(), kLeader);
+  ASSERT_EQ(b->lead(), 1u);
+  const uint64_t term = b->term();
+
+  // The leader ignores it.
+  ASSERT_TRUE(a->Step(Msg(0, 0, MessageType::kMsgForgetLeader)).ok());
+  EXPECT_EQ(a->state(), kLeader);
+  EXPECT_EQ(a->lead(), 1u);
+
+  // Followers forget the leader, keeping their term.
+  ASSERT_TRUE(b->Step(Msg(0, 0, MessageType::kMsgForgetLeader)).ok());
+  ASSERT_TRUE(c->Step(Msg(0, 0, MessageType::kMsgForgetLeader)).ok());
+  EXPECT_EQ(b->lead(), kNone);
+  EXPECT_EQ(b->term(), term);
+  EXPECT_EQ(b->state(), kFollower);
+
+  // Without a known leader, b grants c's pre-vote at once (no lease), so c
+  // can win an election while the old leader is cut off.
+  nt.Isolate(1);
+  nt.Send(Hup(3));
+  EXPECT_EQ(c->state(), kLeader);
+  EXPECT_EQ(c->term(), term + 1);
+
+  // Lease-based reads: forgetting would break the lease, so it is refused.
+  auto d = NewTestRaft(1, 10, 1, NewStorage({1, 2}));
+  d->set_check_quorum(true);
+  d->set_read_only_option(ReadOnlyOption::kReadOnlyLeaseBased);
+  d->BecomeFollower(1, 2);
+  ASSERT_TRUE(d->Step(Msg(0, 0, MessageType::kMsgForgetLeader)).ok());
+  EXPECT_EQ(d->lead(), 2u);
+}
+
+// StepDownOnRemoval: a leader removed from (or demoted in) the
+// configuration steps down when asked to, and otherwise stays leader
+// (accepting no proposals).
+TEST_P(RaftTest, StepDownOnRemoval) {
+  for (bool step_down : {false, true}) {
+    SCOPED_TRACE(step_down);
+    auto r = NewTestRaft(1, 10, 1, NewStorage({1, 2}));
+    r->set_step_down_on_removal(step_down);
+    r->BecomeCandidate();
+    r->BecomeLeader();
+    const uint64_t term = r->term();
+    r->ApplyConfChange(RemoveNode(1));
+    if (step_down) {
+      EXPECT_EQ(r->state(), kFollower);
+      EXPECT_EQ(r->term(), term);
+      EXPECT_EQ(r->lead(), kNone);
+    } else {
+      EXPECT_EQ(r->state(), kLeader);
+      EXPECT_EQ(r->Step(Prop(1, 1)), ErrProposalDropped());
+    }
+  }
+}
+
+// DisableProposalForwarding: a follower drops proposals instead of
+// forwarding them; a follower without leader and a candidate always drop.
+TEST_P(RaftTest, ProposalForwarding) {
+  auto b = NewTestRaft(2, 10, 1, NewStorage({1, 2}));
+  EXPECT_EQ(b->Step(Prop(2, 2)), ErrProposalDropped()) << "no leader";
+
+  b->BecomeFollower(1, 1);
+  ASSERT_TRUE(b->Step(Prop(2, 2)).ok());
+  std::vector<Message> msgs = ReadMessages(*b);
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_EQ(msgs[0].type, MessageType::kMsgProp);
+  EXPECT_EQ(msgs[0].to, 1u);
+  EXPECT_EQ(msgs[0].term, 0u) << "proposals travel without a term";
+
+  Config cfg = NewTestConfig(2, 10, 1, NewStorage({1, 2}));
+  cfg.disable_proposal_forwarding = true;
+  auto c = NewRaft(cfg);
+  c->BecomeFollower(1, 1);
+  EXPECT_EQ(c->Step(Prop(2, 2)), ErrProposalDropped());
+  EXPECT_TRUE(ReadMessages(*c).empty());
+
+  c->BecomeCandidate();
+  EXPECT_EQ(c->Step(Prop(2, 2)), ErrProposalDropped());
+}
+
+// MaxSizePerMsg splits MsgApps (etcd's TestAppendPagination of
+// node_test.go, on the state machine): no MsgApp carries more than the
+// limit unless it holds a single entry.
+TEST_P(RaftTest, AppendPagination) {
+  const uint64_t max_size_per_msg = 2048;
+  TestNetwork nt = NewNetworkWithConfigOf([&](Config& c) { c.max_size_per_msg = max_size_per_msg; },
+                                          nullptr, nullptr, nullptr);
+  bool seen_full_message = false;
+  nt.SetMessageHook([&](const Message& m) {
+    if (m.type == MessageType::kMsgApp) {
+      const uint64_t size = PayloadsSize(m.entries);
+      if (m.entries.size() > 1) {
+        EXPECT_LE(size, max_size_per_msg) << DescribeMessage(m);
+      }
+      if (size > max_size_per_msg / 2) seen_full_message = true;
+    }
+    return true;
+  });
+  nt.Send(Hup(1));
+
+  // Partition the network while we make our proposals. This forces the
+  // entries to be batched into larger messages.
+  nt.Isolate(1);
+  const std::string blob(1000, 'a');
+  for (int i = 0; i < 5; ++i) nt.Send(Prop(1, 1, blob));
+  nt.Recover();
+
+  // After the partition recovers, tick the clock to wake everything back
+  // up and send the messages.
+  nt.Send(Beat(1));
+  EXPECT_TRUE(seen_full_message) << "didn't see any messages more than half the max size";
+  EXPECT_EQ(nt.raft(2).raft_log().committed(), 6u);
+}
+
+// The leader's heartbeat carries min(match, committed), so a follower's
+// commit never moves past what it is known to have.
+TEST_P(RaftTest, HeartbeatCommitIsMatchBounded) {
+  auto r = NewTestRaft(1, 10, 1, NewStorage({1, 2, 3}));
+  r->BecomeCandidate();
+  r->BecomeLeader();
+  for (int i = 0; i < 3; ++i) MustAppendEntry(*r, {DataEntry("x")});
+  AdvanceMessagesAfterAppend(*r);
+  r->trk().progress[2].match = r->raft_log().LastIndex();
+  r->trk().progress[2].next = r->raft_log().LastIndex() + 1;
+  r->trk().progress[3].match = 1;
+  r->trk().progress[3].next = 2;
+  ASSERT_TRUE(r->MaybeCommit());
+  ReadMessages(*r);
+  (void)r->Step(Beat(1));
+  std::vector<Message> msgs = ReadMessages(*r);
+  SortMessages(msgs);
+  ASSERT_EQ(msgs.size(), 2u);
+  EXPECT_EQ(msgs[0].to, 2u);
+  EXPECT_EQ(msgs[0].commit, r->raft_log().committed());
+  EXPECT_EQ(msgs[1].to, 3u);
+  EXPECT_EQ(msgs[1].commit, 1u);
+}
 
 INSTANTIATE_TEST_SUITE_P(Storage, RaftTest,
                          ::testing::Values(StorageKind::kMemory, StorageKind::kDisk),
