@@ -23,6 +23,10 @@
 //       for that batch (the same bytes, same options).
 //
 // Payloads are random bytes unless the name says "text" (bench_util.h).
+// Runs without sync (and MemoryStorage and zstd alone, their counterparts)
+// have a fixed minimum time of 0.1 s (the "min_time:0.100" in their names):
+// they write into the page cache at up to 1 GB/s, and longer runs would only
+// add writeback to a disk shared with others.
 // Every batch is one Append call; items are entries, bytes their data bytes.
 // Engine runs report fsyncs_per_append, bytes_per_append, meta_commits and
 // segment_rolls from Stats (bench_util.h SetWriteCounters); runs without sync
