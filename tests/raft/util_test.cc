@@ -295,6 +295,17 @@ TEST(UtilTest, DescribeReady) {
             "1->2 MsgHeartbeat Term:1 Log:0/0\n");
 }
 
+// MustSync: a new term, a new vote or any entry needs a durable write; a
+// commit index change alone does not.
+TEST(UtilTest, MustSync) {
+  const HardState prev{1, 1, 5};
+  EXPECT_FALSE(MustSync(prev, prev, 0));
+  EXPECT_FALSE(MustSync(HardState{1, 1, 9}, prev, 0));
+  EXPECT_TRUE(MustSync(prev, prev, 1));
+  EXPECT_TRUE(MustSync(HardState{2, 1, 5}, prev, 0));
+  EXPECT_TRUE(MustSync(HardState{1, 2, 5}, prev, 0));
+}
+
 // Go's %q: printable text as is, escapes for the rest.
 TEST(UtilTest, GoQuote) {
   EXPECT_EQ(GoQuote(""), "\"\"");
