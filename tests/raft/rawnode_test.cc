@@ -903,10 +903,10 @@ TEST_P(RawNodeTest, AsyncStorageWrites) {
 }
 
 // Two Readys without an Advance() in between are a programming error.
-TEST_P(RawNodeTest, TwoReadysWithoutAdvanceAbort) {
-  if (disk()) GTEST_SKIP() << "one death test is enough";
+TEST(RawNodeDeathTest, TwoReadysWithoutAdvanceAbort) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  WritableStorage* s = NewStorage({1});
+  StorageFactory storages(StorageKind::kMemory);
+  WritableStorage* s = storages.New({1});
   std::unique_ptr<RawNode> rn = NewTestRawNode(1, 10, 1, s);
   ASSERT_TRUE(rn->Campaign().ok());
   Ready rd = rn->Ready();
