@@ -21,7 +21,7 @@ Build first (Release, as benchmarks are measured):
   cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release && cmake --build build-bench -j2
 Temporary logs go to $RAFTLOG_BENCH_DIR (default /tmp); the 4 GiB open case
 needs 10 GiB free there and is skipped otherwise. A default run takes about
-3 minutes on 2 cores. Exit status: 0 if every binary ran (misses are data,
+2.5 minutes on 2 cores. Exit status: 0 if every binary ran (misses are data,
 not failures), 1 otherwise.
 """
 
