@@ -642,7 +642,8 @@ Status LogEngine::RemoveStrayFiles(const std::vector<format::SegmentRecord>& rec
   if (counters_->stray_files_removed > 0) RAFTLOG_RETURN_IF_ERROR(fs_->SyncDir(segments_dir_));
   counters_->stray_files_found += counters_->stray_files_removed;
   preallocator_ = std::make_unique<internal::Preallocator>(
-      fs_, segments_dir_, options_.segment_bytes, first_spare_id, options_.prepared_segments);
+      fs_, segments_dir_, options_.segment_bytes, first_spare_id, options_.prepared_segments,
+      /*write_zeros=*/options_.sync != SyncPolicy::kNever);
   counters_->spare_segments_kept = spares.size();
   for (auto& spare : spares) preallocator_->AddExisting(std::move(spare));
   return Status::OK();

@@ -9,11 +9,12 @@
 namespace raftlog::engine::internal {
 
 Preallocator::Preallocator(io::FileSystem* fs, std::string dir, uint64_t segment_bytes,
-                           uint64_t first_segment_id, int target)
+                           uint64_t first_segment_id, int target, bool write_zeros)
     : fs_(fs),
       dir_(std::move(dir)),
       segment_bytes_(segment_bytes),
       target_(std::max(target, 0)),
+      write_zeros_(write_zeros),
       next_id_(first_segment_id),
       next_unused_(first_segment_id) {}
 
@@ -113,7 +114,7 @@ Result<Preallocator::Prepared> Preallocator::PrepareOne(uint64_t id) {
     // then write real zeros: fdatasync into written blocks is the fast case.
     s = (*file)->Allocate(0, segment_bytes_);
     static const std::string kZeros(1 << 20, '\0');
-    for (uint64_t off = 0; s.ok() && off < segment_bytes_; off += kZeros.size()) {
+    for (uint64_t off = 0; write_zeros_ && s.ok() && off < segment_bytes_; off += kZeros.size()) {
       const std::string_view chunk(kZeros.data(),
                                    std::min<uint64_t>(kZeros.size(), segment_bytes_ - off));
       s = (*file)->PWrite(off, std::span<const std::string_view>(&chunk, 1));

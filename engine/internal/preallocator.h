@@ -41,8 +41,10 @@ class Preallocator {
   // Prepares files of segment_bytes in `dir`, numbering them from
   // first_segment_id, keeping `target` ready. Does not start the thread.
   // With target 0 there is no thread: Take() prepares a file itself.
+  // write_zeros: fill files with zeros (fast fdatasync of later appends)
+  // rather than only reserving space (for logs that never sync appends).
   Preallocator(io::FileSystem* fs, std::string dir, uint64_t segment_bytes,
-               uint64_t first_segment_id, int target);
+               uint64_t first_segment_id, int target, bool write_zeros = true);
   ~Preallocator();
   Preallocator(const Preallocator&) = delete;
   Preallocator& operator=(const Preallocator&) = delete;
@@ -69,6 +71,7 @@ class Preallocator {
   const std::string dir_;
   const uint64_t segment_bytes_;
   const int target_;
+  const bool write_zeros_;
 
   mutable port::Mutex mu_;
   port::CondVar cv_{&mu_};

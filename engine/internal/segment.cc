@@ -67,11 +67,21 @@ format::FrameRef Segment::frame(uint32_t k) const {
 uint32_t Segment::FindFrame(uint64_t index) const {
   const uint32_t delta = static_cast<uint32_t>(index - base_index());
   if (footer_) return footer_->FindFrame(delta);
-  // The last frame whose first index is <= index.
-  auto it =
-      std::upper_bound(frames_.begin(), frames_.end(), delta,
-                       [](uint32_t d, const format::FrameRef& f) { return d < f.index_delta; });
-  return static_cast<uint32_t>(it - frames_.begin()) - 1;
+  // The last frame whose first index is <= index. Appends make the newest
+  // frames the likeliest target: check the last one first.
+  const size_t n = frames_.size();
+  if (n > 0 && frames_[n - 1].index_delta <= delta) return static_cast<uint32_t>(n - 1);
+  // Invariant: frames_[lo].index_delta <= delta < frames_[hi].index_delta.
+  size_t lo = 0, hi = n - 1;
+  while (hi - lo > 1) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (frames_[mid].index_delta <= delta) {
+      lo = mid;
+    } else {
+      hi = mid;
+    }
+  }
+  return static_cast<uint32_t>(lo);
 }
 
 std::string Segment::Where(uint64_t offset) const {
@@ -118,7 +128,7 @@ void Segment::ResizeVerified(uint32_t frames) {
 
 void Segment::PublishFrames(const std::vector<format::FrameRef>& frames, uint64_t new_last_index) {
   const uint32_t first = static_cast<uint32_t>(frames_.size());
-  frames_.insert(frames_.end(), frames.begin(), frames.end());
+  for (const format::FrameRef& f : frames) frames_.push_back(f);
   ResizeVerified(static_cast<uint32_t>(frames_.size()));
   for (uint32_t k = first; k < frames_.size(); ++k) {
     verified_[k / 64].fetch_or(uint64_t{1} << (k % 64), std::memory_order_relaxed);
@@ -133,14 +143,13 @@ void Segment::CapLastIndex(uint64_t new_last_index) {
 void Segment::Seal(format::FooterView footer, uint64_t footer_offset, uint64_t file_bytes) {
   footer_ = footer;
   frames_.clear();
-  frames_.shrink_to_fit();
   record_.state = format::SegmentState::kSealed;
   record_.footer_offset = footer_offset;
   record_.file_bytes = file_bytes;
 }
 
 size_t Segment::IndexHeapBytes() const {
-  return frames_.capacity() * sizeof(format::FrameRef) + verified_words_ * sizeof(uint64_t);
+  return frames_.heap_bytes() + verified_words_ * sizeof(uint64_t);
 }
 
 }  // namespace raftlog::engine::internal

@@ -38,6 +38,34 @@ std::string SegmentFileName(uint64_t segment_id);
 // Parses a segment file name; nullopt if `name` is not one.
 std::optional<uint64_t> ParseSegmentFileName(std::string_view name);
 
+// The frame table of an active segment: FrameRefs in fixed-size chunks, so
+// that growing it never copies or moves existing entries (no 2x peak of a
+// doubling vector; at most one partly used chunk of slack).
+class FrameTable {
+ public:
+  size_t size() const { return size_; }
+  format::FrameRef operator[](size_t k) const { return chunks_[k / kChunk][k % kChunk]; }
+  void push_back(format::FrameRef ref) {
+    if (size_ % kChunk == 0) chunks_.push_back(std::make_unique<format::FrameRef[]>(kChunk));
+    chunks_[size_ / kChunk][size_ % kChunk] = ref;
+    ++size_;
+  }
+  void clear() {
+    chunks_.clear();
+    chunks_.shrink_to_fit();
+    size_ = 0;
+  }
+  size_t heap_bytes() const {
+    return chunks_.size() * kChunk * sizeof(format::FrameRef) +
+           chunks_.capacity() * sizeof(chunks_[0]);
+  }
+
+ private:
+  static constexpr size_t kChunk = 1024;  // 8 KiB per chunk
+  std::vector<std::unique_ptr<format::FrameRef[]>> chunks_;
+  size_t size_ = 0;
+};
+
 class Segment {
  public:
   // An active segment over an open, mapped file.
@@ -109,7 +137,7 @@ class Segment {
   const std::string file_name_;
 
   // Exactly one of these is the index: frames_ while active, footer_ once sealed.
-  std::vector<format::FrameRef> frames_;
+  FrameTable frames_;
   std::optional<format::FooterView> footer_;
 
   // One bit per frame: its checksum was verified (or we wrote it). A reader
