@@ -1,0 +1,202 @@
+#include "tools/entry_walker.h"
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "format/compression.h"
+#include "format/record_format.h"
+#include "tools/segment_reader.h"
+
+namespace raftlog::tools {
+
+void WalkVisitor::OnSegment(const format::SegmentRecord& /*record*/, uint64_t /*file_bytes*/) {}
+void WalkVisitor::OnFrame(const format::SegmentRecord& /*record*/,
+                          const format::FrameView& /*frame*/, uint64_t /*offset*/) {}
+bool WalkVisitor::OnEntry(const format::EntryView& /*entry*/) { return true; }
+
+namespace {
+
+// The offset of the frame of a sealed segment that holds `index`, from its
+// footer; kSegmentHeaderBytes if the footer cannot be read (the walk then
+// reads from the start, and finds any damage on its way).
+uint64_t SeekSealed(SegmentReader* reader, const format::SegmentRecord& record, uint64_t seed,
+                    uint64_t index) {
+  if (index <= record.base_index) return format::kSegmentHeaderBytes;
+  auto trailer = reader->ReadTrailer(seed, record.file_bytes);
+  if (!trailer.ok() || trailer->footer_offset != record.footer_offset) {
+    return format::kSegmentHeaderBytes;
+  }
+  auto footer =
+      reader->ReadFooter(seed, record.footer_offset, record.file_bytes - format::kTrailerBytes);
+  if (!footer.ok() || footer->frames.empty()) return format::kSegmentHeaderBytes;
+  const uint64_t delta = index - record.base_index;
+  // The last frame whose first index is at or below `index`.
+  auto it =
+      std::upper_bound(footer->frames.begin(), footer->frames.end(), delta,
+                       [](uint64_t d, const format::FrameRef& f) { return d < f.index_delta; });
+  if (it == footer->frames.begin()) return format::kSegmentHeaderBytes;
+  return std::prev(it)->offset;
+}
+
+}  // namespace
+
+Status EntryWalker::Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* visitor,
+                         WalkResult* result) {
+  const uint64_t first_index = *meta_->first_index;
+  from = std::max(from, first_index);
+  *result = WalkResult{};
+  result->last_index = first_index - 1;
+  format::Decompressor decompressor;
+  std::string scratch;
+  uint64_t prev_last = 0;  // last index of the previous segment
+  uint64_t last_term = 0;
+  bool have_prev = false;
+
+  for (size_t k = 0; k < meta_->segments.size(); ++k) {
+    const format::SegmentRecord& record = meta_->segments[k];
+    const bool sealed = record.state == format::SegmentState::kSealed;
+    const std::string rel = SegmentRelPath(record.segment_id);
+    if (!sealed && k + 1 != meta_->segments.size()) {
+      return Status::Corruption(dir_->Path(rel) +
+                                ": the manifest lists it as active but it is not the last segment");
+    }
+    if (have_prev && record.base_index != prev_last + 1) {
+      return Status::Corruption(dir_->Path(rel) + ": starts at index " +
+                                std::to_string(record.base_index) +
+                                " but the previous segment ends at " + std::to_string(prev_last));
+    }
+    if (record.base_index > to) return Status::OK();
+    have_prev = true;
+    if (sealed) {
+      prev_last = record.last_index;
+      result->last_index = std::max(result->last_index, record.last_index);
+    }
+    // A sealed segment wholly before the range: nothing to read.
+    if (seek && sealed && record.last_index < from) continue;
+
+    const std::string path = dir_->SegmentPath(record.segment_id);
+    auto opened = SegmentReader::Open(dir_->fs(), path, path);
+    if (!opened.ok()) {
+      if (!opened.status().IsNotFound()) return opened.status();
+      return Status::Corruption(path + ": missing, but the manifest lists it (entries from index " +
+                                std::to_string(record.base_index) + ")");
+    }
+    std::unique_ptr<SegmentReader> reader = std::move(*opened);
+    visitor->OnSegment(record, reader->size());
+
+    auto header = reader->ReadHeader();
+    if (!header.ok()) {
+      auto zero = reader->HeaderIsZero();
+      if (!sealed && zero.ok() && *zero) {
+        // An active segment whose first write never reached the disk.
+        prev_last = record.base_index - 1;
+        continue;
+      }
+      return header.status();
+    }
+    if (header->segment_id != record.segment_id || header->base_index != record.base_index ||
+        header->generation != record.generation) {
+      return Status::Corruption(
+          path + ": header (id " + std::to_string(header->segment_id) + ", base index " +
+          std::to_string(header->base_index) + ", generation " +
+          std::to_string(header->generation) + ") does not match the manifest (id " +
+          std::to_string(record.segment_id) + ", base index " + std::to_string(record.base_index) +
+          ", generation " + std::to_string(record.generation) + ")");
+    }
+    const uint64_t seed = header->seed();
+    const uint64_t limit = sealed ? record.footer_offset : reader->size();
+    uint64_t offset =
+        seek && sealed ? SeekSealed(reader.get(), record, seed, from) : format::kSegmentHeaderBytes;
+    uint64_t expected = 0;  // the next frame's first index; 0 until the first frame
+    uint64_t seg_last = record.base_index - 1;
+    for (;;) {
+      format::FrameError error = format::FrameError::kNone;
+      auto frame = reader->ReadFrame(offset, limit, seed, &error);
+      if (!frame.ok()) {
+        if (error == format::FrameError::kNone) return frame.status();  // I/O
+        if (error == format::FrameError::kEndOfData) {
+          if (sealed && (expected == 0 || expected <= record.last_index)) {
+            return Status::Corruption(reader->Where(offset) +
+                                      ": no frame where the sealed segment's entries continue "
+                                      "(index " +
+                                      std::to_string(expected != 0 ? expected : record.base_index) +
+                                      ")");
+          }
+          break;
+        }
+        if (sealed) return frame.status();
+        uint64_t valid_after = 0;
+        RAFTLOG_ASSIGN_OR_RETURN(
+            auto next, reader->FindValidFrame(offset + format::kFrameAlignment, reader->size(),
+                                              seed, &valid_after));
+        if (next.has_value()) {
+          return Status::Corruption(std::string(frame.status().message()) +
+                                    ", followed by a valid frame at offset " +
+                                    std::to_string(*next));
+        }
+        result->torn_tail =
+            TornTail{rel, offset, StripWhere(frame.status(), reader->Where(offset))};
+        break;
+      }
+      const format::FrameView& f = *frame;
+      if (f.header.type == format::FrameType::kFooter) {
+        if (sealed) {
+          return Status::Corruption(reader->Where(offset) +
+                                    ": footer frame before the manifest's footer offset " +
+                                    std::to_string(record.footer_offset));
+        }
+        break;  // an unfinished seal: the frames before it are the segment
+      }
+      if (sealed && f.header.first_index > record.last_index) break;  // cut by a truncation
+      if ((expected != 0 && f.header.first_index != expected) ||
+          (expected == 0 && offset == format::kSegmentHeaderBytes &&
+           f.header.first_index != record.base_index) ||
+          f.header.term < last_term) {
+        return Status::Corruption(reader->Where(offset) + ": frame holds index " +
+                                  std::to_string(f.header.first_index) + " term " +
+                                  std::to_string(f.header.term) + ", expected index " +
+                                  std::to_string(expected != 0 ? expected : record.base_index) +
+                                  " and a term >= " + std::to_string(last_term));
+      }
+      visitor->OnFrame(record, f, offset);
+      last_term = f.header.term;
+      expected = f.header.end_index();
+      const uint64_t frame_last =
+          sealed ? std::min(f.header.end_index() - 1, record.last_index) : f.header.end_index() - 1;
+      seg_last = frame_last;
+      const uint64_t lo = std::max(from, f.header.first_index);
+      const uint64_t hi = std::min(to, frame_last);
+      if (lo <= hi) {
+        const std::string where = reader->Where(offset);
+        RAFTLOG_ASSIGN_OR_RETURN(std::string_view raw,
+                                 format::RawPayload(f, &decompressor, &scratch, where));
+        RAFTLOG_ASSIGN_OR_RETURN(format::EntriesPayload payload,
+                                 format::EntriesPayload::Parse(raw, f.header.entry_count, where));
+        for (uint64_t index = lo; index <= hi; ++index) {
+          const auto i = static_cast<uint32_t>(index - f.header.first_index);
+          const format::EntryView entry{index, f.header.term, payload.type(i), payload.data(i)};
+          if (!visitor->OnEntry(entry)) {
+            result->last_index = index;
+            return Status::OK();
+          }
+        }
+      }
+      if (frame_last >= to) {
+        result->last_index = std::max(result->last_index, std::min(frame_last, to));
+        return Status::OK();
+      }
+      if (sealed && frame_last >= record.last_index) break;
+      offset += f.frame_bytes;
+    }
+    if (!sealed) {
+      prev_last = seg_last;
+      result->last_index = std::max(result->last_index, seg_last);
+    }
+  }
+  result->reached_end = true;
+  return Status::OK();
+}
+
+}  // namespace raftlog::tools

@@ -1,0 +1,55 @@
+#include "tools/findings.h"
+
+#include <utility>
+
+namespace raftlog::tools {
+
+std::string_view SeverityName(Severity s) {
+  switch (s) {
+    case Severity::kError:
+      return "error";
+    case Severity::kWarning:
+      return "warning";
+  }
+  return "unknown";
+}
+
+void Findings::Add(Severity severity, std::string file, std::optional<uint64_t> offset,
+                   std::string what, std::string hint) {
+  if (severity == Severity::kError) ++errors_;
+  findings_.push_back(Finding{severity, std::move(file), offset, std::move(what), std::move(hint)});
+}
+
+void Findings::AddStatus(Severity severity, std::string file, std::optional<uint64_t> offset,
+                         const Status& s, std::string_view where, std::string hint) {
+  Add(severity, std::move(file), offset, StripWhere(s, where), std::move(hint));
+}
+
+std::string StripWhere(const Status& s, std::string_view where) {
+  std::string_view msg = s.message();
+  if (!where.empty() && msg.size() > where.size() + 2 && msg.substr(0, where.size()) == where &&
+      msg.substr(where.size(), 2) == ": ") {
+    msg.remove_prefix(where.size() + 2);
+  }
+  std::string out(msg);
+  if (!s.ok() && !s.IsCorruption()) {
+    // Keep the kind of failure when it is not plain damage.
+    out = std::string(Status::CodeName(s.code())) + ": " + out;
+  }
+  return out;
+}
+
+std::string FormatFinding(const Finding& f) {
+  std::string line(SeverityName(f.severity));
+  line += ": ";
+  if (!f.file.empty()) {
+    line += f.file;
+    if (f.offset.has_value()) line += " at offset " + std::to_string(*f.offset);
+    line += ": ";
+  }
+  line += f.what;
+  if (!f.hint.empty()) line += "\n  hint: " + f.hint;
+  return line;
+}
+
+}  // namespace raftlog::tools

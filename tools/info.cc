@@ -1,0 +1,350 @@
+// raftlog info DIR: what a log holds, from its metadata and one read of
+// every frame (checksums verified on the way): index range, HardState,
+// ConfState, snapshots, segments, bytes on disk against logical bytes, and
+// entry counts by type.
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "format/record_format.h"
+#include "io/file_system.h"
+#include "tools/command.h"
+#include "tools/entry_decode.h"
+#include "tools/entry_walker.h"
+#include "tools/json.h"
+#include "tools/log_dir.h"
+#include "tools/output.h"
+#include "tools/snapshots.h"
+#include "tools/text.h"
+
+namespace raftlog::tools {
+
+namespace {
+
+struct InfoOptions {
+  std::string dir;
+  std::string format = "text";
+};
+
+struct SegmentStats {
+  uint64_t file_bytes = 0;
+  bool scanned = false;
+  uint64_t frames = 0;
+  uint64_t frame_bytes = 0;  // headers, stored payloads and padding
+  uint64_t last_index = 0;   // as the walk found it (active segments)
+  bool has_entries = false;
+};
+
+// Gathers the figures of the walk.
+class InfoVisitor : public WalkVisitor {
+ public:
+  void OnSegment(const format::SegmentRecord& record, uint64_t file_bytes) override {
+    SegmentStats& s = segments[record.segment_id];
+    s.file_bytes = file_bytes;
+    s.scanned = true;
+  }
+  void OnFrame(const format::SegmentRecord& record, const format::FrameView& frame,
+               uint64_t /*offset*/) override {
+    SegmentStats& s = segments[record.segment_id];
+    s.frames++;
+    s.frame_bytes += frame.frame_bytes;
+    s.last_index = frame.header.end_index() - 1;
+    s.has_entries = true;
+    frames++;
+    frame_bytes += frame.frame_bytes;
+    payload_stored += frame.header.stored_bytes;
+    payload_raw += frame.header.raw_bytes;
+    if (frame.header.compressed()) compressed_frames++;
+    max_commit_hint = std::max(max_commit_hint, frame.header.commit);
+  }
+  bool OnEntry(const format::EntryView& entry) override {
+    types[entry.type]++;
+    entries++;
+    entry_data += entry.data.size();
+    return true;
+  }
+
+  std::map<uint64_t, SegmentStats> segments;
+  std::map<uint8_t, uint64_t> types;
+  uint64_t frames = 0, frame_bytes = 0, payload_stored = 0, payload_raw = 0;
+  uint64_t compressed_frames = 0, entries = 0, entry_data = 0, max_commit_hint = 0;
+};
+
+std::string StateName(format::SegmentState s) {
+  return s == format::SegmentState::kSealed ? "sealed" : "active";
+}
+
+double Ratio(uint64_t raw, uint64_t stored) {
+  return stored == 0 ? 1.0 : static_cast<double>(raw) / static_cast<double>(stored);
+}
+
+int RunInfo(const InfoOptions& opt) {
+  io::FileSystem* fs = io::FileSystem::Default();
+  auto opened = LogDir::Open(fs, opt.dir);
+  if (!opened.ok()) return ReportError("info", opened.status());
+  const LogDir& dir = **opened;
+  Findings meta_findings;
+  auto read = dir.ReadMetadata(&meta_findings);
+  if (!read.ok()) return ReportError("info", read.status());
+  const LogMetadata& meta = *read;
+  if (!meta.problem.ok()) return ReportError("info", meta.problem);
+
+  InfoVisitor visitor;
+  WalkResult walk;
+  EntryWalker walker(&dir, &meta);
+  const Status walk_status = walker.Walk(0, UINT64_MAX, /*seek=*/false, &visitor, &walk);
+
+  // Snapshot files.
+  std::vector<snapshot::SnapshotInfo> snapshot_files;
+  std::vector<snapshot::DamagedSnapshot> damaged_snapshots;
+  Status snapshot_status;
+  auto store = OpenSnapshotsReadOnly(dir);
+  if (!store.ok()) {
+    snapshot_status = store.status();
+  } else if (*store != nullptr) {
+    auto listing = (*store)->Scan();
+    if (listing.ok()) {
+      snapshot_files = listing->snapshots;
+      damaged_snapshots = listing->damaged;
+    } else {
+      snapshot_status = listing.status();
+    }
+  }
+
+  const uint64_t first = *meta.first_index;
+  const uint64_t last = walk.last_index;
+  uint64_t file_bytes = 0, sealed = 0;
+  for (const format::SegmentRecord& r : meta.segments) {
+    SegmentStats& s = visitor.segments[r.segment_id];
+    if (!s.scanned) {
+      // Not reached by the walk (it stopped early): just the file's size.
+      auto f = fs->Open(dir.SegmentPath(r.segment_id), io::OpenMode::kReadOnly);
+      if (f.ok()) s.file_bytes = (*f)->Size().value_or(0);
+    }
+    file_bytes += s.file_bytes;
+    if (r.state == format::SegmentState::kSealed) sealed++;
+  }
+  std::optional<uint64_t> effective_commit;
+  if (meta.hard_state.has_value()) {
+    const uint64_t snap_index = meta.snapshot.has_value() ? meta.snapshot->index : 0;
+    effective_commit = std::min(std::max(meta.hard_state->commit, visitor.max_commit_hint),
+                                std::max(last, snap_index));
+  }
+
+  Output out;
+  if (opt.format == "json") {
+    Json j;
+    j["dir"] = dir.dir();
+    j["format_version"] = *meta.format_version;
+    j["first_index"] = first;
+    j["last_index"] = last;
+    j["entries"] = last + 1 - first;
+    j["compaction"] = Json{{"index", first - 1}, {"term", meta.prev_term}};
+    if (meta.hard_state.has_value()) {
+      j["hard_state"] = Json{{"term", meta.hard_state->term},
+                             {"vote", meta.hard_state->vote},
+                             {"commit", meta.hard_state->commit},
+                             {"commit_hint", visitor.max_commit_hint},
+                             {"effective_commit", *effective_commit}};
+    } else {
+      j["hard_state"] = nullptr;
+    }
+    if (meta.snapshot.has_value()) {
+      j["conf_state"] = ConfStateJson(meta.snapshot->conf_state);
+      j["snapshot"] = Json{{"index", meta.snapshot->index},
+                           {"term", meta.snapshot->term},
+                           {"file", meta.snapshot->file_name},
+                           {"data_bytes", meta.snapshot->data_bytes}};
+    } else {
+      j["conf_state"] = nullptr;
+      j["snapshot"] = nullptr;
+    }
+    Json files = Json::array();
+    for (const snapshot::SnapshotInfo& s : snapshot_files) {
+      files.push_back(Json{{"name", s.name},
+                           {"term", s.meta.term},
+                           {"index", s.meta.index},
+                           {"data_bytes", s.data_bytes},
+                           {"file_bytes", s.file_bytes},
+                           {"damaged", false}});
+    }
+    for (const snapshot::DamagedSnapshot& d : damaged_snapshots) {
+      files.push_back(
+          Json{{"name", d.name}, {"damaged", true}, {"error", std::string(d.status.message())}});
+    }
+    j["snapshot_files"] = std::move(files);
+    Json segs = Json::array();
+    for (const format::SegmentRecord& r : meta.segments) {
+      const SegmentStats& s = visitor.segments[r.segment_id];
+      const bool is_sealed = r.state == format::SegmentState::kSealed;
+      Json seg{{"id", r.segment_id},
+               {"file", SegmentRelPath(r.segment_id)},
+               {"state", StateName(r.state)},
+               {"first_index", r.base_index},
+               {"last_index",
+                is_sealed ? r.last_index : (s.has_entries ? s.last_index : r.base_index - 1)},
+               {"generation", r.generation},
+               {"file_bytes", s.file_bytes},
+               {"frames", s.frames},
+               {"frame_bytes", s.frame_bytes},
+               {"scanned", s.scanned}};
+      segs.push_back(std::move(seg));
+    }
+    j["segments"] = std::move(segs);
+    j["segment_counts"] = Json{{"total", meta.segments.size()},
+                               {"sealed", sealed},
+                               {"active", meta.segments.size() - sealed}};
+    j["bytes"] = Json{{"segment_files", file_bytes},
+                      {"frames", visitor.frame_bytes},
+                      {"payload_stored", visitor.payload_stored},
+                      {"payload_raw", visitor.payload_raw},
+                      {"entry_data", visitor.entry_data},
+                      {"compression_ratio", Ratio(visitor.payload_raw, visitor.payload_stored)}};
+    j["frames"] = Json{{"total", visitor.frames}, {"compressed", visitor.compressed_frames}};
+    Json types = Json::object();
+    for (const uint8_t t : {kEntryNormal, kEntryConfChange, kEntryConfChangeV2}) {
+      types[EntryTypeLabel(t)] = 0;
+    }
+    for (const auto& [t, n] : visitor.types) types[EntryTypeLabel(t)] = n;
+    j["entry_types"] = std::move(types);
+    Json problems = Json::array();
+    if (walk.torn_tail.has_value()) {
+      problems.push_back(
+          Json{{"severity", "warning"},
+               {"file", walk.torn_tail->file},
+               {"offset", walk.torn_tail->offset},
+               {"what", "torn write at the end of the log: " + walk.torn_tail->what}});
+    }
+    for (const Finding& f : meta_findings.all()) {
+      problems.push_back(
+          Json{{"severity", SeverityName(f.severity)}, {"file", f.file}, {"what", f.what}});
+    }
+    if (!walk_status.ok()) {
+      problems.push_back(Json{{"severity", "error"}, {"what", std::string(walk_status.message())}});
+    }
+    if (!snapshot_status.ok()) {
+      problems.push_back(
+          Json{{"severity", "error"}, {"what", std::string(snapshot_status.message())}});
+    }
+    j["problems"] = std::move(problems);
+    out.Line(DumpJson(j, /*pretty=*/true));
+  } else {
+    auto row = [&](std::string_view key, const std::string& value) {
+      std::string line(key);
+      line.resize(std::max<size_t>(line.size() + 1, 16), ' ');
+      out.Line(line + value);
+    };
+    row("log", dir.dir());
+    row("format", "version " + std::to_string(*meta.format_version));
+    if (last >= first) {
+      row("entries", std::to_string(first) + " .. " + std::to_string(last) + " (" +
+                         std::to_string(last + 1 - first) + " entries)");
+    } else {
+      row("entries", "none (first index " + std::to_string(first) + ")");
+    }
+    row("compaction",
+        "index " + std::to_string(first - 1) + ", term " + std::to_string(meta.prev_term));
+    if (meta.hard_state.has_value()) {
+      row("hard state", "term " + std::to_string(meta.hard_state->term) + ", vote " +
+                            std::to_string(meta.hard_state->vote) + ", commit " +
+                            std::to_string(meta.hard_state->commit) +
+                            " (with the frames' hints: " + std::to_string(*effective_commit) + ")");
+    } else {
+      row("hard state", "none");
+    }
+    if (meta.snapshot.has_value()) {
+      row("conf state", ConfStateText(meta.snapshot->conf_state) + " (as of the snapshot)");
+      row("snapshot", "index " + std::to_string(meta.snapshot->index) + ", term " +
+                          std::to_string(meta.snapshot->term) + ", " +
+                          HumanBytes(meta.snapshot->data_bytes) + ", file " +
+                          (meta.snapshot->file_name.empty() ? "(none)" : meta.snapshot->file_name));
+    } else {
+      row("conf state", "none (no snapshot)");
+      row("snapshot", "none");
+    }
+    row("snapshot files",
+        std::to_string(snapshot_files.size()) +
+            (damaged_snapshots.empty()
+                 ? ""
+                 : " (+" + std::to_string(damaged_snapshots.size()) + " damaged)"));
+    for (const snapshot::SnapshotInfo& s : snapshot_files) {
+      out.Line("  " + s.name + "  term " + std::to_string(s.meta.term) + ", index " +
+               std::to_string(s.meta.index) + ", " + HumanBytes(s.data_bytes) + " data, " +
+               HumanBytes(s.file_bytes) + " file");
+    }
+    for (const snapshot::DamagedSnapshot& d : damaged_snapshots) {
+      out.Line("  " + d.name + "  DAMAGED: " + std::string(d.status.message()));
+    }
+    row("segments", std::to_string(meta.segments.size()) + " (" + std::to_string(sealed) +
+                        " sealed, " + std::to_string(meta.segments.size() - sealed) + " active), " +
+                        HumanBytes(file_bytes) + " on disk");
+    if (!meta.segments.empty()) {
+      out.Line("  id                state   first        last         frames    file       used");
+    }
+    for (const format::SegmentRecord& r : meta.segments) {
+      const SegmentStats& s = visitor.segments[r.segment_id];
+      const bool is_sealed = r.state == format::SegmentState::kSealed;
+      const uint64_t seg_last =
+          is_sealed ? r.last_index : (s.has_entries ? s.last_index : r.base_index - 1);
+      char buf[256];
+      std::snprintf(buf, sizeof(buf), "  %016llx  %-6s  %-11llu  %-11llu  %-8llu  %-9s  %s",
+                    static_cast<unsigned long long>(r.segment_id), StateName(r.state).c_str(),
+                    static_cast<unsigned long long>(r.base_index),
+                    static_cast<unsigned long long>(seg_last),
+                    static_cast<unsigned long long>(s.frames), HumanBytes(s.file_bytes).c_str(),
+                    s.scanned ? HumanBytes(s.frame_bytes).c_str() : "-");
+      out.Line(buf);
+    }
+    row("bytes", HumanBytes(file_bytes) + " in segment files, " + HumanBytes(visitor.frame_bytes) +
+                     " in frames");
+    row("", "payload " + HumanBytes(visitor.payload_stored) + " stored, " +
+                HumanBytes(visitor.payload_raw) + " raw (compression ratio " +
+                Fixed(Ratio(visitor.payload_raw, visitor.payload_stored), 2) + ", " +
+                std::to_string(visitor.compressed_frames) + " of " +
+                std::to_string(visitor.frames) + " frames compressed)");
+    row("", "entry data " + HumanBytes(visitor.entry_data) + " (live entries)");
+    std::string types;
+    for (const uint8_t t : {kEntryNormal, kEntryConfChange, kEntryConfChangeV2}) {
+      if (!types.empty()) types += ", ";
+      types += EntryTypeLabel(t) + " " + std::to_string(visitor.types[t]);
+    }
+    for (const auto& [t, n] : visitor.types) {
+      if (t > kEntryConfChangeV2) types += ", " + EntryTypeLabel(t) + " " + std::to_string(n);
+    }
+    row("entry types", types);
+    if (walk.torn_tail.has_value()) {
+      out.Line("warning: " + walk.torn_tail->file + " at offset " +
+               std::to_string(walk.torn_tail->offset) + ": torn write at the end of the log (" +
+               walk.torn_tail->what + "); the engine cuts it on its next open");
+    }
+    for (const Finding& f : meta_findings.all()) out.Line(FormatFinding(f));
+  }
+  out.Flush();
+  if (!walk_status.ok()) return ReportError("info", walk_status);
+  if (!snapshot_status.ok()) return ReportError("info", snapshot_status);
+  if (meta_findings.errors() > 0 || !damaged_snapshots.empty()) return kExitProblems;
+  return kExitOk;
+}
+
+}  // namespace
+
+Command AddInfoCommand(CLI::App* root) {
+  auto opt = std::make_shared<InfoOptions>();
+  CLI::App* app = root->add_subcommand(
+      "info",
+      "Show what a log holds: index range, HardState, ConfState, snapshots, segments, bytes on "
+      "disk against logical bytes, entry counts by type. Reads every frame (checksums are "
+      "verified on the way). Read-only: takes no lock, changes nothing.");
+  app->add_option("DIR", opt->dir, "The log directory")->required();
+  app->add_option("--format", opt->format, "Output format (JSON is documented in docs/tools.md)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  return Command{app, [opt] { return RunInfo(*opt); }};
+}
+
+}  // namespace raftlog::tools

@@ -1,0 +1,676 @@
+#include "tools/log_checker.h"
+
+#include <algorithm>
+#include <memory>
+#include <set>
+#include <utility>
+
+#include "engine/log_engine.h"
+#include "format/compression.h"
+#include "format/record_format.h"
+#include "snapshot/snapshot_format.h"
+#include "tools/active_scan.h"
+#include "tools/lmdb_check.h"
+#include "tools/segment_reader.h"
+#include "tools/snapshots.h"
+
+namespace raftlog::tools {
+
+namespace {
+
+constexpr std::string_view kRestoreHint =
+    "the log has lost acknowledged data: rebuild this member from its peers (remove it from the "
+    "cluster and add it back empty, so that raft sends it a snapshot) or restore the directory "
+    "from a backup; `raftlog dump` can still read the entries before the damage";
+constexpr std::string_view kRepairTailHint =
+    "the engine cuts it on its next read-write open; `raftlog repair` cuts it now and keeps the "
+    "removed bytes in a side file";
+constexpr std::string_view kRepairCorruptHint =
+    "the engine refuses to open the log; if the entries after this point may be dropped (e.g. "
+    "the log was written with SyncPolicy::kNever, or peers hold them), `raftlog repair "
+    "--truncate-at-corruption` cuts the segment here and keeps the removed bytes in a side file; "
+    "otherwise rebuild this member from its peers";
+constexpr std::string_view kStrayHint =
+    "not part of the log; the engine deletes it on its next read-write open";
+
+std::string Rel(std::string_view dir, std::string_view name) {
+  return std::string(dir) + "/" + std::string(name);
+}
+
+}  // namespace
+
+uint64_t LogChecker::EstimateBytes(io::FileSystem* fs, const std::string& dir) {
+  uint64_t total = 0;
+  for (const std::string_view sub : {kSegmentsDir, kSnapshotsDir}) {
+    const std::string path = io::JoinPath(dir, sub);
+    auto names = fs->ListDir(path);
+    if (!names.ok()) continue;
+    for (const std::string& name : *names) {
+      auto file = fs->Open(io::JoinPath(path, name), io::OpenMode::kReadOnly);
+      if (file.ok()) total += (*file)->Size().value_or(0);
+    }
+  }
+  return total;
+}
+
+void LogChecker::Progressed(uint64_t bytes) {
+  if (progress_ != nullptr) progress_->Add(bytes);
+}
+
+void LogChecker::Run() {
+  CheckMetadata();
+  if (meta_.has_value()) CheckManifest();
+  CheckSegments();
+  CheckSnapshots();
+  if (meta_.has_value()) CheckTogether();
+  if (findings_.errors() == 0 && meta_.has_value()) CheckWithEngine();
+}
+
+// --- metadata ---------------------------------------------------------------------
+
+void LogChecker::CheckMetadata() {
+  const std::string meta_file(kMetaFile);
+  auto lmdb = CheckLmdbFile(fs_, io::JoinPath(dir_, kMetaFile));
+  if (!lmdb.ok()) {
+    findings_.AddStatus(Severity::kError, meta_file, std::nullopt, lmdb.status(),
+                        io::JoinPath(dir_, kMetaFile),
+                        "the metadata (manifest, HardState) is unreadable: restore meta.mdb from a "
+                        "backup or rebuild this member from its peers; the segment files are "
+                        "checked on their own below");
+    return;
+  }
+  auto opened = LogDir::Open(fs_, dir_);
+  if (!opened.ok()) {
+    findings_.AddStatus(Severity::kError, meta_file, std::nullopt, opened.status(), "");
+    return;
+  }
+  log_dir_ = std::move(*opened);
+  auto meta = log_dir_->ReadMetadata(&findings_);
+  if (!meta.ok()) {
+    findings_.AddStatus(Severity::kError, meta_file, std::nullopt, meta.status(), "");
+    return;
+  }
+  summary_.metadata_read = true;
+  meta_ = std::move(*meta);
+  if (!meta_->problem.ok()) return;
+  summary_.first_index = meta_->first_index;
+  first_index_ = *meta_->first_index;
+}
+
+void LogChecker::CheckManifest() {
+  const LogMetadata& m = *meta_;
+  const std::string meta_file(kMetaFile);
+  const auto& segs = m.segments;
+  for (size_t k = 0; k < segs.size(); ++k) {
+    const format::SegmentRecord& r = segs[k];
+    const std::string key = "key seg/" + SegmentFileName(r.segment_id).substr(0, 16);
+    if (m.next_segment_id.has_value() && r.segment_id >= *m.next_segment_id) {
+      findings_.Add(Severity::kError, meta_file, std::nullopt,
+                    key + ": segment id " + std::to_string(r.segment_id) +
+                        " is not below log/next_segment_id " + std::to_string(*m.next_segment_id));
+    }
+    if (r.state == format::SegmentState::kActive && k + 1 != segs.size()) {
+      findings_.Add(Severity::kError, meta_file, std::nullopt,
+                    key + ": the segment is active but is not the last one");
+    }
+    if (r.state == format::SegmentState::kSealed) {
+      if (r.last_index < r.base_index) {
+        findings_.Add(Severity::kError, meta_file, std::nullopt,
+                      key + ": a sealed segment without entries (last index " +
+                          std::to_string(r.last_index) + ", base index " +
+                          std::to_string(r.base_index) + ")");
+      }
+      if (r.file_bytes < format::kSegmentHeaderBytes + format::kTrailerBytes ||
+          r.footer_offset < format::kSegmentHeaderBytes ||
+          r.footer_offset + format::kFrameHeaderBytes + format::kTrailerBytes > r.file_bytes) {
+        findings_.Add(Severity::kError, meta_file, std::nullopt,
+                      key + ": impossible footer offset " + std::to_string(r.footer_offset) +
+                          " for a file of " + std::to_string(r.file_bytes) + " bytes");
+      }
+    }
+    if (k > 0 && segs[k - 1].state == format::SegmentState::kSealed &&
+        r.base_index != segs[k - 1].last_index + 1) {
+      findings_.Add(Severity::kError, meta_file, std::nullopt,
+                    key + ": starts at index " + std::to_string(r.base_index) +
+                        " but the previous segment ends at " +
+                        std::to_string(segs[k - 1].last_index) +
+                        " (the manifest's ranges must be consecutive)");
+    }
+  }
+  if (m.first_index.has_value() && !segs.empty()) {
+    if (segs.front().base_index > *m.first_index) {
+      findings_.Add(Severity::kError, meta_file, std::nullopt,
+                    "the log starts at index " + std::to_string(*m.first_index) +
+                        " (log/start) but its first segment begins at " +
+                        std::to_string(segs.front().base_index) + ": entries are missing");
+    }
+    const format::SegmentRecord& back = segs.back();
+    if (back.state == format::SegmentState::kSealed && back.last_index + 1 < *m.first_index) {
+      findings_.Add(Severity::kError, meta_file, std::nullopt,
+                    "the log starts at index " + std::to_string(*m.first_index) +
+                        " beyond its last segment's end " + std::to_string(back.last_index));
+    }
+  }
+}
+
+// --- segments ---------------------------------------------------------------------
+
+void LogChecker::CheckSegments() {
+  const std::string segments_path = io::JoinPath(dir_, kSegmentsDir);
+  auto names = fs_->ListDir(segments_path);
+  if (!names.ok()) {
+    const bool listed = meta_.has_value() && !meta_->segments.empty();
+    findings_.AddStatus(listed ? Severity::kError : Severity::kWarning, std::string(kSegmentsDir),
+                        std::nullopt, names.status(), "",
+                        listed ? std::string(kRestoreHint) : std::string());
+    return;
+  }
+  std::vector<format::SegmentRecord> records;
+  if (meta_.has_value()) {
+    records = meta_->segments;
+    prev_term_ = meta_->prev_term;
+  } else {
+    records = RecordsFromFiles(*names);
+  }
+  {
+    for (const format::SegmentRecord& record : records) {
+      summary_.segments++;
+      if (record.state == format::SegmentState::kSealed) {
+        summary_.sealed_segments++;
+        CheckSealed(record);
+      } else {
+        CheckActive(record);
+      }
+    }
+    if (meta_.has_value() && meta_->first_index.has_value()) {
+      summary_.last_index = prev_last_index_.value_or(*meta_->first_index - 1);
+      if (*summary_.last_index < *meta_->first_index - 1) {
+        summary_.last_index = *meta_->first_index - 1;
+      }
+    }
+  }
+  CheckUnlisted(*names, records);
+}
+
+std::string LogChecker::SegmentPath(uint64_t id) const {
+  return io::JoinPath(io::JoinPath(dir_, kSegmentsDir), SegmentFileName(id));
+}
+
+std::vector<format::SegmentRecord> LogChecker::RecordsFromFiles(
+    const std::vector<std::string>& names) {
+  // Without the manifest, each segment file describes itself: its header
+  // gives the id, base index and generation (so the seed), and a valid
+  // trailer and footer make it sealed. Files that say nothing (all zeros,
+  // an unreadable header) are left to CheckUnlisted.
+  std::vector<format::SegmentRecord> records;
+  for (const std::string& name : names) {
+    const std::optional<uint64_t> id = ParseSegmentFileName(name);
+    if (!id.has_value()) continue;
+    auto reader = SegmentReader::Open(fs_, SegmentPath(*id), name);
+    if (!reader.ok()) continue;
+    auto header = (*reader)->ReadHeader();
+    if (!header.ok() || header->segment_id != *id) continue;
+    format::SegmentRecord r;
+    r.segment_id = *id;
+    r.base_index = header->base_index;
+    r.generation = header->generation;
+    r.state = format::SegmentState::kActive;
+    const uint64_t size = (*reader)->size();
+    auto trailer = (*reader)->ReadTrailer(header->seed(), size);
+    if (trailer.ok()) {
+      auto footer = (*reader)->ReadFooter(header->seed(), trailer->footer_offset,
+                                          size - format::kTrailerBytes);
+      if (footer.ok()) {
+        r.state = format::SegmentState::kSealed;
+        r.last_index = footer->last_index;
+        r.footer_offset = trailer->footer_offset;
+        r.file_bytes = size;
+      }
+    }
+    records.push_back(r);
+  }
+  std::sort(records.begin(), records.end(),
+            [](const auto& a, const auto& b) { return a.segment_id < b.segment_id; });
+  // Only the last may be active: an earlier one without a footer is damaged,
+  // which CheckActive reports all the same.
+  return records;
+}
+
+Status LogChecker::CheckPayload(const format::FrameView& frame, uint64_t cap_index) {
+  const std::string where = "payload";
+  auto raw = format::RawPayload(frame, &decompressor_, &decompress_scratch_, where);
+  if (!raw.ok()) return Status::Corruption(StripWhere(raw.status(), where));
+  auto payload = format::EntriesPayload::Parse(*raw, frame.header.entry_count, where);
+  if (!payload.ok()) return Status::Corruption(StripWhere(payload.status(), where));
+  summary_.frames++;
+  const uint64_t first = std::max(frame.header.first_index, first_index_);
+  const uint64_t last = std::min(frame.header.end_index() - 1, cap_index);
+  if (first <= last) summary_.entries += last - first + 1;
+  max_entry_term_ = std::max(max_entry_term_, frame.header.term);
+  return Status::OK();
+}
+
+void LogChecker::CheckSealed(const format::SegmentRecord& record) {
+  const std::string rel = SegmentRelPath(record.segment_id);
+  const std::string range =
+      "entries " + std::to_string(record.base_index) + " .. " + std::to_string(record.last_index);
+  auto opened = SegmentReader::Open(fs_, SegmentPath(record.segment_id), rel);
+  if (!opened.ok()) {
+    findings_.Add(
+        Severity::kError, rel, std::nullopt,
+        (opened.status().IsNotFound() ? std::string("missing") : StripWhere(opened.status(), "")) +
+            ": the manifest lists this sealed segment (" + range + ")",
+        std::string(kRestoreHint));
+    prev_last_index_ = record.last_index;
+    return;
+  }
+  SegmentReader& reader = **opened;
+  summary_.segment_bytes += reader.size();
+  Progressed(reader.size());
+  auto lost = [&](std::optional<uint64_t> offset, std::string what) {
+    findings_.Add(Severity::kError, rel, offset, std::move(what), std::string(kRestoreHint));
+  };
+  // Whatever is found below, the next segment continues the manifest's range.
+  prev_last_index_ = record.last_index;
+
+  if (reader.size() < record.file_bytes) {
+    lost(std::nullopt, "truncated: " + std::to_string(reader.size()) +
+                           " bytes, the manifest says " + std::to_string(record.file_bytes));
+    return;
+  }
+  auto header = reader.ReadHeader();
+  if (!header.ok()) {
+    lost(0, StripWhere(header.status(), rel));
+    return;
+  }
+  if (header->segment_id != record.segment_id || header->base_index != record.base_index ||
+      header->generation != record.generation) {
+    lost(0, "the header (id " + std::to_string(header->segment_id) + ", base index " +
+                std::to_string(header->base_index) + ", generation " +
+                std::to_string(header->generation) + ") does not match the manifest");
+    return;
+  }
+  const uint64_t seed = header->seed();
+  const uint64_t trailer_offset = record.file_bytes - format::kTrailerBytes;
+  std::optional<format::FooterContents> footer;
+  auto trailer = reader.ReadTrailer(seed, record.file_bytes);
+  if (!trailer.ok()) {
+    lost(trailer_offset, StripWhere(trailer.status(), rel));
+  } else if (trailer->footer_offset != record.footer_offset) {
+    lost(trailer_offset, "the trailer points to offset " + std::to_string(trailer->footer_offset) +
+                             ", the manifest to " + std::to_string(record.footer_offset));
+  } else {
+    auto read = reader.ReadFooter(seed, record.footer_offset, trailer_offset);
+    if (!read.ok()) {
+      lost(record.footer_offset, StripWhere(read.status(), reader.Where(record.footer_offset)));
+    } else {
+      footer = std::move(*read);
+      if (footer->last_index < record.last_index) {
+        lost(record.footer_offset, "the footer's last index " + std::to_string(footer->last_index) +
+                                       " is below the manifest's " +
+                                       std::to_string(record.last_index));
+      }
+    }
+  }
+
+  // Every frame up to the footer.
+  std::vector<format::FrameRef> frames;  // the live frames walked (index within the footer's)
+  std::vector<format::TermRun> runs;
+  const uint64_t footer_last = footer.has_value() ? footer->last_index : record.last_index;
+  uint64_t offset = format::kSegmentHeaderBytes;
+  uint64_t expected = record.base_index;
+  bool resynced = false;  // frames were skipped after damage: no continuity checks
+  uint64_t seg_term = prev_term_;
+  while (offset < record.footer_offset) {
+    format::FrameError error = format::FrameError::kNone;
+    auto frame = reader.ReadFrame(offset, record.footer_offset, seed, &error);
+    Status bad;
+    if (!frame.ok()) {
+      if (error == format::FrameError::kNone) {
+        findings_.AddStatus(Severity::kError, rel, offset, frame.status(), reader.Where(offset));
+        return;
+      }
+      bad = Status::Corruption(StripWhere(frame.status(), reader.Where(offset)));
+    } else if (frame->header.type == format::FrameType::kFooter) {
+      bad = Status::Corruption("a footer frame before the manifest's footer offset " +
+                               std::to_string(record.footer_offset));
+    } else if (frame->header.first_index > footer_last) {
+      // Dead frames after a suffix truncation: not part of the log, and not
+      // read by anyone; they only need to be frames.
+      offset += frame->frame_bytes;
+      continue;
+    } else if (!resynced &&
+               (frame->header.first_index != expected || frame->header.term < seg_term)) {
+      bad = Status::Corruption("frame holds index " + std::to_string(frame->header.first_index) +
+                               " term " + std::to_string(frame->header.term) + ", expected index " +
+                               std::to_string(expected) +
+                               " and a term >= " + std::to_string(seg_term));
+    } else {
+      bad = CheckPayload(*frame, record.last_index);
+    }
+    if (!bad.ok()) {
+      lost(offset, std::string(bad.message()));
+      // Keep going: the footer says where the next frame starts.
+      if (!footer.has_value()) return;
+      auto next =
+          std::upper_bound(footer->frames.begin(), footer->frames.end(), offset,
+                           [](uint64_t o, const format::FrameRef& f) { return o < f.offset; });
+      if (next == footer->frames.end()) break;
+      offset = next->offset;
+      expected = record.base_index + next->index_delta;
+      resynced = true;
+      continue;
+    }
+    frames.push_back(
+        format::FrameRef{static_cast<uint32_t>(offset),
+                         static_cast<uint32_t>(frame->header.first_index - record.base_index)});
+    if (runs.empty() || runs.back().term != frame->header.term) {
+      runs.push_back(format::TermRun{frame->header.first_index, frame->header.term});
+    }
+    seg_term = frame->header.term;
+    expected = frame->header.end_index();
+    offset += frame->frame_bytes;
+  }
+  if (!resynced && expected <= record.last_index) {
+    lost(record.footer_offset, "the frames end at index " + std::to_string(expected - 1) +
+                                   " but the manifest says the segment ends at " +
+                                   std::to_string(record.last_index));
+  }
+  if (footer.has_value() && !resynced) {
+    if (frames != footer->frames) {
+      lost(record.footer_offset, "the footer's frame table (" +
+                                     std::to_string(footer->frames.size()) +
+                                     " frames) does not match the segment's frames (" +
+                                     std::to_string(frames.size()) + ")");
+    } else if (runs != footer->term_runs) {
+      lost(record.footer_offset, "the footer's term runs do not match the frames' terms");
+    }
+  }
+  prev_term_ = std::max(prev_term_, seg_term);
+}
+
+void LogChecker::CheckActive(const format::SegmentRecord& record) {
+  const std::string rel = SegmentRelPath(record.segment_id);
+  auto opened = SegmentReader::Open(fs_, SegmentPath(record.segment_id), rel);
+  if (!opened.ok()) {
+    findings_.Add(
+        Severity::kError, rel, std::nullopt,
+        (opened.status().IsNotFound() ? std::string("missing") : StripWhere(opened.status(), "")) +
+            ": the manifest lists this active segment (entries from " +
+            std::to_string(record.base_index) + ")",
+        std::string(kRestoreHint));
+    return;
+  }
+  SegmentReader& reader = **opened;
+  summary_.segment_bytes += reader.size();
+  if (prev_last_index_.has_value() && record.base_index != *prev_last_index_ + 1) {
+    findings_.Add(Severity::kError, std::string(kMetaFile), std::nullopt,
+                  "the active segment " + rel + " starts at index " +
+                      std::to_string(record.base_index) + " but the previous segment ends at " +
+                      std::to_string(*prev_last_index_));
+  }
+  if (reader.size() < format::kSegmentHeaderBytes) {
+    findings_.Add(Severity::kError, rel, std::nullopt,
+                  "only " + std::to_string(reader.size()) + " bytes, shorter than a segment header",
+                  std::string(kRestoreHint));
+    Progressed(reader.size());
+    return;
+  }
+  auto scan = ScanActiveSegment(
+      &reader, record, prev_term_,
+      [this](const format::FrameView& frame, uint64_t) { return CheckPayload(frame, UINT64_MAX); });
+  Progressed(reader.size());
+  if (!scan.ok()) {
+    findings_.AddStatus(Severity::kError, rel, std::nullopt, scan.status(), "");
+    return;
+  }
+  prev_last_index_ = scan->last_index;
+  prev_term_ = std::max(prev_term_, scan->last_term);
+  if (scan->unfinished_seal) {
+    findings_.Add(Severity::kWarning, rel, scan->good_end,
+                  "a footer follows the last frame: a seal was interrupted before the manifest "
+                  "recorded it",
+                  "the engine finishes the seal on its next read-write open; nothing is lost");
+  }
+  if (!scan->bad_offset.has_value()) return;
+  const uint64_t cut_bytes = scan->damage_end - *scan->bad_offset;
+  if (scan->torn_tail()) {
+    findings_.Add(Severity::kWarning, rel, scan->bad_offset,
+                  "torn write at the end of the log (" + scan->bad_what + "); " +
+                      std::to_string(cut_bytes) + " bytes after the last good frame (index " +
+                      std::to_string(scan->last_index) + ") are not a frame",
+                  std::string(kRepairTailHint));
+  } else {
+    findings_.Add(Severity::kError, rel, scan->bad_offset,
+                  scan->bad_what + "; followed by " + std::to_string(scan->valid_frames_after) +
+                      " valid frame(s) from offset " + std::to_string(*scan->valid_after) +
+                      ": acknowledged entries after index " + std::to_string(scan->last_index) +
+                      " are behind the damage",
+                  std::string(kRepairCorruptHint));
+  }
+}
+
+void LogChecker::CheckUnlisted(const std::vector<std::string>& names,
+                               const std::vector<format::SegmentRecord>& checked) {
+  std::set<uint64_t> listed;
+  for (const format::SegmentRecord& r : checked) listed.insert(r.segment_id);
+  std::vector<std::string> sorted = names;
+  std::sort(sorted.begin(), sorted.end());
+  for (const std::string& name : sorted) {
+    const std::string rel = Rel(kSegmentsDir, name);
+    const std::optional<uint64_t> id = ParseSegmentFileName(name);
+    if (id.has_value() && listed.count(*id) != 0) continue;
+    if (!id.has_value()) {
+      findings_.Add(Severity::kWarning, rel, std::nullopt,
+                    name.size() > 4 && name.substr(name.size() - 4) == ".tmp"
+                        ? "a segment file whose preparation was interrupted"
+                        : "not a segment file name",
+                    std::string(kStrayHint));
+      continue;
+    }
+    auto opened = SegmentReader::Open(fs_, SegmentPath(*id), rel);
+    if (!opened.ok()) {
+      findings_.AddStatus(Severity::kWarning, rel, std::nullopt, opened.status(), "");
+      continue;
+    }
+    SegmentReader& reader = **opened;
+    summary_.segment_bytes += reader.size();
+    Progressed(reader.size());
+    const bool may_be_spare =
+        !meta_.has_value() || !meta_->next_segment_id.has_value() || *id >= *meta_->next_segment_id;
+    auto end = reader.EndOfNonZero(0, reader.size());
+    if (!end.ok()) {
+      findings_.AddStatus(Severity::kWarning, rel, std::nullopt, end.status(), "");
+      continue;
+    }
+    if (may_be_spare && *end == 0) {
+      summary_.spare_segments++;  // a prepared spare: all zeros, not yet used
+      continue;
+    }
+    if (!meta_.has_value()) {
+      findings_.Add(Severity::kError, rel, std::nullopt,
+                    "not a readable segment (its header does not decode or does not match its "
+                    "name), and without the manifest nothing says whether the log needs it",
+                    std::string(kRestoreHint));
+    } else if (may_be_spare) {
+      findings_.Add(Severity::kWarning, rel, *end == 0 ? std::nullopt : std::optional<uint64_t>(0),
+                    "named like a prepared spare segment but not all zeros (non-zero bytes up to "
+                    "offset " +
+                        std::to_string(*end) + ") and not in the manifest",
+                    "not part of the log; the engine deletes it on its next read-write open "
+                    "unless it has exactly the segment size, in which case it would write new "
+                    "segments over it; remove it");
+    } else {
+      findings_.Add(Severity::kWarning, rel, std::nullopt,
+                    "a segment file the manifest does not list (left by an interrupted "
+                    "compaction or truncation)",
+                    std::string(kStrayHint));
+    }
+  }
+}
+
+// --- snapshots --------------------------------------------------------------------
+
+void LogChecker::CheckSnapshots() {
+  const std::string snaps(kSnapshotsDir);
+  const bool referenced =
+      meta_.has_value() && meta_->snapshot.has_value() && !meta_->snapshot->file_name.empty();
+  std::unique_ptr<snapshot::SnapshotStore> store;
+  if (log_dir_ != nullptr) {
+    auto opened = OpenSnapshotsReadOnly(*log_dir_);
+    if (!opened.ok()) {
+      findings_.AddStatus(Severity::kError, snaps, std::nullopt, opened.status(), "");
+      return;
+    }
+    store = std::move(*opened);
+  } else if (fs_->Exists(io::JoinPath(dir_, kSnapshotsDir))) {
+    snapshot::SnapshotStore::Options options;
+    options.read_only = true;
+    auto opened = snapshot::SnapshotStore::Open(fs_, io::JoinPath(dir_, kSnapshotsDir), options);
+    if (!opened.ok()) {
+      findings_.AddStatus(Severity::kError, snaps, std::nullopt, opened.status(), "");
+      return;
+    }
+    store = std::move(*opened);
+  }
+  if (store == nullptr) {
+    if (referenced) {
+      findings_.Add(Severity::kError, snaps, std::nullopt,
+                    "missing, but the metadata names snapshot " + meta_->snapshot->file_name,
+                    std::string(kRestoreHint));
+    }
+    return;
+  }
+  auto listing = store->Scan();
+  if (!listing.ok()) {
+    findings_.AddStatus(Severity::kError, snaps, std::nullopt, listing.status(), "");
+    return;
+  }
+  if (store->stats().temp_files_found > 0) {
+    findings_.Add(Severity::kWarning, snaps, std::nullopt,
+                  std::to_string(store->stats().temp_files_found) +
+                      " temp file(s) of interrupted snapshot writes",
+                  "harmless; removed when the log is next opened for writing");
+  }
+  for (const snapshot::DamagedSnapshot& d : listing->damaged) {
+    const bool is_referenced = referenced && d.name == meta_->snapshot->file_name;
+    findings_.Add(Severity::kError, Rel(snaps, d.name), std::nullopt,
+                  std::string(d.status.message()),
+                  is_referenced ? std::string(kRestoreHint)
+                                : "not the snapshot the metadata names; remove it once it is "
+                                  "no longer needed as evidence");
+  }
+  bool referenced_ok = false;
+  for (const snapshot::SnapshotInfo& info : listing->snapshots) {
+    Status s = store->Verify(info.name);
+    Progressed(info.file_bytes);
+    summary_.snapshots++;
+    const bool is_referenced = referenced && info.name == meta_->snapshot->file_name;
+    if (!s.ok()) {
+      findings_.Add(Severity::kError, Rel(snaps, info.name), std::nullopt, std::string(s.message()),
+                    is_referenced ? std::string(kRestoreHint) : std::string());
+      continue;
+    }
+    if (!is_referenced) {
+      if (meta_.has_value() && meta_->snapshot.has_value() &&
+          info.meta.index >= meta_->snapshot->index) {
+        findings_.Add(Severity::kWarning, Rel(snaps, info.name), std::nullopt,
+                      "newer than the snapshot the metadata names (left by a snapshot whose "
+                      "metadata commit was interrupted)",
+                      "harmless; DiskStorage removes it on its next read-write open");
+      }
+      continue;
+    }
+    referenced_ok = true;
+    const format::SnapshotMetaRecord& m = *meta_->snapshot;
+    std::string mismatch;
+    if (info.meta.index != m.index || info.meta.term != m.term) {
+      mismatch = "holds index " + std::to_string(info.meta.index) + " term " +
+                 std::to_string(info.meta.term) + ", the metadata says index " +
+                 std::to_string(m.index) + " term " + std::to_string(m.term);
+    } else if (info.data_bytes != m.data_bytes) {
+      mismatch = "holds " + std::to_string(info.data_bytes) + " data bytes, the metadata says " +
+                 std::to_string(m.data_bytes);
+    } else {
+      auto cs = format::DecodeConfState(info.meta.conf_state);
+      if (!cs.ok() || !(*cs == m.conf_state)) {
+        mismatch = "its ConfState differs from the metadata's";
+      }
+    }
+    if (!mismatch.empty()) {
+      findings_.Add(Severity::kError, Rel(snaps, info.name), std::nullopt, mismatch,
+                    std::string(kRestoreHint));
+    }
+  }
+  if (referenced && !referenced_ok &&
+      std::none_of(listing->damaged.begin(), listing->damaged.end(),
+                   [&](const auto& d) { return d.name == meta_->snapshot->file_name; }) &&
+      std::none_of(listing->snapshots.begin(), listing->snapshots.end(),
+                   [&](const auto& s) { return s.name == meta_->snapshot->file_name; })) {
+    findings_.Add(Severity::kError, Rel(snaps, meta_->snapshot->file_name), std::nullopt,
+                  "missing: the metadata names this snapshot (index " +
+                      std::to_string(meta_->snapshot->index) + ")",
+                  std::string(kRestoreHint));
+  }
+}
+
+// --- cross-structure --------------------------------------------------------------
+
+void LogChecker::CheckTogether() {
+  const LogMetadata& m = *meta_;
+  if (!m.first_index.has_value() || !summary_.last_index.has_value()) return;
+  const uint64_t first = *m.first_index;
+  const uint64_t last = *summary_.last_index;
+  const std::string meta_file(kMetaFile);
+  if (m.hard_state.has_value()) {
+    if (max_entry_term_ > m.hard_state->term) {
+      findings_.Add(Severity::kError, meta_file, std::nullopt,
+                    "key state/hardstate: term " + std::to_string(m.hard_state->term) +
+                        " is older than entries on disk (term " + std::to_string(max_entry_term_) +
+                        "): the HardState must be written before entries of a new term");
+    }
+    const uint64_t snap_index = m.snapshot.has_value() ? m.snapshot->index : 0;
+    if (m.hard_state->commit > std::max(last, snap_index)) {
+      findings_.Add(Severity::kWarning, meta_file, std::nullopt,
+                    "key state/hardstate: commit index " + std::to_string(m.hard_state->commit) +
+                        " is beyond the last entry " + std::to_string(last),
+                    "DiskStorage caps it at the last entry on open (a crash between the "
+                    "HardState and the entries of one Ready); raft learns the commit index again "
+                    "from the leader");
+    }
+  }
+  if (m.snapshot.has_value() && m.snapshot->index + 1 < first) {
+    findings_.Add(Severity::kWarning, meta_file, std::nullopt,
+                  "the log is compacted to index " + std::to_string(first - 1) +
+                      ", past the latest snapshot (index " + std::to_string(m.snapshot->index) +
+                      "): entries " + std::to_string(m.snapshot->index + 1) + " .. " +
+                      std::to_string(first - 1) + " are kept nowhere",
+                  "a follower that needs them cannot catch up until a newer snapshot is taken");
+  }
+}
+
+void LogChecker::CheckWithEngine() {
+  engine::Options options;
+  options.read_only = true;
+  options.create_if_missing = false;
+  options.prepared_segments = 0;
+  auto engine = engine::LogEngine::Open(dir_, options);
+  summary_.engine_checked = true;
+  if (!engine.ok()) {
+    findings_.Add(Severity::kError, "", std::nullopt,
+                  "the engine refuses to open the log: " + engine.status().ToString());
+    return;
+  }
+  if (summary_.first_index.has_value() && summary_.last_index.has_value() &&
+      ((*engine)->FirstIndex() != *summary_.first_index ||
+       (*engine)->LastIndex() != *summary_.last_index)) {
+    findings_.Add(Severity::kError, "", std::nullopt,
+                  "the engine sees entries " + std::to_string((*engine)->FirstIndex()) + " .. " +
+                      std::to_string((*engine)->LastIndex()) + ", this check saw " +
+                      std::to_string(*summary_.first_index) + " .. " +
+                      std::to_string(*summary_.last_index));
+  }
+  (void)(*engine)->Close();
+}
+
+}  // namespace raftlog::tools

@@ -1,0 +1,207 @@
+#include "tools/log_dir.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <utility>
+
+#include "format/coding.h"
+#include "format/record_format.h"
+#include "tools/lmdb_check.h"
+
+namespace raftlog::tools {
+
+namespace {
+
+constexpr std::string_view kSegmentSuffix = ".seg";
+constexpr size_t kSegmentIdDigits = 16;
+
+Result<uint64_t> DecodeFixed64Value(const std::string& v, std::string_view key) {
+  if (v.size() != 8) {
+    return Status::Corruption(std::string(key) + " has " + std::to_string(v.size()) +
+                              " bytes, expected 8");
+  }
+  return format::DecodeFixed64(v.data());
+}
+
+Status DecodeStart(std::string_view bytes, uint64_t* first_index, uint64_t* prev_term) {
+  format::ByteReader r(bytes, "log/start record");
+  uint8_t version = 0;
+  RAFTLOG_RETURN_IF_ERROR(r.ReadFixed8("version", &version));
+  if (version == 0) return Status::Corruption("log/start record has version 0");
+  if (version > format::kMetaRecordVersion) {
+    return Status::NotSupported("log/start record has version " + std::to_string(version));
+  }
+  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("first index", first_index));
+  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("previous term", prev_term));
+  RAFTLOG_RETURN_IF_ERROR(r.ExpectEnd());
+  if (*first_index == 0) return Status::Corruption("log/start record: first index is 0");
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string SegmentFileName(uint64_t id) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%016" PRIx64 ".seg", id);
+  return buf;
+}
+
+std::optional<uint64_t> ParseSegmentFileName(std::string_view name) {
+  if (name.size() != kSegmentIdDigits + kSegmentSuffix.size() ||
+      name.substr(kSegmentIdDigits) != kSegmentSuffix) {
+    return std::nullopt;
+  }
+  uint64_t id = 0;
+  for (size_t i = 0; i < kSegmentIdDigits; ++i) {
+    const char c = name[i];
+    uint64_t digit = 0;
+    if (c >= '0' && c <= '9') {
+      digit = static_cast<uint64_t>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      digit = static_cast<uint64_t>(c - 'a' + 10);
+    } else {
+      return std::nullopt;
+    }
+    id = (id << 4) | digit;
+  }
+  return id;
+}
+
+std::string SegmentRelPath(uint64_t id) {
+  return std::string(kSegmentsDir) + "/" + SegmentFileName(id);
+}
+
+std::string LogDir::SegmentPath(uint64_t id) const {
+  return io::JoinPath(io::JoinPath(dir_, kSegmentsDir), SegmentFileName(id));
+}
+
+Status LogDir::CheckIsLogDir(io::FileSystem* fs, const std::string& dir) {
+  auto is_dir = fs->IsDirectory(dir);
+  if (!is_dir.ok()) {
+    if (is_dir.status().IsNotFound()) return Status::NotFound(dir + ": no such directory");
+    return is_dir.status();
+  }
+  if (!*is_dir) return Status::InvalidArgument(dir + " is not a directory");
+  if (!fs->Exists(io::JoinPath(dir, kMetaFile))) {
+    return Status::InvalidArgument(dir + " is not a raftlog log directory (no " +
+                                   std::string(kMetaFile) + ")");
+  }
+  return Status::OK();
+}
+
+Result<std::unique_ptr<LogDir>> LogDir::Open(io::FileSystem* fs, const std::string& dir) {
+  RAFTLOG_RETURN_IF_ERROR(CheckIsLogDir(fs, dir));
+  const std::string meta_path = io::JoinPath(dir, kMetaFile);
+  RAFTLOG_RETURN_IF_ERROR(CheckLmdbFile(fs, meta_path).status());
+  engine::MetaStore::OpenOptions options;
+  options.read_only = true;
+  RAFTLOG_ASSIGN_OR_RETURN(std::unique_ptr<engine::MetaStore> meta,
+                           engine::MetaStore::Open(meta_path, options));
+  return std::unique_ptr<LogDir>(new LogDir(fs, dir, std::move(meta)));
+}
+
+Result<LogMetadata> LogDir::ReadMetadata(Findings* findings) const {
+  Findings ignored;
+  Findings* out = findings != nullptr ? findings : &ignored;
+  const std::string file(kMetaFile);
+  LogMetadata m;
+  // `fatal`: a reader cannot find the entries without this key.
+  auto bad = [&](std::string_view key, const Status& s, bool fatal) {
+    out->Add(Severity::kError, file, std::nullopt,
+             "key " + std::string(key) + ": " + StripWhere(s, ""));
+    if (fatal && m.problem.ok())
+      m.problem = s.WithContext(Path(kMetaFile) + ": key " + std::string(key));
+  };
+
+  RAFTLOG_ASSIGN_OR_RETURN(auto format_value, meta_->Get(kFormatKey));
+  if (!format_value.has_value()) {
+    bad(kFormatKey,
+        Status::Corruption("missing (not a raftlog log, or its creation never "
+                           "finished)"),
+        true);
+  } else if (format_value->size() != 2) {
+    bad(kFormatKey,
+        Status::Corruption("has " + std::to_string(format_value->size()) + " bytes, expected 2"),
+        true);
+  } else {
+    m.format_version = format::DecodeFixed16(format_value->data());
+    if (*m.format_version == 0 || *m.format_version > format::kFormatVersion) {
+      bad(kFormatKey,
+          Status::NotSupported("format version " + std::to_string(*m.format_version) +
+                               "; this build reads versions 1 to " +
+                               std::to_string(format::kFormatVersion)),
+          true);
+    }
+  }
+
+  RAFTLOG_ASSIGN_OR_RETURN(auto start, meta_->Get(kStartKey));
+  if (!start.has_value()) {
+    bad(kStartKey, Status::Corruption("missing"), true);
+  } else {
+    uint64_t first = 0;
+    Status s = DecodeStart(*start, &first, &m.prev_term);
+    if (s.ok()) {
+      m.first_index = first;
+    } else {
+      bad(kStartKey, s, true);
+    }
+  }
+
+  for (const std::string_view key : {kNextSegmentIdKey, kGenerationKey}) {
+    RAFTLOG_ASSIGN_OR_RETURN(auto value, meta_->Get(key));
+    if (!value.has_value()) {
+      bad(key, Status::Corruption("missing"), false);
+      continue;
+    }
+    auto v = DecodeFixed64Value(*value, key);
+    if (!v.ok()) {
+      bad(key, v.status(), false);
+      continue;
+    }
+    (key == kNextSegmentIdKey ? m.next_segment_id : m.generation) = *v;
+  }
+
+  RAFTLOG_ASSIGN_OR_RETURN(auto rows, meta_->Scan(kSegmentPrefix));
+  for (const auto& [key, value] : rows) {
+    auto record = format::DecodeSegmentRecord(value);
+    if (!record.ok()) {
+      bad(key, record.status(), true);
+      continue;
+    }
+    const std::string expected_key =
+        std::string(kSegmentPrefix) + SegmentFileName(record->segment_id).substr(0, 16);
+    if (key != expected_key) {
+      bad(key,
+          Status::Corruption("describes segment " + std::to_string(record->segment_id) +
+                             " (its key should be " + expected_key + ")"),
+          true);
+      continue;
+    }
+    m.segments.push_back(*record);
+  }
+  std::sort(m.segments.begin(), m.segments.end(),
+            [](const auto& a, const auto& b) { return a.segment_id < b.segment_id; });
+
+  RAFTLOG_ASSIGN_OR_RETURN(auto hs, meta_->Get(kHardStateKey));
+  if (hs.has_value()) {
+    auto decoded = format::DecodeHardState(*hs);
+    if (decoded.ok()) {
+      m.hard_state = *decoded;
+    } else {
+      bad(kHardStateKey, decoded.status(), false);
+    }
+  }
+  RAFTLOG_ASSIGN_OR_RETURN(auto snap, meta_->Get(kSnapshotKey));
+  if (snap.has_value()) {
+    auto decoded = format::DecodeSnapshotMeta(*snap);
+    if (decoded.ok()) {
+      m.snapshot = *decoded;
+    } else {
+      bad(kSnapshotKey, decoded.status(), false);
+    }
+  }
+  return m;
+}
+
+}  // namespace raftlog::tools

@@ -1,0 +1,107 @@
+// Read-only access to a log directory's files as docs/format.md §11 lays
+// them out, for the raftlog tool: the names, the LMDB metadata (opened
+// read-only, without the writer lock), and the decoded manifest.
+//
+// The tool reads the on-disk format itself (format/, the public API) rather
+// than through LogEngine, so that it can describe a log the engine refuses
+// to open and keep going after a problem.
+//
+// Thread-compatible.
+
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/meta_store.h"
+#include "format/meta_records.h"
+#include "format/result.h"
+#include "io/file_system.h"
+#include "tools/findings.h"
+
+namespace raftlog::tools {
+
+// Names in a log directory (docs/format.md §11, docs/architecture.md §4.1).
+inline constexpr std::string_view kMetaFile = "meta.mdb";
+inline constexpr std::string_view kLockFile = "LOCK";
+inline constexpr std::string_view kSegmentsDir = "segments";
+inline constexpr std::string_view kSnapshotsDir = "snapshots";
+
+// LMDB keys (docs/format.md §11).
+inline constexpr std::string_view kFormatKey = "format";
+inline constexpr std::string_view kStartKey = "log/start";
+inline constexpr std::string_view kNextSegmentIdKey = "log/next_segment_id";
+inline constexpr std::string_view kGenerationKey = "log/generation";
+inline constexpr std::string_view kSegmentPrefix = "seg/";
+inline constexpr std::string_view kHardStateKey = "state/hardstate";
+inline constexpr std::string_view kSnapshotKey = "state/snapshot";
+
+// "<id as 16 lowercase hex digits>.seg", and its inverse (nullopt for any
+// other name).
+std::string SegmentFileName(uint64_t id);
+std::optional<uint64_t> ParseSegmentFileName(std::string_view name);
+// "segments/<name>": how findings name a segment file.
+std::string SegmentRelPath(uint64_t id);
+
+// The metadata as decoded from LMDB. A field whose key is missing or does
+// not decode is left empty and reported as a finding.
+struct LogMetadata {
+  std::optional<uint16_t> format_version;
+  // log/start: entries live from first_index on; prev_term is the term of
+  // first_index - 1 (the compaction point).
+  std::optional<uint64_t> first_index;
+  uint64_t prev_term = 0;
+  std::optional<uint64_t> next_segment_id;
+  std::optional<uint64_t> generation;
+  // The manifest, sorted by segment id; records that do not decode are left
+  // out (and reported).
+  std::vector<format::SegmentRecord> segments;
+  std::optional<format::HardStateRecord> hard_state;
+  std::optional<format::SnapshotMetaRecord> snapshot;
+
+  // OK if the keys a reader needs to find the entries (format, log/start,
+  // the manifest) all decoded; else the first problem with them, naming
+  // meta.mdb and the key (NotSupported for a newer format, else Corruption).
+  Status problem;
+};
+
+// A log directory opened for reading. Never takes the LOCK and never writes.
+class LogDir {
+ public:
+  // Checks that `dir` exists, is a directory and holds meta.mdb, checks
+  // meta.mdb's header (CheckLmdbFile: a truncated file would crash LMDB) and
+  // opens it read-only. Returns NotFound (no such directory),
+  // InvalidArgument (not a directory, or not a raftlog log), Corruption (a
+  // damaged meta.mdb), IOError, with a one-line message naming the path.
+  static Result<std::unique_ptr<LogDir>> Open(io::FileSystem* fs, const std::string& dir);
+
+  // Checks only that `dir` looks like a log directory (the first steps of
+  // Open), for commands that go on without the metadata.
+  static Status CheckIsLogDir(io::FileSystem* fs, const std::string& dir);
+
+  // Decodes every key the engine and DiskStorage write. Each problem is
+  // added to *findings (may be null) as an error naming meta.mdb and the key.
+  // Returns an error only if LMDB itself cannot be read.
+  Result<LogMetadata> ReadMetadata(Findings* findings) const;
+
+  io::FileSystem* fs() const { return fs_; }
+  const std::string& dir() const { return dir_; }
+  std::string Path(std::string_view rel) const { return io::JoinPath(dir_, rel); }
+  std::string SegmentPath(uint64_t id) const;
+  const engine::MetaStore& meta() const { return *meta_; }
+
+ private:
+  LogDir(io::FileSystem* fs, std::string dir, std::unique_ptr<engine::MetaStore> meta)
+      : fs_(fs), dir_(std::move(dir)), meta_(std::move(meta)) {}
+
+  io::FileSystem* const fs_;
+  const std::string dir_;
+  std::unique_ptr<engine::MetaStore> meta_;
+};
+
+}  // namespace raftlog::tools

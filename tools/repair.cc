@@ -1,0 +1,209 @@
+// raftlog repair DIR: cuts a torn tail off the active segment (or, with
+// --truncate-at-corruption, everything from its first bad frame on), after
+// saving the removed bytes to a side file (tail_cut.h). It needs the log
+// closed (it takes the writer's LOCK), and it never touches sealed segments,
+// the metadata or snapshots: damage there is reported with the options an
+// operator has, and nothing is changed.
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "engine/log_engine.h"
+#include "format/compression.h"
+#include "format/record.h"
+#include "io/file_system.h"
+#include "tools/active_scan.h"
+#include "tools/command.h"
+#include "tools/findings.h"
+#include "tools/log_checker.h"
+#include "tools/log_dir.h"
+#include "tools/segment_reader.h"
+#include "tools/tail_cut.h"
+#include "tools/text.h"
+
+namespace raftlog::tools {
+
+namespace {
+
+struct RepairOptions {
+  std::string dir;
+  bool truncate_at_corruption = false;
+  bool dry_run = false;
+};
+
+void Say(const std::string& line) { std::printf("%s\n", line.c_str()); }
+
+// The frame check recovery and verify apply: the payload decodes.
+FrameCheck PayloadCheck(format::Decompressor* decompressor, std::string* scratch) {
+  return [decompressor, scratch](const format::FrameView& frame, uint64_t) -> Status {
+    auto raw = format::RawPayload(frame, decompressor, scratch, "payload");
+    if (!raw.ok()) return Status::Corruption(StripWhere(raw.status(), "payload"));
+    auto payload = format::EntriesPayload::Parse(*raw, frame.header.entry_count, "payload");
+    if (!payload.ok()) return Status::Corruption(StripWhere(payload.status(), "payload"));
+    return Status::OK();
+  };
+}
+
+int RunRepair(const RepairOptions& opt) {
+  io::FileSystem* fs = io::FileSystem::Default();
+  Status s = LogDir::CheckIsLogDir(fs, opt.dir);
+  if (!s.ok()) return ReportError("repair", s);
+
+  // The writer's lock, held until we are done: no engine may open the log
+  // while its tail is being cut, and we must not cut a live log's tail.
+  auto lock = fs->Lock(io::JoinPath(opt.dir, kLockFile));
+  if (!lock.ok()) {
+    if (lock.status().IsBusy()) {
+      std::fprintf(stderr,
+                   "raftlog repair: %s is open by another process (its LOCK is held); stop that "
+                   "process first. Nothing was changed.\n",
+                   opt.dir.c_str());
+      return kExitBusy;
+    }
+    return ReportError("repair", lock.status());
+  }
+
+  auto opened = LogDir::Open(fs, opt.dir);
+  if (!opened.ok()) {
+    ReportError("repair", opened.status());
+    std::fprintf(stderr,
+                 "raftlog repair: repair only cuts the tail of the active segment and needs the "
+                 "metadata to find it; run `raftlog verify %s` for the whole picture. Nothing "
+                 "was changed.\n",
+                 opt.dir.c_str());
+    return ExitCodeFor(opened.status());
+  }
+  const LogDir& dir = **opened;
+  auto meta = dir.ReadMetadata(nullptr);
+  if (!meta.ok()) return ReportError("repair", meta.status());
+  if (!meta->problem.ok()) return ReportError("repair", meta->problem);
+
+  // Everything but the active segment's tail must be sound: repair cuts only
+  // there, and must not hide damage elsewhere.
+  LogChecker checker(fs, opt.dir, nullptr);
+  checker.Run();
+  const format::SegmentRecord* active = nullptr;
+  if (!meta->segments.empty() && meta->segments.back().state == format::SegmentState::kActive) {
+    active = &meta->segments.back();
+  }
+  const std::string active_rel = active != nullptr ? SegmentRelPath(active->segment_id) : "";
+  size_t elsewhere = 0;
+  for (const Finding& f : checker.findings().all()) {
+    if (f.severity != Severity::kError || (active != nullptr && f.file == active_rel)) continue;
+    if (elsewhere++ == 0) {
+      std::fprintf(stderr, "raftlog repair: the log is damaged where repair does not cut:\n");
+    }
+    std::fprintf(stderr, "%s\n", FormatFinding(f).c_str());
+  }
+  if (elsewhere > 0) {
+    std::fprintf(stderr,
+                 "raftlog repair: repair only cuts the tail of the active segment; it never "
+                 "drops acknowledged entries of sealed segments, the metadata or snapshots. "
+                 "Options: rebuild this member from its peers (remove it from the cluster and "
+                 "add it back empty, so that raft sends it a snapshot), or restore the directory "
+                 "from a backup; `raftlog dump` reads the entries before the damage. Nothing was "
+                 "changed.\n");
+    return kExitProblems;
+  }
+  if (active == nullptr) {
+    Say("nothing to repair: the log has no active segment");
+    return kExitOk;
+  }
+
+  const std::string path = dir.SegmentPath(active->segment_id);
+  auto reader = SegmentReader::Open(fs, path, active_rel);
+  if (!reader.ok()) return ReportError("repair", reader.status());
+  format::Decompressor decompressor;
+  std::string scratch;
+  // (Term order across segments was checked above, by the checker.)
+  auto scan = ScanActiveSegment(reader->get(), *active, 0, PayloadCheck(&decompressor, &scratch));
+  if (!scan.ok()) return ReportError("repair", scan.status());
+
+  if (!scan->bad_offset.has_value()) {
+    Say("nothing to repair: " + active_rel + " ends cleanly at offset " +
+        std::to_string(scan->good_end) + " (last index " + std::to_string(scan->last_index) + ")" +
+        (scan->unfinished_seal ? "; a footer follows it (an interrupted seal, which the engine "
+                                 "finishes on its next open)"
+                               : ""));
+    return kExitOk;
+  }
+  const uint64_t from = *scan->bad_offset;
+  const uint64_t to = scan->damage_end;
+  const std::string where = active_rel + " at offset " + std::to_string(from);
+  if (scan->corrupt() && !opt.truncate_at_corruption) {
+    std::fprintf(stderr,
+                 "raftlog repair: %s: %s, followed by %llu valid frame(s) from offset %llu: "
+                 "acknowledged entries after index %llu are behind the damage. Cutting here "
+                 "would drop them; rerun with --truncate-at-corruption to do so (for logs written "
+                 "with SyncPolicy::kNever/kInterval, or whose peers hold those entries). Nothing "
+                 "was changed.\n",
+                 where.c_str(), scan->bad_what.c_str(),
+                 static_cast<unsigned long long>(scan->valid_frames_after),
+                 static_cast<unsigned long long>(*scan->valid_after),
+                 static_cast<unsigned long long>(scan->last_index));
+    return kExitProblems;
+  }
+
+  Say(std::string(scan->torn_tail() ? "torn write" : "corrupt frame") + " at " + where + ": " +
+      scan->bad_what);
+  Say("cut: " + active_rel + " bytes [" + std::to_string(from) + ", " + std::to_string(to) + ") (" +
+      std::to_string(to - from) + " bytes, " + HumanBytes(to - from) + ")" +
+      (scan->corrupt() ? ", including " + std::to_string(scan->valid_frames_after) +
+                             " valid frame(s) from offset " + std::to_string(*scan->valid_after)
+                       : std::string(", no valid frame among them")));
+  Say("the log will end at index " + std::to_string(scan->last_index) + " (" +
+      std::to_string(scan->good_frames) + " good frame(s) kept in " + active_rel + ")");
+  if (meta->hard_state.has_value() && meta->hard_state->commit > scan->last_index) {
+    Say("warning: the HardState's commit index " + std::to_string(meta->hard_state->commit) +
+        " is above the new last index: committed entries are cut, and this member must get them "
+        "back from its peers (raft does, while a quorum of them holds them)");
+  }
+  if (opt.dry_run) {
+    Say("dry run: nothing was changed");
+    return kExitOk;
+  }
+  const std::string side_name = SideFileName(SegmentFileName(active->segment_id));
+  const std::string side_path = dir.Path(side_name);
+  reader->reset();
+  s = SaveAndZero(fs, opt.dir, path, from, to, side_path);
+  if (!s.ok()) {
+    ReportError("repair", s);
+    std::fprintf(stderr, "raftlog repair: the cut did not complete; run repair again\n");
+    return kExitCannotOpen;
+  }
+  Say("saved the removed bytes to " + side_path);
+  Say("zeroed them in " + active_rel + " and synced it");
+
+  // The engine must now open the log (read-only, as we still hold the
+  // lock).
+  engine::Options options;
+  options.read_only = true;
+  options.create_if_missing = false;
+  auto engine = engine::LogEngine::Open(opt.dir, options);
+  if (!engine.ok()) return ReportError("repair", engine.status().WithContext("after the cut"));
+  Say("the engine opens the log: entries " + std::to_string((*engine)->FirstIndex()) + " .. " +
+      std::to_string((*engine)->LastIndex()));
+  return kExitOk;
+}
+
+}  // namespace
+
+Command AddRepairCommand(CLI::App* root) {
+  auto opt = std::make_shared<RepairOptions>();
+  CLI::App* app = root->add_subcommand(
+      "repair",
+      "Cut a torn write off the end of the log (the active segment), after saving the removed "
+      "bytes to DIR/repair-<time>-<segment>.cut; print exactly what was cut. With "
+      "--truncate-at-corruption, cut at the first corrupt frame even if valid frames follow. "
+      "Needs the log closed (refuses with exit 4 if it is open). Never changes sealed segments, "
+      "the metadata or snapshots.");
+  app->add_option("DIR", opt->dir, "The log directory")->required();
+  app->add_flag("--truncate-at-corruption", opt->truncate_at_corruption,
+                "Also cut when valid frames follow the first bad one (drops them)");
+  app->add_flag("--dry-run", opt->dry_run, "Say what would be cut, change nothing");
+  return Command{app, [opt] { return RunRepair(*opt); }};
+}
+
+}  // namespace raftlog::tools
