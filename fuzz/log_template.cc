@@ -1,0 +1,160 @@
+#include "fuzz/log_template.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include "format/segment_header.h"
+#include "fuzz/fuzz_util.h"
+
+namespace raftlog::fuzz {
+
+engine::DiskStorageOptions FuzzOptions(engine::RecoveryPolicy recovery, bool read_only) {
+  engine::DiskStorageOptions options;
+  options.engine.segment_bytes = 64 << 10;
+  options.engine.prepared_segments = 0;
+  options.engine.sync = engine::SyncPolicy::kNever;
+  options.engine.recovery = recovery;
+  options.engine.read_only = read_only;
+  options.engine.create_if_missing = false;
+  return options;
+}
+
+namespace {
+
+void Check(const Status& s, const char* what) {
+  if (!s.ok()) FuzzFail(std::string("building the template: ") + what + ": " + s.ToString());
+}
+
+LogTemplate Build() {
+  LogTemplate t;
+  t.dir = ScratchDir() + "/template";
+  ResetDir(t.dir);
+  engine::DiskStorageOptions options =
+      FuzzOptions(engine::RecoveryPolicy::kTolerateTornTail, false);
+  options.engine.create_if_missing = true;
+  {
+    auto opened = engine::DiskStorage::Open(t.dir, options);
+    Check(opened.status(), "open");
+    engine::DiskStorage& s = **opened;
+    uint64_t index = 1;
+    for (uint64_t term = 1; term <= 2; ++term) {
+      Check(s.SetHardState(raft::HardState{term, 1, index - 1}), "SetHardState");
+      for (int batch = 0; batch < 30; ++batch) {
+        std::vector<raft::Entry> entries;
+        for (int k = 0; k < 3; ++k, ++index) {
+          entries.push_back(
+              raft::Entry{term, index, raft::EntryType::kNormal,
+                          std::string((index * 37) % 1200, static_cast<char>(index))});
+        }
+        Check(s.Save(raft::HardState{term, 1, index - 3}, entries, nullptr, true), "Save");
+      }
+    }
+    Check(s.CreateSnapshot(30, nullptr, "snapshot at 30").status(), "CreateSnapshot");
+    Check(s.Compact(20), "Compact");
+    Check(s.Close(), "Close");
+  }
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(t.dir + "/segments", ec)) {
+    names.push_back(e.path().filename());
+  }
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    const std::string bytes = ReadFileOrDie(t.dir + "/segments/" + name);
+    auto header = format::DecodeSegmentHeader(bytes, name);
+    if (!header.ok()) continue;  // a spare
+    t.segments.push_back(TemplateSegment{name, header->seed()});
+  }
+  if (t.segments.size() < 2) FuzzFail("the template has too few segments");
+  return t;
+}
+
+}  // namespace
+
+const LogTemplate& Template() {
+  static const LogTemplate* t = new LogTemplate(Build());
+  return *t;
+}
+
+void CopyTemplate(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  std::filesystem::copy(Template().dir, dir, std::filesystem::copy_options::recursive, ec);
+  if (ec) FuzzFail("copying the template: " + ec.message());
+  std::filesystem::remove(dir + "/LOCK", ec);
+}
+
+namespace {
+
+struct Seen {
+  uint64_t first = 0, last = 0;
+  raft::HardState hs;
+  uint64_t last_term = 0;
+};
+
+// Reads everything; returns false if a read failed (damage found late).
+bool ReadAll(const engine::DiskStorage& s, Seen* seen) {
+  seen->first = *s.FirstIndex();
+  seen->last = *s.LastIndex();
+  auto initial = s.InitialState();
+  if (!initial.ok()) return false;
+  seen->hs = initial->hard_state;
+  auto snap = s.Snapshot();
+  if (!snap.ok()) return false;
+  auto prev = s.Term(seen->first - 1);
+  if (!prev.ok()) FuzzFail("no term for the compaction point: " + prev.status().ToString());
+  seen->last_term = *prev;
+  if (seen->hs.commit > std::max(seen->last, snap->metadata.index)) {
+    FuzzFail("commit " + std::to_string(seen->hs.commit) + " beyond the log's end " +
+             std::to_string(seen->last));
+  }
+  uint64_t next = seen->first;
+  while (next <= seen->last) {
+    auto entries = s.Entries(next, seen->last + 1, 64 << 10);
+    if (!entries.ok()) {
+      if (entries.status().IsCorruption() || entries.status().IsIOError()) return false;
+      FuzzFail("Entries(" + std::to_string(next) + "): " + entries.status().ToString());
+    }
+    if (entries->empty()) FuzzFail("Entries returned nothing");
+    for (const raft::Entry& e : *entries) {
+      if (e.index != next) FuzzFail("entries are not consecutive at " + std::to_string(next));
+      if (e.term < seen->last_term) FuzzFail("terms decrease at " + std::to_string(e.index));
+      auto term = s.Term(e.index);
+      if (!term.ok() || *term != e.term) FuzzFail("Term() disagrees at " + std::to_string(e.index));
+      seen->last_term = e.term;
+      ++next;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+void ExerciseLog(const std::string& dir, const engine::DiskStorageOptions& options) {
+  Seen seen;
+  {
+    auto opened = engine::DiskStorage::Open(dir, options);
+    if (!opened.ok()) return;
+    if (!ReadAll(**opened, &seen) || options.engine.read_only) return;
+    const uint64_t term = std::max(seen.hs.term, seen.last_term);
+    const raft::Entry entry{term, seen.last + 1, raft::EntryType::kNormal, "fuzz"};
+    const Status saved = (*opened)->Save(raft::HardState{term, seen.hs.vote, seen.hs.commit},
+                                         {&entry, 1}, nullptr, true);
+    if (!saved.ok()) return;
+    if (!(*opened)->Close().ok()) return;
+  }
+  // A log that opened, read back whole and took a write must reopen with it.
+  auto reopened = engine::DiskStorage::Open(dir, options);
+  if (!reopened.ok())
+    FuzzFail("a log that took a write does not reopen: " + reopened.status().ToString());
+  Seen again;
+  if (!ReadAll(**reopened, &again)) FuzzFail("a log that took a write reads back with an error");
+  if (again.last != seen.last + 1 || again.first != seen.first) {
+    FuzzFail("the reopened log is [" + std::to_string(again.first) + ", " +
+             std::to_string(again.last) + "], expected [" + std::to_string(seen.first) + ", " +
+             std::to_string(seen.last + 1) + "]");
+  }
+}
+
+}  // namespace raftlog::fuzz

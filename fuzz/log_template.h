@@ -1,0 +1,45 @@
+// A small DiskStorage log for the fuzz targets that start from a real log
+// and damage it (segment_recovery, meta_records): built once per process, then
+// copied afresh for every input; and the checks every opened log must pass.
+//
+// Thread-compatible.
+
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/raft_storage.h"
+
+namespace raftlog::fuzz {
+
+struct TemplateSegment {
+  std::string name;   // file name in segments/
+  uint64_t seed = 0;  // FrameSeed(id, generation) from its header
+};
+
+// The template: ~170 entries of two terms in three 64 KiB segments (two
+// sealed, one active), compacted to index 20, a snapshot at 30, a HardState.
+struct LogTemplate {
+  std::string dir;
+  std::vector<TemplateSegment> segments;  // in id order; the last is active
+};
+const LogTemplate& Template();
+
+// The options the template was written with (no background threads, 64 KiB
+// segments), with the given recovery policy and read-only flag.
+engine::DiskStorageOptions FuzzOptions(engine::RecoveryPolicy recovery, bool read_only);
+
+// Replaces `dir` by a copy of the template.
+void CopyTemplate(const std::string& dir);
+
+// Opens the log in `dir` and, if that succeeds, reads everything back and
+// checks what a reader may rely on (consecutive entries whose terms agree
+// with Term(), terms not decreasing, a commit index within the log); then,
+// unless read-only or a read failed, writes one more entry, closes, and
+// checks that the log reopens holding it. A violated property aborts
+// (FuzzFail); errors (Corruption, NotSupported, ...) are fine.
+void ExerciseLog(const std::string& dir, const engine::DiskStorageOptions& options);
+
+}  // namespace raftlog::fuzz
