@@ -66,15 +66,7 @@ int RunRepair(const RepairOptions& opt) {
   }
 
   auto opened = LogDir::Open(fs, opt.dir);
-  if (!opened.ok()) {
-    ReportError("repair", opened.status());
-    std::fprintf(stderr,
-                 "raftlog repair: repair only cuts the tail of the active segment and needs the "
-                 "metadata to find it; run `raftlog verify %s` for the whole picture. Nothing "
-                 "was changed.\n",
-                 opt.dir.c_str());
-    return ExitCodeFor(opened.status());
-  }
+  if (!opened.ok()) return ReportError("repair", opened.status());
   const LogDir& dir = **opened;
   auto meta = dir.ReadMetadata(nullptr);
   if (!meta.ok()) return ReportError("repair", meta.status());

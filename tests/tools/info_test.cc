@@ -1,0 +1,137 @@
+// raftlog info: what it reports about logs the engine made.
+
+#include <gtest/gtest.h>
+
+#include "engine/log_engine.h"
+#include "tests/testutil/temp_dir.h"
+#include "tests/tools/cli_runner.h"
+#include "tests/tools/log_builder.h"
+
+namespace raftlog::tools::testing {
+namespace {
+
+TEST(InfoTest, JsonDescribesTheLog) {
+  testutil::TempDir tmp("info");
+  const std::string dir = tmp.Sub("log");
+  const LogSpec spec;
+  ASSERT_TRUE(BuildLog(dir, spec).ok());
+
+  const CliResult r = RunCli({"info", dir, "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  const nlohmann::json j = r.Json();
+  EXPECT_EQ(j["format_version"], 1);
+  EXPECT_EQ(j["first_index"], 501);
+  EXPECT_EQ(j["last_index"], 3000);
+  EXPECT_EQ(j["entries"], 2500);
+  EXPECT_EQ(j["compaction"]["index"], 500);
+  EXPECT_EQ(j["compaction"]["term"], 1);
+  EXPECT_EQ(j["hard_state"]["term"], 2);
+  EXPECT_EQ(j["hard_state"]["vote"], 1);
+  EXPECT_EQ(j["hard_state"]["commit"], 2900);
+  EXPECT_EQ(j["conf_state"]["voters"], nlohmann::json({1, 2, 3}));
+  EXPECT_EQ(j["conf_state"]["learners"], nlohmann::json({4}));
+  EXPECT_EQ(j["snapshot"]["index"], 1000);
+  EXPECT_EQ(j["snapshot"]["term"], 1);
+  EXPECT_EQ(j["snapshot"]["data_bytes"], 13);
+  ASSERT_EQ(j["snapshot_files"].size(), 1u);
+  EXPECT_EQ(j["snapshot_files"][0]["index"], 1000);
+  EXPECT_EQ(j["snapshot_files"][0]["damaged"], false);
+  EXPECT_EQ(j["segment_counts"]["total"], 3);
+  EXPECT_EQ(j["segment_counts"]["sealed"], 2);
+  EXPECT_EQ(j["segment_counts"]["active"], 1);
+
+  // The segments' ranges tile the log, and their sizes add up.
+  const auto& segs = j["segments"];
+  ASSERT_EQ(segs.size(), 3u);
+  EXPECT_EQ(segs[0]["first_index"], 1);
+  for (size_t k = 1; k < segs.size(); ++k) {
+    EXPECT_EQ(segs[k]["first_index"].get<uint64_t>(),
+              segs[k - 1]["last_index"].get<uint64_t>() + 1);
+  }
+  EXPECT_EQ(segs[2]["state"], "active");
+  EXPECT_EQ(segs[2]["last_index"], 3000);
+  uint64_t file_bytes = 0, frame_bytes = 0;
+  for (const auto& s : segs) {
+    file_bytes += s["file_bytes"].get<uint64_t>();
+    frame_bytes += s["frame_bytes"].get<uint64_t>();
+  }
+  EXPECT_EQ(j["bytes"]["segment_files"], file_bytes);
+  EXPECT_EQ(j["bytes"]["frames"], frame_bytes);
+  EXPECT_EQ(j["bytes"]["payload_stored"], j["bytes"]["payload_raw"]);
+  EXPECT_DOUBLE_EQ(j["bytes"]["compression_ratio"].get<double>(), 1.0);
+
+  EXPECT_EQ(j["entry_types"]["normal"], 2498);
+  EXPECT_EQ(j["entry_types"]["confchange"], 1);
+  EXPECT_EQ(j["entry_types"]["confchangev2"], 1);
+  EXPECT_TRUE(j["problems"].empty());
+
+  // The engine agrees on the range.
+  engine::Options options;
+  options.read_only = true;
+  auto log = engine::LogEngine::Open(dir, options);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  EXPECT_EQ((*log)->FirstIndex(), j["first_index"].get<uint64_t>());
+  EXPECT_EQ((*log)->LastIndex(), j["last_index"].get<uint64_t>());
+}
+
+TEST(InfoTest, TextShowsTheKeyFacts) {
+  testutil::TempDir tmp("info");
+  const std::string dir = tmp.Sub("log");
+  ASSERT_TRUE(BuildLog(dir, LogSpec{}).ok());
+  const CliResult r = RunCli({"info", dir});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* want :
+       {"501 .. 3000 (2500 entries)", "term 2, vote 1, commit 2900", "voters [1 2 3], learners [4]",
+        "index 1000, term 1", "3 (2 sealed, 1 active)", "normal 2498, confchange 1, confchangev2 1",
+        "compression ratio 1.00"}) {
+    EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
+  }
+}
+
+TEST(InfoTest, CompressedFramesShowTheirRatio) {
+  testutil::TempDir tmp("info");
+  const std::string dir = tmp.Sub("log");
+  LogSpec spec;
+  spec.compression = true;
+  spec.compressible = true;
+  spec.entry_bytes = 4000;
+  spec.entries = 400;
+  spec.snapshot_index = 0;
+  spec.compact_index = 0;
+  spec.conf_change_index = 0;
+  spec.conf_change_v2_index = 0;
+  spec.hard_state.commit = 400;
+  ASSERT_TRUE(BuildLog(dir, spec).ok());
+  const CliResult r = RunCli({"info", dir, "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = r.Json();
+  EXPECT_GT(j["frames"]["compressed"].get<uint64_t>(), 0u);
+  EXPECT_GT(j["bytes"]["compression_ratio"].get<double>(), 2.0);
+  EXPECT_LT(j["bytes"]["payload_stored"].get<uint64_t>(),
+            j["bytes"]["payload_raw"].get<uint64_t>());
+  EXPECT_EQ(j["bytes"]["entry_data"], 400u * 4000);
+  EXPECT_EQ(j["entry_types"]["normal"], 400);
+  EXPECT_EQ(j["conf_state"], nullptr);
+  EXPECT_EQ(j["snapshot"], nullptr);
+}
+
+TEST(InfoTest, EmptyLog) {
+  testutil::TempDir tmp("info");
+  const std::string dir = tmp.Sub("log");
+  {
+    auto log = engine::LogEngine::Open(dir, engine::Options{});
+    ASSERT_TRUE(log.ok());
+  }
+  const CliResult r = RunCli({"info", dir, "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = r.Json();
+  EXPECT_EQ(j["first_index"], 1);
+  EXPECT_EQ(j["last_index"], 0);
+  EXPECT_EQ(j["entries"], 0);
+  EXPECT_EQ(j["hard_state"], nullptr);
+  EXPECT_TRUE(j["segments"].empty());
+}
+
+}  // namespace
+}  // namespace raftlog::tools::testing

@@ -1,0 +1,213 @@
+// raftlog verify: clean logs, and logs damaged in known ways, with the
+// findings (file, offset, severity) and exit codes expected of each.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <memory>
+
+#include "engine/raft_storage.h"
+#include "tests/testutil/temp_dir.h"
+#include "tests/tools/cli_runner.h"
+#include "tests/tools/log_builder.h"
+
+namespace raftlog::tools::testing {
+namespace {
+
+class VerifyTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(BuildLog(dir_, spec_).ok()); }
+
+  nlohmann::json Verify(int want_exit, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"verify", dir_, "--format", "json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const CliResult r = RunCli(args);
+    EXPECT_EQ(r.signal, 0);
+    EXPECT_EQ(r.exit_code, want_exit) << r.out << r.err;
+    EXPECT_EQ(r.err, "");  // no progress bar: stderr is not a terminal
+    return r.Json();
+  }
+
+  // The findings of `severity` ("error" or "warning").
+  static std::vector<nlohmann::json> Of(const nlohmann::json& j, const std::string& severity) {
+    std::vector<nlohmann::json> out;
+    for (const auto& f : j["findings"]) {
+      if (f["severity"] == severity) out.push_back(f);
+    }
+    return out;
+  }
+
+  std::string SealedPath() const { return SegmentPath(dir_, 2); }
+  std::string ActivePath() const { return SegmentPath(dir_, 3); }
+
+  testutil::TempDir tmp_{"verify"};
+  const std::string dir_ = tmp_.Sub("log");
+  const LogSpec spec_;
+};
+
+TEST_F(VerifyTest, CleanLogIsOk) {
+  const nlohmann::json j = Verify(0);
+  EXPECT_EQ(j["ok"], true);
+  EXPECT_EQ(j["errors"], 0);
+  EXPECT_EQ(j["warnings"], 0);
+  EXPECT_TRUE(j["findings"].empty());
+  EXPECT_EQ(j["checked"]["metadata"], true);
+  EXPECT_EQ(j["checked"]["segments"], 3);
+  EXPECT_EQ(j["checked"]["sealed_segments"], 2);
+  EXPECT_EQ(j["checked"]["entries"], 2500);
+  EXPECT_EQ(j["checked"]["first_index"], 501);
+  EXPECT_EQ(j["checked"]["last_index"], 3000);
+  EXPECT_EQ(j["checked"]["snapshots"], 1);
+  EXPECT_EQ(j["checked"]["engine_open"], true);
+
+  const CliResult text = RunCli({"verify", dir_});
+  EXPECT_EQ(text.exit_code, 0);
+  EXPECT_NE(text.out.find("OK: 0 error(s), 0 warning(s)"), std::string::npos) << text.out;
+}
+
+TEST_F(VerifyTest, TornTailIsAWarningAndStrictFailsOnIt) {
+  const auto frames = Frames(ActivePath());
+  const uint64_t end = frames.back().offset + frames.back().frame_bytes;
+  std::string bytes = ReadFile(ActivePath());
+  bytes.replace(end, 40, std::string("RLFR\x01\0\0\0", 8) + std::string(32, 'x'));
+  WriteFile(ActivePath(), bytes);
+
+  nlohmann::json j = Verify(0);
+  EXPECT_EQ(j["errors"], 0);
+  const auto warnings = Of(j, "warning");
+  ASSERT_EQ(warnings.size(), 1u) << j.dump(2);
+  EXPECT_EQ(warnings[0]["file"], "segments/0000000000000003.seg");
+  EXPECT_EQ(warnings[0]["offset"], end);
+  EXPECT_NE(warnings[0]["what"].get<std::string>().find("torn write"), std::string::npos);
+  EXPECT_NE(warnings[0]["what"].get<std::string>().find("40 bytes"), std::string::npos);
+  j = Verify(1, {"--strict"});
+  EXPECT_EQ(j["ok"], false);
+}
+
+TEST_F(VerifyTest, BitFlipInASealedSegmentIsAnErrorAtItsFrame) {
+  const auto frames = Frames(SealedPath());
+  FlipByte(SealedPath(), frames[7].offset + 300);
+  const nlohmann::json j = Verify(1);
+  const auto errors = Of(j, "error");
+  ASSERT_EQ(errors.size(), 1u) << j.dump(2);
+  EXPECT_EQ(errors[0]["file"], "segments/0000000000000002.seg");
+  EXPECT_EQ(errors[0]["offset"], frames[7].offset);
+  EXPECT_NE(errors[0]["what"].get<std::string>().find("checksum mismatch"), std::string::npos);
+  EXPECT_FALSE(errors[0]["hint"].get<std::string>().empty());
+  // It kept going: every other frame was still checked.
+  EXPECT_EQ(j["checked"]["frames"].get<uint64_t>() + 1, 62u);
+}
+
+TEST_F(VerifyTest, SeveralProblemsAreAllReported) {
+  const auto sealed = Frames(SealedPath());
+  FlipByte(SealedPath(), sealed[2].offset + 200);
+  FlipByte(SealedPath(), sealed[9].offset + 200);
+  const auto snaps = std::filesystem::directory_iterator(dir_ + "/snapshots");
+  FlipByte(std::filesystem::begin(snaps)->path().string(), 60);
+  const nlohmann::json j = Verify(1);
+  EXPECT_EQ(j["errors"], 3) << j.dump(2);
+}
+
+TEST_F(VerifyTest, CorruptionFollowedByValidFramesInTheActiveSegmentIsAnError) {
+  const auto frames = Frames(ActivePath());
+  ASSERT_GT(frames.size(), 4u);
+  FlipByte(ActivePath(), frames[3].offset + 64);
+  const nlohmann::json j = Verify(1);
+  const auto errors = Of(j, "error");
+  ASSERT_EQ(errors.size(), 1u) << j.dump(2);
+  EXPECT_EQ(errors[0]["file"], "segments/0000000000000003.seg");
+  EXPECT_EQ(errors[0]["offset"], frames[3].offset);
+  EXPECT_NE(errors[0]["what"].get<std::string>().find(
+                "followed by " + std::to_string(frames.size() - 4) +
+                " valid frame(s) from offset " + std::to_string(frames[4].offset)),
+            std::string::npos)
+      << errors[0]["what"];
+  EXPECT_NE(errors[0]["hint"].get<std::string>().find("--truncate-at-corruption"),
+            std::string::npos);
+}
+
+TEST_F(VerifyTest, MissingSegmentIsAnError) {
+  std::filesystem::remove(SealedPath());
+  const nlohmann::json j = Verify(1);
+  const auto errors = Of(j, "error");
+  ASSERT_EQ(errors.size(), 1u) << j.dump(2);
+  EXPECT_EQ(errors[0]["file"], "segments/0000000000000002.seg");
+  EXPECT_EQ(errors[0]["offset"], nullptr);
+  EXPECT_EQ(errors[0]["what"].get<std::string>().rfind("missing", 0), 0u);
+}
+
+TEST_F(VerifyTest, TruncatedLmdbFileIsAnErrorAndTheSegmentsAreStillChecked) {
+  std::filesystem::resize_file(dir_ + "/meta.mdb", 12288);
+  const nlohmann::json j = Verify(1);
+  const auto errors = Of(j, "error");
+  ASSERT_EQ(errors.size(), 1u) << j.dump(2);
+  EXPECT_EQ(errors[0]["file"], "meta.mdb");
+  EXPECT_NE(errors[0]["what"].get<std::string>().find("truncated"), std::string::npos);
+  EXPECT_EQ(j["checked"]["metadata"], false);
+  EXPECT_EQ(j["checked"]["segments"], 3);
+  EXPECT_EQ(j["checked"]["frames"], 62);
+  EXPECT_EQ(j["checked"]["snapshots"], 1);
+
+  // The commands that need the metadata say so in one line, and never crash.
+  for (const char* command : {"info", "dump", "repair"}) {
+    const CliResult r = RunCli({command, dir_});
+    EXPECT_EQ(r.signal, 0) << command;
+    EXPECT_NE(r.exit_code, 0) << command;
+    EXPECT_NE(r.err.find("meta.mdb: truncated"), std::string::npos) << command << ": " << r.err;
+  }
+}
+
+TEST_F(VerifyTest, GarbageFileNamedLikeASegment) {
+  // Not in the manifest: a warning (the engine deletes it on open).
+  const std::string garbage = SegmentPath(dir_, 9);
+  std::string junk(300000, '\0');
+  for (size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<char>(i * 7919 % 251);
+  WriteFile(garbage, junk);
+  WriteFile(dir_ + "/segments/notes.txt", "hello");
+  nlohmann::json j = Verify(0);
+  auto warnings = Of(j, "warning");
+  ASSERT_EQ(warnings.size(), 2u) << j.dump(2);
+  EXPECT_EQ(warnings[0]["file"], "segments/0000000000000009.seg");
+  EXPECT_EQ(warnings[1]["file"], "segments/notes.txt");
+
+  // In place of a listed segment: an error.
+  WriteFile(SealedPath(), junk);
+  j = Verify(1);
+  const auto errors = Of(j, "error");
+  ASSERT_GE(errors.size(), 1u) << j.dump(2);
+  EXPECT_EQ(errors[0]["file"], "segments/0000000000000002.seg");
+}
+
+TEST_F(VerifyTest, DamagedSnapshotIsAnError) {
+  const auto snaps = std::filesystem::directory_iterator(dir_ + "/snapshots");
+  const std::string snap = std::filesystem::begin(snaps)->path().string();
+  FlipByte(snap, 52);  // in the data block
+  const nlohmann::json j = Verify(1);
+  const auto errors = Of(j, "error");
+  ASSERT_EQ(errors.size(), 1u) << j.dump(2);
+  EXPECT_EQ(errors[0]["file"], "snapshots/" + std::filesystem::path(snap).filename().string());
+}
+
+TEST_F(VerifyTest, ReadOnlyCommandsChangeNothing) {
+  // Damaged, so that the commands have something to report.
+  const auto frames = Frames(ActivePath());
+  FlipByte(ActivePath(), frames[2].offset + 80);
+  const auto before = DirContents(dir_);
+  EXPECT_EQ(RunCli({"verify", dir_}).exit_code, 1);
+  EXPECT_EQ(RunCli({"info", dir_}).exit_code, 1);
+  EXPECT_EQ(RunCli({"dump", dir_}, CliOptions{.discard_stdout = true}).exit_code, 1);
+  EXPECT_EQ(RunCli({"repair", dir_, "--truncate-at-corruption", "--dry-run"}).exit_code, 0);
+  EXPECT_EQ(DirContents(dir_), before);
+}
+
+TEST_F(VerifyTest, ReadOnlyCommandsRunBesideAWriter) {
+  // A writer has the log open and holds LOCK.
+  auto storage = engine::DiskStorage::Open(dir_, engine::DiskStorageOptions{});
+  ASSERT_TRUE(storage.ok()) << storage.status().ToString();
+  EXPECT_EQ(RunCli({"verify", dir_}).exit_code, 0);
+  EXPECT_EQ(RunCli({"info", dir_}).exit_code, 0);
+  EXPECT_EQ(RunCli({"dump", dir_}, CliOptions{.discard_stdout = true}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace raftlog::tools::testing
