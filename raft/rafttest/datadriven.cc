@@ -305,12 +305,13 @@ std::vector<Edit> DiffLines(const std::vector<std::string_view>& a,
       edits.push_back({' ', a[i], i, j});
       i++;
       j++;
-    } else if (j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j])) {
-      edits.push_back({'+', b[j], i, j});
-      j++;
-    } else {
+    } else if (i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1])) {
+      // Deletions first, as diff -u prints a replaced run.
       edits.push_back({'-', a[i], i, j});
       i++;
+    } else {
+      edits.push_back({'+', b[j], i, j});
+      j++;
     }
   }
   return edits;
