@@ -163,7 +163,8 @@ class InteractionEnv {
   Status Fatal(Status s);
   Status Fatal(std::string_view msg) { return Fatal(Status::InvalidArgument(msg)); }
 
-  // Directive handlers (interaction_env_handler.cc).
+  // Directive handlers (interaction_env_handler.cc). `input` is the
+  // directive's input as propose-conf-change reads it.
   Status HandleSingle(const std::string& cmd, const std::vector<CmdArg>& args,
                       const std::string& input);
   Status HandleAddNodes(const std::vector<CmdArg>& args);

@@ -104,7 +104,6 @@ Result<std::string> InteractionEnv::Handle(const TestData& d) {
 
 Status InteractionEnv::HandleSingle(const std::string& cmd, const std::vector<CmdArg>& args,
                                     const std::string& input) {
-  (void)input;
   if (cmd == "_breakpoint") {
     // A place for a debugger breakpoint in long scripts.
     return Status::OK();
