@@ -18,7 +18,7 @@ class DumpTest : public ::testing::Test {
 
   testutil::TempDir tmp_{"dump"};
   const std::string dir_ = tmp_.Sub("log");
-  const LogSpec spec_;
+  const LogSpec spec_{};
 };
 
 TEST_F(DumpTest, TextListsEveryLiveEntryInOrder) {

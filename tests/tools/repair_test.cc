@@ -50,7 +50,7 @@ class RepairTest : public ::testing::Test {
 
   testutil::TempDir tmp_{"repair"};
   const std::string dir_ = tmp_.Sub("log");
-  const LogSpec spec_;
+  const LogSpec spec_{};
 };
 
 TEST_F(RepairTest, CutsATornTailAndKeepsTheCutBytes) {

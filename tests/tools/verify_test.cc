@@ -42,7 +42,7 @@ class VerifyTest : public ::testing::Test {
 
   testutil::TempDir tmp_{"verify"};
   const std::string dir_ = tmp_.Sub("log");
-  const LogSpec spec_;
+  const LogSpec spec_{};
 };
 
 TEST_F(VerifyTest, CleanLogIsOk) {
