@@ -85,6 +85,50 @@ void CopyTemplate(const std::string& dir) {
   std::filesystem::remove(dir + "/LOCK", ec);
 }
 
+void DamageSegments(FuzzInput& in, const std::string& dir, bool replace_active,
+                    bool fix_checksums) {
+  const LogTemplate& t = Template();
+  std::vector<std::string> files;
+  for (const TemplateSegment& seg : t.segments) {
+    files.push_back(ReadFileOrDie(dir + "/segments/" + seg.name));
+  }
+  if (replace_active) {
+    std::string& active = files.back();
+    const std::string_view body = in.Rest();
+    for (size_t k = 64; k < active.size(); ++k) {
+      active[k] = k - 64 < body.size() ? body[k - 64] : '\0';
+    }
+  } else {
+    for (int patch = 0; patch < 16 && !in.empty(); ++patch) {
+      std::string& file = files[in.Byte() % files.size()];
+      const uint8_t op = in.Byte() % 4;
+      const size_t offset = in.U32() % (file.size() + 1);
+      switch (op) {
+        case 0: {
+          const std::string_view bytes = in.ShortBytes();
+          file.replace(offset, std::min(bytes.size(), file.size() - offset), bytes);
+          break;
+        }
+        case 1:
+          file.resize(offset);
+          break;
+        case 2: {
+          const size_t n = std::min<size_t>(in.Byte(), file.size() - offset);
+          file.replace(offset, n, n, '\0');
+          break;
+        }
+        default:
+          if (offset < file.size()) file[offset] ^= static_cast<char>(1 << (in.Byte() % 8));
+          break;
+      }
+    }
+  }
+  for (size_t k = 0; k < files.size(); ++k) {
+    if (fix_checksums) FixSegmentChecksums(&files[k], t.segments[k].seed);
+    WriteFileOrDie(dir + "/segments/" + t.segments[k].name, files[k]);
+  }
+}
+
 namespace {
 
 struct Seen {
@@ -131,18 +175,26 @@ bool ReadAll(const engine::DiskStorage& s, Seen* seen) {
 
 }  // namespace
 
-void ExerciseLog(const std::string& dir, const engine::DiskStorageOptions& options) {
+void ExerciseLog(const std::string& dir, const engine::DiskStorageOptions& options,
+                 bool must_work) {
   Seen seen;
   {
     auto opened = engine::DiskStorage::Open(dir, options);
-    if (!opened.ok()) return;
-    if (!ReadAll(**opened, &seen) || options.engine.read_only) return;
+    if (!opened.ok()) {
+      if (must_work) FuzzFail("a log that verifies does not open: " + opened.status().ToString());
+      return;
+    }
+    const bool read = ReadAll(**opened, &seen);
+    if (!read && must_work) FuzzFail("a log that verifies does not read back");
+    if (!read || options.engine.read_only) return;
     const uint64_t term = std::max(seen.hs.term, seen.last_term);
     const raft::Entry entry{term, seen.last + 1, raft::EntryType::kNormal, "fuzz"};
     const Status saved = (*opened)->Save(raft::HardState{term, seen.hs.vote, seen.hs.commit},
                                          {&entry, 1}, nullptr, true);
-    if (!saved.ok()) return;
-    if (!(*opened)->Close().ok()) return;
+    if (!saved.ok() || !(*opened)->Close().ok()) {
+      if (must_work) FuzzFail("a log that verifies takes no write: " + saved.ToString());
+      return;
+    }
   }
   // A log that opened, read back whole and took a write must reopen with it.
   auto reopened = engine::DiskStorage::Open(dir, options);

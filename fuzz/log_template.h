@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/raft_storage.h"
+#include "fuzz/fuzz_util.h"
 
 namespace raftlog::fuzz {
 
@@ -34,12 +35,22 @@ engine::DiskStorageOptions FuzzOptions(engine::RecoveryPolicy recovery, bool rea
 // Replaces `dir` by a copy of the template.
 void CopyTemplate(const std::string& dir);
 
+// Damages the segment files of the copy in `dir` as the input says (the
+// format is described in segment_recovery_fuzzer.cc): either replaces the
+// active segment's bytes after its header by the rest of the input, or
+// applies up to 16 patches; then, if `fix_checksums`, recomputes every
+// checksum of every segment.
+void DamageSegments(FuzzInput& in, const std::string& dir, bool replace_active, bool fix_checksums);
+
 // Opens the log in `dir` and, if that succeeds, reads everything back and
 // checks what a reader may rely on (consecutive entries whose terms agree
 // with Term(), terms not decreasing, a commit index within the log); then,
 // unless read-only or a read failed, writes one more entry, closes, and
 // checks that the log reopens holding it. A violated property aborts
-// (FuzzFail); errors (Corruption, NotSupported, ...) are fine.
-void ExerciseLog(const std::string& dir, const engine::DiskStorageOptions& options);
+// (FuzzFail); errors (Corruption, NotSupported, ...) are fine, unless
+// `must_work` (a checker found nothing wrong): then the open, every read and
+// the write must succeed.
+void ExerciseLog(const std::string& dir, const engine::DiskStorageOptions& options,
+                 bool must_work = false);
 
 }  // namespace raftlog::fuzz

@@ -207,6 +207,31 @@ void MetaRecords(const std::string& root) {
   for (char k = 0; k < 7; ++k) s.Add(static_cast<char>(11), std::string(1, k));
 }
 
+void Verify(const std::string& root) {
+  Seeds s(root + "/verify");
+  auto patch = [](uint8_t segment, uint8_t op, uint32_t offset, std::string operand) {
+    std::string p;
+    p.push_back(static_cast<char>(segment));
+    p.push_back(static_cast<char>(op));
+    format::PutFixed32(&p, offset);
+    return p + operand;
+  };
+  const char last = static_cast<char>(Template().segments.size() - 1);
+  s.Add(static_cast<char>(0));                               // an intact log
+  s.Add(static_cast<char>(0), patch(last, 3, 300, "\x02"));  // a torn tail (warning)
+  s.Add(static_cast<char>(1), patch(0, 3, 300, "\x02"));     // a sealed frame's payload
+  s.Add(static_cast<char>(0), patch(0, 1, 3000, ""));        // a sealed segment cut short
+  s.Add(static_cast<char>(1 << 5), std::string(1, '\x05'),
+        format::EncodeHardState(format::HardStateRecord{9, 1, 100000}));  // commit too far
+  s.Add(static_cast<char>(1 << 5), std::string(1, '\x01'), std::string("\x01\x05\x01", 3));
+  std::string snap_patch(1, '\x02');  // flip
+  format::PutFixed32(&snap_patch, 60);
+  snap_patch.push_back(4);
+  s.Add(static_cast<char>(2 << 5), snap_patch);
+  s.Add(static_cast<char>(3 << 5), patch(last, 2, 200, "\x10"), std::string(1, '\x03'),
+        std::string(8, '\x01'));
+}
+
 }  // namespace
 }  // namespace raftlog::fuzz
 
@@ -220,5 +245,6 @@ int main(int argc, char** argv) {
   raftlog::fuzz::SegmentRecovery(root);
   raftlog::fuzz::SnapshotFile(root);
   raftlog::fuzz::MetaRecords(root);
+  raftlog::fuzz::Verify(root);
   return 0;
 }

@@ -33,49 +33,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace raftlog::fuzz;
   FuzzInput in(data, size);
   const uint8_t control = in.Byte();
-  const LogTemplate& t = Template();
   const std::string dir = ScratchDir() + "/log";
   CopyTemplate(dir);
 
-  std::vector<std::string> files;
-  for (const TemplateSegment& seg : t.segments) {
-    files.push_back(ReadFileOrDie(dir + "/segments/" + seg.name));
-  }
-  if (control & 8) {
-    std::string& active = files.back();
-    const std::string_view body = in.Rest();
-    for (size_t k = 64; k < active.size(); ++k) {
-      active[k] = k - 64 < body.size() ? body[k - 64] : '\0';
-    }
-  } else {
-    for (int patch = 0; patch < 16 && !in.empty(); ++patch) {
-      std::string& file = files[in.Byte() % files.size()];
-      const uint8_t op = in.Byte() % 4;
-      const size_t offset = in.U32() % (file.size() + 1);
-      switch (op) {
-        case 0: {
-          const std::string_view bytes = in.ShortBytes();
-          file.replace(offset, std::min(bytes.size(), file.size() - offset), bytes);
-          break;
-        }
-        case 1:
-          file.resize(offset);
-          break;
-        case 2: {
-          const size_t n = std::min<size_t>(in.Byte(), file.size() - offset);
-          file.replace(offset, n, n, '\0');
-          break;
-        }
-        default:
-          if (offset < file.size()) file[offset] ^= static_cast<char>(1 << (in.Byte() % 8));
-          break;
-      }
-    }
-  }
-  for (size_t k = 0; k < files.size(); ++k) {
-    if (control & 1) FixSegmentChecksums(&files[k], t.segments[k].seed);
-    WriteFileOrDie(dir + "/segments/" + t.segments[k].name, files[k]);
-  }
+  DamageSegments(in, dir, (control & 8) != 0, (control & 1) != 0);
 
   const uint8_t policy = (control >> 1) & 3;
   const engine::RecoveryPolicy recovery = policy == 1 ? engine::RecoveryPolicy::kAbsoluteConsistency
