@@ -4,10 +4,14 @@
 // partitions, message drops, delays (which reorder messages), crashes at
 // any point of a Ready and restarts from storage, snapshots and log
 // compaction, membership changes (simple and joint), leadership transfers
-// and forced campaigns. After every step the SafetyChecker
-// (tests/raft/testutil/safety_checker.h) verifies election safety, log
-// matching, leader completeness, state machine safety and the durability
-// of terms and votes; every 50 steps it also re-reads every stored log. At
+// and forced campaigns, in a "calm" or a "stormy" mix and with per-run
+// knobs (pre-vote, check-quorum, step-down-on-removal, message and
+// apply-batch size limits, inflight limits). After every step the
+// SafetyChecker (tests/raft/testutil/safety_checker.h) has verified, after
+// every single input of every node, election safety, log matching, leader
+// completeness, state machine safety, the agreement of committed entries,
+// the leader commit rule and the durability of terms and votes; every 50
+// steps the test also re-reads every stored log. At
 // the end the network heals, every node restarts, the membership is
 // restored, and a leader must emerge and a final proposal must be applied
 // by every node (liveness).
@@ -121,11 +125,20 @@ class SafetyCluster {
       : spec_(spec), rng_(spec.seed), nt_(spec.seed * 7919) {
     for (uint64_t id = 1; id <= spec_.nodes; ++id) all_.push_back(id);
     // Per-run knobs: each seed explores one combination.
+    stormy_ = Chance(0.5);
     pre_vote_ = Chance(0.5);
     check_quorum_ = Chance(0.5);
     step_down_on_removal_ = Chance(0.5);
-    max_size_per_msg_ = Chance(0.5) ? kNoLimit : 256 + Uniform(2048);
+    // kNoLimit, one entry per MsgApp, or a few.
+    const uint64_t size_knob = Uniform(3);
+    max_size_per_msg_ = size_knob == 0 ? kNoLimit : (size_knob == 1 ? 0 : 256 + Uniform(2048));
     max_inflight_msgs_ = Chance(0.5) ? 256 : 1 + static_cast<int>(Uniform(4));
+    // The default (0) means max_size_per_msg, which must then not be 0
+    // (see MaxSizePerMsgZeroPanicsLikeEtcd); 1 hands out one committed
+    // entry per Ready.
+    const uint64_t committed_knob = Uniform(3);
+    max_committed_size_per_ready_ =
+        committed_knob == 0 && max_size_per_msg_ != 0 ? 0 : (committed_knob == 1 ? 1 : kNoLimit);
 
     if (spec_.mode != StorageMode::kMemory) {
       dir_ = spec_.mode == StorageMode::kDiskSync
@@ -175,7 +188,7 @@ class SafetyCluster {
     }
     FullCheck();
     if (!CheckOK()) return false;
-    const bool live = Liveness();
+    if (!Liveness()) return false;
     FullCheck();
     if (!CheckOK()) return false;
     stats->runs = 1;
@@ -189,7 +202,7 @@ class SafetyCluster {
     stats->delivered = nt_.delivered();
     stats->dropped = nt_.dropped();
     stats->liveness_ticks = liveness_ticks_;
-    return live;
+    return true;
   }
 
  private:
@@ -246,6 +259,7 @@ class SafetyCluster {
     c.step_down_on_removal = step_down_on_removal_;
     c.max_size_per_msg = max_size_per_msg_;
     c.max_inflight_msgs = max_inflight_msgs_;
+    c.max_committed_size_per_ready = max_committed_size_per_ready_;
     return c;
   }
 
@@ -256,8 +270,9 @@ class SafetyCluster {
     Result<std::unique_ptr<ClusterNode>> node =
         ClusterNode::Start(NodeConfig(id), slot.storage.get(), &checker_, seed);
     if (!node.ok()) {
+      // The node stays down; the run stops at the end of this step.
       ADD_FAILURE() << Where() << "restart of node " << id << ": " << node.status().ToString();
-      std::abort();
+      return;
     }
     slot.node = node->get();
     nt_.Add(id, std::move(node).value());
@@ -327,35 +342,70 @@ class SafetyCluster {
 
   // --- steps ---------------------------------------------------------------------
 
+  // The actions of a step, and their weights in the two profiles a run
+  // may draw: "calm" (long stretches of progress between faults) and
+  // "stormy" (faults, leader crashes and elections all the time, which is
+  // what exposes commit-rule bugs such as the Raft paper's Figure 8).
+  enum Action {
+    kTick,
+    kPropose,
+    kFaults,
+    kCrash,
+    kRestart,
+    kMembership,
+    kSnapshot,
+    kTransfer,
+    kCampaign,
+    kActions
+  };
+  static constexpr uint64_t kCalm[kActions] = {560, 200, 40, 15, 35, 50, 30, 15, 10};
+  static constexpr uint64_t kStormy[kActions] = {450, 200, 120, 60, 80, 30, 30, 15, 15};
+
   void RandomStep() {
-    // Weights out of 1000.
-    const uint64_t r = Uniform(1000);
-    if (r < 560) {
-      nt_.Tick();
-    } else if (r < 760) {
-      Propose();
-    } else if (r < 800) {
-      ChangeFaults();
-    } else if (r < 815) {
-      Crash();
-    } else if (r < 850) {
-      if (!Down().empty()) {
-        const uint64_t id = Pick(Down());
-        Trace(StringPrintf("restart %" PRIu64, id));
-        Restart(id);
-      } else {
+    const uint64_t* weights = stormy_ ? kStormy : kCalm;
+    uint64_t total = 0;
+    for (int a = 0; a < kActions; ++a) total += weights[a];
+    uint64_t r = Uniform(total);
+    int action = 0;
+    while (r >= weights[action]) r -= weights[action++];
+    switch (static_cast<Action>(action)) {
+      case kTick:
         nt_.Tick();
-      }
-    } else if (r < 900) {
-      ChangeMembership();
-    } else if (r < 930) {
-      TakeSnapshot();
-    } else if (r < 945) {
-      TransferLeader();
-    } else if (r < 955) {
-      ForceCampaign();
-    } else {
-      nt_.Tick();
+        break;
+      case kPropose:
+        Propose();
+        break;
+      case kFaults:
+        ChangeFaults();
+        break;
+      case kCrash:
+        Crash();
+        break;
+      case kRestart:
+        if (Down().empty()) {
+          nt_.Tick();
+          break;
+        }
+        {
+          const uint64_t id = Pick(Down());
+          Trace(StringPrintf("restart %" PRIu64, id));
+          Restart(id);
+        }
+        break;
+      case kMembership:
+        ChangeMembership();
+        break;
+      case kSnapshot:
+        TakeSnapshot();
+        break;
+      case kTransfer:
+        TransferLeader();
+        break;
+      case kCampaign:
+        ForceCampaign();
+        break;
+      case kActions:
+        break;
     }
   }
 
@@ -388,7 +438,8 @@ class SafetyCluster {
       nt_.Partition(a, b);
       what += " partition" + Ids(a) + "|" + Ids(b);
     } else if (Chance(0.4)) {
-      const uint64_t id = Pick(all_);
+      ClusterNode* leader = Leader();
+      const uint64_t id = leader != nullptr && Chance(0.5) ? leader->id() : Pick(all_);
       for (uint64_t other : all_) {
         if (other != id) nt_.Cut(id, other);
       }
@@ -413,10 +464,14 @@ class SafetyCluster {
     Trace("faults:" + what);
   }
 
+  // Crashes a node (the leader half of the time: its crashes between
+  // replicating and committing are what the safety rules are about), now
+  // or at some point of its next Ready.
   void Crash() {
     const std::vector<uint64_t> live = Live();
     if (live.empty()) return;
-    const uint64_t id = Pick(live);
+    ClusterNode* leader = Leader();
+    const uint64_t id = leader != nullptr && Chance(0.5) ? leader->id() : Pick(live);
     const uint64_t how = Uniform(4);
     if (how == 0) {
       Trace(StringPrintf("crash %" PRIu64 " now", id));
@@ -588,10 +643,11 @@ class SafetyCluster {
 
   std::string Dump() {
     std::string out = StringPrintf(
-        "\nknobs: pre_vote=%d check_quorum=%d step_down_on_removal=%d max_size_per_msg=%" PRIu64
-        " max_inflight_msgs=%d\nreproduce: RAFTLOG_SEED=%" PRIu64 " (same test)\nlast actions:",
-        pre_vote_, check_quorum_, step_down_on_removal_, max_size_per_msg_, max_inflight_msgs_,
-        spec_.seed);
+        "\nknobs: stormy=%d pre_vote=%d check_quorum=%d step_down_on_removal=%d "
+        "max_size_per_msg=%" PRIu64 " max_inflight_msgs=%d max_committed_size_per_ready=%" PRIu64
+        "\nreproduce: RAFTLOG_SEED=%" PRIu64 " (same test)\nlast actions:",
+        stormy_, pre_vote_, check_quorum_, step_down_on_removal_, max_size_per_msg_,
+        max_inflight_msgs_, max_committed_size_per_ready_, spec_.seed);
     for (const std::string& t : trace_) out += "\n  " + t;
     out += "\nnodes:";
     for (uint64_t id : all_) {
@@ -621,6 +677,7 @@ class SafetyCluster {
     for (uint64_t id : Live()) node(id).CrashAtNextReady(CrashPoint::kNone);
     nt_.Recover();
     for (uint64_t id : Down()) Restart(id);
+    if (!CheckOK()) return false;
     std::optional<std::pair<uint64_t, uint64_t>> final_entry;  // index, term
     uint64_t last_action = 0;
     const uint64_t kMaxTicks = 5000;
@@ -708,11 +765,13 @@ class SafetyCluster {
   const RunSpec spec_;
   std::mt19937_64 rng_;
   std::vector<uint64_t> all_;
+  bool stormy_ = false;
   bool pre_vote_ = false;
   bool check_quorum_ = false;
   bool step_down_on_removal_ = false;
   uint64_t max_size_per_msg_ = kNoLimit;
   int max_inflight_msgs_ = 256;
+  uint64_t max_committed_size_per_ready_ = 0;
 
   SafetyChecker checker_;
   std::unique_ptr<testutil::TempDir> dir_;
@@ -854,6 +913,22 @@ TEST(SafetyCheckerTest, CommitsOfALaterTermNeedNotBeInAnEarlierLeader) {
   EXPECT_FALSE(c.failed()) << c.failures().front();
 }
 
+TEST(SafetyCheckerTest, LeaderCommittingAnOlderTermByCountingFails) {
+  SafetyChecker c;
+  TestLog l({E(1, 1), E(2, 2), E(3, 3)}, 0);
+  c.OnObserve(1, Observed(1, 3, StateType::kStateLeader), *l.log);
+  l.log->CommitTo(2);  // an entry of term 2, by a leader of term 3 (Figure 8)
+  c.OnObserve(1, Observed(1, 3, StateType::kStateLeader), *l.log);
+  ASSERT_TRUE(c.failed());
+  EXPECT_NE(c.failures()[0].find("commit rule"), std::string::npos) << c.failures()[0];
+  SafetyChecker ok;
+  TestLog l2({E(1, 1), E(2, 2), E(3, 3)}, 0);
+  ok.OnObserve(1, Observed(1, 3, StateType::kStateLeader), *l2.log);
+  l2.log->CommitTo(3);
+  ok.OnObserve(1, Observed(1, 3, StateType::kStateLeader), *l2.log);
+  EXPECT_FALSE(ok.failed()) << ok.failures().front();
+}
+
 TEST(SafetyCheckerTest, ApplyingDifferentEntriesFails) {
   SafetyChecker c;
   TestLog l1({E(1, 1, "a")}, 1);
@@ -906,13 +981,77 @@ TEST(SafetyCheckerTest, ForgottenVoteFails) {
   EXPECT_NE(c.failures()[1].find("term went back"), std::string::npos) << c.failures()[1];
 }
 
+// Found by the randomized runs; etcd behaves the same (log.go's
+// nextCommittedEnts), so the port keeps it: Config documents
+// max_size_per_msg = 0 as "at most one entry per MsgApp", but
+// max_committed_size_per_ready defaults to it, and a limit of 0 on the
+// committed entries being applied makes the first Ready with committed
+// entries panic. Applications that use 0 must set
+// max_committed_size_per_ready.
+TEST(ClusterSafetyTest, MaxSizePerMsgZeroPanicsLikeEtcd) {
+  auto run = [](uint64_t max_committed_size_per_ready) {
+    MemoryStorage storage;
+    Snapshot snap;
+    snap.metadata.conf_state.voters = {1};
+    (void)storage.ApplySnapshot(snap);
+    Config c = NewTestConfig(1, 10, 1, &storage);
+    c.max_size_per_msg = 0;
+    c.max_committed_size_per_ready = max_committed_size_per_ready;
+    std::unique_ptr<RawNode> rn = std::move(RawNode::New(c)).value();
+    (void)rn->Campaign();
+    int applied = 0;
+    while (rn->HasReady()) {
+      raft::Ready rd = rn->Ready();
+      (void)storage.Save(rd.hard_state, rd.entries, rd.snapshot.get(), rd.must_sync);
+      applied += static_cast<int>(rd.committed_entries.size());
+      rn->Advance();
+    }
+    return applied;
+  };
+  EXPECT_EQ(run(1), 1);  // the leader's empty entry
+  EXPECT_DEATH(run(0), "applying entry size \\(0-0\\)=0 not positive");
+}
+
+// Found by the randomized runs on DiskStorage (RAFTLOG_SOAK, Disk3Nodes,
+// seed 3000 and others): a follower that receives a snapshot saves its
+// Ready with Save(hs, {}, snapshot): DiskStorage applies the snapshot (an
+// LMDB commit) and then the HardState, whose commit index (the snapshot's
+// index) alone changed, so it is only written lazily. A crash then leaves a
+// stored commit below the snapshot index, and the restarted node aborts in
+// raft's loadState ("state.commit 4 is out of range [22, 22]"), since a
+// commit index below the compaction point is impossible. A lower commit is
+// fine (DiskStorage's contract), but never below the snapshot's index.
+// Disabled until DiskStorage is fixed (engine/raft_storage.cc, not this
+// test's module); ClusterNode works around it meanwhile.
+TEST(ClusterSafetyTest, DISABLED_DiskStorageKeepsCommitAtLeastTheSnapshotIndexAfterACrash) {
+  testutil::TempDir dir("safety", testutil::TempDir::InMemoryBase());
+  engine::DiskStorageOptions options;
+  options.engine.prepared_segments = 0;
+  {
+    auto s = std::move(engine::DiskStorage::Open(dir.Sub("n"), options)).value();
+    const std::vector<Entry> ents = {E(1, 1), E(2, 1)};
+    ASSERT_TRUE(s->Save(HardState{1, 1, 0}, ents, nullptr, true).ok());
+    ASSERT_TRUE(s->Save(HardState{1, 1, 2}, {}, nullptr, false).ok());  // commit 2, lazily
+    Snapshot snap;
+    snap.metadata.index = 10;
+    snap.metadata.term = 1;
+    snap.metadata.conf_state.voters = {1, 2, 3};
+    // What a follower's Ready holds when it receives a snapshot.
+    ASSERT_TRUE(s->Save(HardState{1, 1, 10}, {}, &snap, true).ok());
+    s->Abandon();  // crash
+  }
+  auto s = std::move(engine::DiskStorage::Open(dir.Sub("n"), options)).value();
+  EXPECT_EQ(s->FirstIndex().value(), 11u);
+  EXPECT_GE(s->InitialState().value().hard_state.commit, 10u);
+}
+
 // --- the randomized runs --------------------------------------------------------------
 
 // The default runs: a few seconds in all.
-TEST(ClusterSafetyTest, Memory3Nodes) { RunSeeds(StorageMode::kMemory, 3, 3000, 1, 8); }
-TEST(ClusterSafetyTest, Memory5Nodes) { RunSeeds(StorageMode::kMemory, 5, 3000, 101, 6); }
-TEST(ClusterSafetyTest, Disk3Nodes) { RunSeeds(StorageMode::kDiskNoSync, 3, 2000, 201, 4); }
-TEST(ClusterSafetyTest, Disk5Nodes) { RunSeeds(StorageMode::kDiskNoSync, 5, 2000, 301, 3); }
+TEST(ClusterSafetyTest, Memory3Nodes) { RunSeeds(StorageMode::kMemory, 3, 3000, 1, 20); }
+TEST(ClusterSafetyTest, Memory5Nodes) { RunSeeds(StorageMode::kMemory, 5, 3000, 101, 15); }
+TEST(ClusterSafetyTest, Disk3Nodes) { RunSeeds(StorageMode::kDiskNoSync, 3, 3000, 201, 6); }
+TEST(ClusterSafetyTest, Disk5Nodes) { RunSeeds(StorageMode::kDiskNoSync, 5, 3000, 301, 4); }
 // Real fsyncs on /tmp: fewer steps.
 TEST(ClusterSafetyTest, DiskSync3Nodes) { RunSeeds(StorageMode::kDiskSync, 3, 400, 401, 1); }
 

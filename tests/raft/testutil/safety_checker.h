@@ -30,6 +30,10 @@
 //                       after a restart or a snapshot (whose data carries the
 //                       chain). Entries are applied in index order, each one
 //                       exactly once per incarnation, and only if committed.
+//   Committed entries   every node that knows an index to be committed has
+//                       the same entry there.
+//   Commit rule         a leader advances its commit index only to an
+//                       entry of its own term (§5.4.2).
 //   Durable state       a node's persisted term never decreases and its
 //                       persisted vote never changes within a term, across
 //                       crashes (a lost vote allows two leaders in a term).
@@ -117,6 +121,7 @@ class SafetyChecker {
   void OnStart(uint64_t id, const HardState& hs, const Snapshot& snapshot) {
     NodeState& n = nodes_[id];
     n.commit_scanned = 0;
+    n.observed_commit.reset();
     n.applied = AppliedState{};
     OnPersistedHardState(id, hs);
     if (!IsEmptySnap(snapshot) || !snapshot.data.empty()) {
@@ -129,7 +134,19 @@ class SafetyChecker {
   void OnObserve(uint64_t id, const BasicStatus& st, const internal::RaftLog& log) {
     const uint64_t term = st.hard_state.term;
     ScanCommitted(id, term, log);
+    NodeState& n = nodes_[id];
+    const std::optional<uint64_t> prev_commit = std::exchange(n.observed_commit, log.committed());
     if (st.soft_state.raft_state != StateType::kStateLeader) return;
+    // The commit rule (§5.4.2): a leader commits by counting replicas only
+    // entries of its own term (earlier ones follow).
+    if (prev_commit && log.committed() > *prev_commit) {
+      Result<uint64_t> t = log.Term(log.committed());
+      if (t.ok() && *t != term) {
+        Fail(StringPrintf("commit rule: leader %" PRIu64 " of term %" PRIu64
+                          " advanced its commit index to %" PRIu64 ", an entry of term %" PRIu64,
+                          id, term, log.committed(), *t));
+      }
+    }
     auto [it, inserted] = leaders_.emplace(term, id);
     if (it->second != id) {
       Fail(StringPrintf("election safety: %" PRIu64 " and %" PRIu64 " both lead term %" PRIu64,
@@ -259,6 +276,8 @@ class SafetyChecker {
     uint64_t durable_term = 0;
     uint64_t durable_vote = kNone;
     uint64_t commit_scanned = 0;  // committed entries up to here were registered
+    // The commit index at the last observation (none since the start).
+    std::optional<uint64_t> observed_commit;
     AppliedState applied;
   };
   struct EntryInfo {
