@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/meta_store.h"
+#include "format/coding.h"
 #include "tests/reliability/storage_model.h"
 
 namespace raftlog::reliability {
@@ -82,6 +84,155 @@ TEST(DiskStorageBugTest, DISABLED_RecoveredCommitSurvivesTheNextReopen) {
   auto again = h.Read();
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->commit, 10u) << Describe(*again);
+}
+
+// After a failed fdatasync the engine rightly refuses writes: it cannot know
+// what reached the disk ("fsyncgate": Linux may drop the dirty pages, or
+// mark them clean, while reads still return the new bytes). But when the
+// process then restarts (without a reboot), the reopened engine reads the
+// frames of the failed Save from the page cache, takes them for valid data
+// and appends after them in the same active segment. The new entries are
+// synced and acknowledged, yet after a power loss the region of the failed
+// Save reads as zeros again (it never reached the disk), recovery stops its
+// scan at that all-zero frame header ("end of data"), and every entry
+// acknowledged after the restart is silently gone: no error, no torn-tail
+// report. (FaultFileSystem models exactly this: the changes before a failed
+// Sync stay non-durable even if a later Sync succeeds.)
+// A fix could start a new segment on open instead of appending to the
+// recovered active one (the old one sealed at its end; then a lost region
+// shows up as a Corruption error when read, not as silent loss), and/or
+// rewrite and sync the active segment's recovered frames on open so that
+// what the engine trusts is on disk; and recovery could look for valid
+// frames after an all-zero header, as it does after a bad frame.
+TEST(DiskStorageBugTest, DISABLED_WritesAfterARestartFollowingAFailedSyncSurvivePowerLoss) {
+  Harness h("bug-fsyncgate");
+  ASSERT_TRUE(h.Open().ok());
+  std::mt19937_64 rng(3);
+  ASSERT_TRUE(h.Save(HardState{1, 1, 0}, MakeEntries(rng, 1, 5, 1, 100), nullptr, true).ok());
+  h.fs().FailNth(testutil::FsOp::kSync, 1, EIO);
+  EXPECT_FALSE(h.Save(HardState{1, 1, 5}, MakeEntries(rng, 6, 5, 1, 100), nullptr, true).ok());
+  h.fs().ClearFaults();
+  h.Abandon();
+
+  // The process restarts; the machine does not.
+  ASSERT_TRUE(h.Open().ok());
+  auto restarted = h.Read();
+  ASSERT_TRUE(restarted.ok()) << restarted.status().ToString();
+  h.model() = *restarted;  // [1, 10]: the failed Save's entries, from the page cache
+  const uint64_t next = restarted->last() + 1;
+  ASSERT_TRUE(
+      h.Save(HardState{1, 1, next - 1}, MakeEntries(rng, next, 5, 1, 100), nullptr, true).ok());
+  const StorageState acknowledged = h.model();
+
+  h.Abandon();
+  ASSERT_TRUE(h.fs().SimulatePowerLoss(testutil::PowerLossMode::kDropUnsynced, 1).ok());
+  const Status opened = h.Open();
+  if (!opened.ok()) {
+    // Refusing to open (Corruption) would at least not be silent.
+    ADD_FAILURE() << "reopen: " << opened.ToString();
+    return;
+  }
+  auto got = h.Read();
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_GE(got->last(), acknowledged.last())
+      << "acknowledged entries lost without an error: " << Describe(*got) << " instead of "
+      << Describe(acknowledged);
+}
+
+// A segment is prepared ahead (written with zeros, synced, renamed into
+// place, its directory fsynced). If the directory fsync fails (or the process
+// dies just before it), the append that needed the segment fails cleanly;
+// but on the next open, recovery finds the renamed file, sees that it has the
+// full size and keeps it as a prepared spare (LogEngine::RemoveStrayFiles)
+// without making its directory entry durable. The next roll activates it
+// (the manifest now lists it) and acknowledges entries written into it; a
+// power loss then loses the file's name, and the log no longer opens
+// ("active segment listed in the manifest is unreadable: ... No such file or
+// directory"): every entry is unavailable. Found by PowerLossTest with a
+// restart after a failed call. A fix: fsync the segments directory on open
+// before keeping any spare (or before activating a segment whose name was
+// not synced by this process).
+TEST(DiskStorageBugTest, DISABLED_ASpareKeptOnOpenHasADurableName) {
+  Harness h("bug-spare");
+  ASSERT_TRUE(h.Open().ok());
+  std::mt19937_64 rng(4);
+  uint64_t next = 1;
+  // Fill most of the first 64 KiB segment.
+  while (next < 50) {
+    auto batch = MakeEntries(rng, next, 5, 1, 1000);
+    ASSERT_TRUE(h.Save(HardState{1, 1, next - 1}, batch, nullptr, true).ok());
+    next += 5;
+  }
+  // The roll's preparation fails at its directory fsync.
+  h.fs().FailAlways(testutil::FsOp::kSyncDir, EIO, "segments");
+  Status s;
+  while (s.ok()) {
+    s = h.Save(HardState{1, 1, next - 1}, MakeEntries(rng, next, 5, 1, 1000), nullptr, true);
+    if (s.ok()) next += 5;
+  }
+  ASSERT_NE(s.message().find("preparing segment"), std::string::npos) << s.ToString();
+  h.fs().ClearFaults();
+  h.Abandon();
+
+  // The process restarts and rolls into the spare it found.
+  ASSERT_TRUE(h.Open().ok());
+  auto restarted = h.Read();
+  ASSERT_TRUE(restarted.ok());
+  h.model() = *restarted;
+  next = restarted->last() + 1;
+  for (int k = 0; k < 5; ++k, next += 5) {
+    ASSERT_TRUE(
+        h.Save(HardState{1, 1, next - 1}, MakeEntries(rng, next, 5, 1, 1000), nullptr, true).ok());
+  }
+  const StorageState acknowledged = h.model();
+  ASSERT_GE(h.storage().engine().GetStats().segment_rolls, 1u);
+
+  h.Abandon();
+  ASSERT_TRUE(h.fs().SimulatePowerLoss(testutil::PowerLossMode::kDropUnsynced, 1).ok());
+  const Status opened = h.Open();
+  ASSERT_TRUE(opened.ok()) << opened.ToString();
+  auto got = h.Read();
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(SameContents(*got, acknowledged))
+      << Describe(*got) << "\nvs " << Describe(acknowledged);
+}
+
+// LMDB's log/start holds the first index and the term of the entry before it
+// (the compaction point). Open checks the first index against the segments
+// but takes the term as it is, so a damaged but well-formed value (LMDB has
+// no checksums of its own) is served: Term(FirstIndex() - 1) then exceeds
+// the term of FirstIndex(), which no raft log can have (raft's log matching
+// relies on terms never decreasing). When a live segment still holds the
+// compaction point, open could check the term against its term runs (and in
+// any case that it is not above the first entry's term) and return
+// Corruption. Found by the meta_records fuzz target (input 05 01 05 2c:
+// log/start = first index 5, term 44).
+TEST(DiskStorageBugTest, DISABLED_LogStartTermIsCheckedAgainstTheSegments) {
+  Harness h("bug-start");
+  ASSERT_TRUE(h.Open().ok());
+  std::mt19937_64 rng(5);
+  ASSERT_TRUE(h.Save(HardState{1, 1, 8}, MakeEntries(rng, 1, 10, 1, 10), nullptr, true).ok());
+  ASSERT_TRUE(h.Compact(2).ok());  // log/start: first index 3, term 1
+  ASSERT_TRUE(h.Close().ok());
+  {
+    auto meta = engine::MetaStore::Open(h.dir() + "/log/meta.mdb");
+    ASSERT_TRUE(meta.ok()) << meta.status().ToString();
+    std::string start(1, '\x01');
+    format::PutVarint64(&start, 5);   // first index 5
+    format::PutVarint64(&start, 44);  // the term of index 4: really 1
+    engine::MetaStore::Batch batch;
+    batch.Put("log/start", start);
+    ASSERT_TRUE((*meta)->Write(batch).ok());
+  }
+  const Status opened = h.Open();
+  if (!opened.ok()) {
+    EXPECT_TRUE(opened.IsCorruption()) << opened.ToString();
+    return;
+  }
+  auto got = h.Read();
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_FALSE(got->entries.empty());
+  EXPECT_LE(got->prev_term, got->entries.front().term) << Describe(*got);
 }
 
 }  // namespace
