@@ -20,7 +20,12 @@
 #include "raft/logger.h"
 #include "raft/rawnode.h"
 
-using namespace raftlog;
+namespace {
+
+namespace engine = raftlog::engine;
+namespace raft = raftlog::raft;
+using raftlog::Result;
+using raftlog::Status;
 
 struct Node {
   uint64_t id = 0;
@@ -48,7 +53,8 @@ void HandleReadies(Node& n, std::deque<raft::Message>& network) {
     Check(n.storage->Save(rd.hard_state, rd.entries, rd.snapshot.get(), rd.must_sync), "Save");
     // 2. Only now send the messages: they may acknowledge what was saved.
     for (raft::Message& m : rd.messages) network.push_back(std::move(m));
-    // 3. Apply the committed entries, in order.
+    // 3. Apply the snapshot, if any (this cluster never compacts its log,
+    //    so there is none), then the committed entries, in order.
     for (const raft::Entry& e : rd.committed_entries) {
       if (e.type == raft::EntryType::kNormal) {
         if (e.data.empty()) continue;  // a new leader's empty entry
@@ -78,6 +84,8 @@ void DeliverAll(std::vector<Node>& nodes, std::deque<raft::Message>& network) {
     HandleReadies(to, network);
   }
 }
+
+}  // namespace
 
 int main() {
   char tmpl[] = "/tmp/raftlog-ready-loop-XXXXXX";

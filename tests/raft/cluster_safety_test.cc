@@ -21,8 +21,8 @@
 //   RAFTLOG_SEED=<s>          run only seed s in the default tests;
 //   RAFTLOG_SOAK=1            run the SOAK_* tests (skipped otherwise), with
 //   RAFTLOG_SOAK_STEPS=<n>    steps per run (default 20000) and
-//   RAFTLOG_SOAK_SEEDS=<n>    runs per test (default 10), seeds from
-//                             RAFTLOG_SEED (default 1000).
+//   RAFTLOG_SOAK_SEEDS=<n>    runs per test (default 5 to 500), seeds from
+//                             RAFTLOG_SEED (default: per test).
 //   RAFTLOG_TEST_VERBOSE=1    the raft nodes' logs.
 
 #include <gtest/gtest.h>
@@ -1055,19 +1055,20 @@ TEST(ClusterSafetyTest, Disk5Nodes) { RunSeeds(StorageMode::kDiskNoSync, 5, 3000
 // Real fsyncs on /tmp: fewer steps.
 TEST(ClusterSafetyTest, DiskSync3Nodes) { RunSeeds(StorageMode::kDiskSync, 3, 400, 401, 1); }
 
-// The soak runs (label "soak"): RAFTLOG_SOAK=1 to run; RAFTLOG_SOAK_STEPS,
-// RAFTLOG_SOAK_SEEDS and RAFTLOG_SEED to scale and place them.
-void Soak(StorageMode mode, uint64_t nodes, uint64_t default_first_seed) {
+// The soak runs (label "soak", about 3 minutes here): RAFTLOG_SOAK=1 to
+// run; RAFTLOG_SOAK_STEPS (default 20000), RAFTLOG_SOAK_SEEDS (default per
+// test) and RAFTLOG_SEED (the first seed) to scale and place them.
+void Soak(StorageMode mode, uint64_t nodes, uint64_t default_first_seed, uint64_t default_seeds) {
   if (std::getenv("RAFTLOG_SOAK") == nullptr) GTEST_SKIP() << "set RAFTLOG_SOAK=1 to run";
   RunSeeds(mode, nodes, EnvOr("RAFTLOG_SOAK_STEPS", 20000), default_first_seed,
-           EnvOr("RAFTLOG_SOAK_SEEDS", 10), /*soak=*/true);
+           EnvOr("RAFTLOG_SOAK_SEEDS", default_seeds), /*soak=*/true);
 }
 
-TEST(ClusterSafetyTest, SOAK_Memory3Nodes) { Soak(StorageMode::kMemory, 3, 1000); }
-TEST(ClusterSafetyTest, SOAK_Memory5Nodes) { Soak(StorageMode::kMemory, 5, 2000); }
-TEST(ClusterSafetyTest, SOAK_Disk3Nodes) { Soak(StorageMode::kDiskNoSync, 3, 3000); }
-TEST(ClusterSafetyTest, SOAK_Disk5Nodes) { Soak(StorageMode::kDiskNoSync, 5, 4000); }
-TEST(ClusterSafetyTest, SOAK_DiskSync3Nodes) { Soak(StorageMode::kDiskSync, 3, 5000); }
+TEST(ClusterSafetyTest, SOAK_Memory3Nodes) { Soak(StorageMode::kMemory, 3, 1000, 500); }
+TEST(ClusterSafetyTest, SOAK_Memory5Nodes) { Soak(StorageMode::kMemory, 5, 2000, 300); }
+TEST(ClusterSafetyTest, SOAK_Disk3Nodes) { Soak(StorageMode::kDiskNoSync, 3, 3000, 50); }
+TEST(ClusterSafetyTest, SOAK_Disk5Nodes) { Soak(StorageMode::kDiskNoSync, 5, 4000, 30); }
+TEST(ClusterSafetyTest, SOAK_DiskSync3Nodes) { Soak(StorageMode::kDiskSync, 3, 5000, 5); }
 
 }  // namespace
 }  // namespace raftlog::raft::testing
