@@ -5,8 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "engine/meta_store.h"
 #include "format/coding.h"
+#include "format/record_format.h"
 #include "tests/reliability/storage_model.h"
 
 namespace raftlog::reliability {
@@ -233,6 +236,57 @@ TEST(DiskStorageBugTest, DISABLED_LogStartTermIsCheckedAgainstTheSegments) {
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   ASSERT_FALSE(got->entries.empty());
   EXPECT_LE(got->prev_term, got->entries.front().term) << Describe(*got);
+}
+
+// Recovery scans the active segment and takes the first all-zero frame
+// header for the end of the data (format.md §9, step 1) without looking
+// further, whereas after a bad frame it looks for valid frames beyond it and
+// refuses to cut acknowledged data. So when the header of a frame in the
+// middle of the active segment reads back as zeros (a lost sector; or a torn
+// write whose first 4 KiB block never reached the disk while a later block
+// did), every frame after it is dropped without an error or a report, and
+// the next append writes over the hole: a later open then finds the old
+// frames' remains after the new ones (Corruption, or with
+// kAbsoluteConsistency a "torn write" in a log that opened cleanly), or, if
+// a new frame ends exactly where an old valid frame of the same segment
+// begins, splices that stale frame into the log. `raftlog verify` reports no
+// error for such a log either. Found by the segment_recovery and verify fuzz
+// targets. A fix could treat a zero header followed by non-zero bytes (or a
+// valid frame) in the segment like a bad frame (torn tail or corruption),
+// and seal the segment at such a cut.
+TEST(DiskStorageBugTest, DISABLED_AZeroedFrameHeaderIsNotTheEndOfTheLog) {
+  Harness h("bug-zero");
+  ASSERT_TRUE(h.Open().ok());
+  std::mt19937_64 rng(6);
+  for (uint64_t first = 1; first <= 11; first += 5) {
+    ASSERT_TRUE(
+        h.Save(HardState{1, 1, first - 1}, MakeEntries(rng, first, 5, 1, 50), nullptr, true).ok());
+  }
+  const StorageState acknowledged = h.model();
+  ASSERT_TRUE(h.Close().ok());
+  // Zero the second frame's header, as a lost sector would.
+  const std::string path = h.dir() + "/log/segments/0000000000000001.seg";
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  char header[format::kFrameHeaderBytes];
+  file.seekg(format::kSegmentHeaderBytes);
+  file.read(header, sizeof header);
+  const uint64_t second =
+      format::kSegmentHeaderBytes + format::FrameBytes(format::DecodeFixed32(header + 8));
+  const std::string zeros(format::kFrameHeaderBytes, '\0');
+  file.seekp(static_cast<std::streamoff>(second));
+  file.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
+  file.close();
+  ASSERT_TRUE(file.good() || !file.bad());
+
+  const Status opened = h.Open();
+  if (!opened.ok()) {
+    EXPECT_TRUE(opened.IsCorruption()) << opened.ToString();  // refusing is right
+    return;
+  }
+  auto got = h.Read();
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->last(), acknowledged.last())
+      << "acknowledged entries dropped without an error: " << Describe(*got);
 }
 
 }  // namespace
