@@ -49,8 +49,9 @@ void DamageSegments(FuzzInput& in, const std::string& dir, bool replace_active, 
 // checks that the log reopens holding it. A violated property aborts
 // (FuzzFail); errors (Corruption, NotSupported, ...) are fine, unless
 // `must_work` (a checker found nothing wrong): then the open, every read and
-// the write must succeed.
+// the write must succeed. `checksums_forged`: the damage recomputed
+// checksums (some consistency checks are then known to be missing).
 void ExerciseLog(const std::string& dir, const engine::DiskStorageOptions& options,
-                 bool must_work = false);
+                 bool must_work = false, bool checksums_forged = false);
 
 }  // namespace raftlog::fuzz

@@ -43,6 +43,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                           : policy == 2
                                               ? engine::RecoveryPolicy::kTolerateCorruptedTail
                                               : engine::RecoveryPolicy::kTolerateTornTail;
-  ExerciseLog(dir, FuzzOptions(recovery, (control & 16) != 0));
+  ExerciseLog(dir, FuzzOptions(recovery, (control & 16) != 0), false, (control & 1) != 0);
   return 0;
 }

@@ -104,7 +104,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   checker.Run();
   if (checker.findings().errors() == 0) {
     ExerciseLog(dir, FuzzOptions(engine::RecoveryPolicy::kTolerateTornTail, false),
-                /*must_work=*/true);
+                /*must_work=*/true, /*checksums_forged=*/(control & 1) != 0);
   }
   return 0;
 }

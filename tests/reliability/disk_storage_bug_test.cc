@@ -8,8 +8,10 @@
 #include <fstream>
 
 #include "engine/meta_store.h"
+#include "format/checksum.h"
 #include "format/coding.h"
 #include "format/record_format.h"
+#include "format/segment_header.h"
 #include "tests/reliability/storage_model.h"
 
 namespace raftlog::reliability {
@@ -287,6 +289,58 @@ TEST(DiskStorageBugTest, DISABLED_AZeroedFrameHeaderIsNotTheEndOfTheLog) {
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ(got->last(), acknowledged.last())
       << "acknowledged entries dropped without an error: " << Describe(*got);
+}
+
+// Term(i) answers from the index (the term runs of the footers and the
+// active segment's scan) and Entries() from the frames. When a sealed
+// segment's frame is read, the engine checks its first index against the
+// footer's frame table but not its term against the term runs, so a frame
+// whose term field disagrees with the footer (checksums valid: a writer bug,
+// or a forged file) is served: Entries() and Term() then give different
+// terms for one index, which the raft log never expects. Found by the
+// segment_recovery fuzz target, which recomputes checksums after damaging a
+// file. A fix could compare the frame's term with the term runs when the
+// frame is first verified and return Corruption.
+TEST(DiskStorageBugTest, DISABLED_FrameTermsAgreeWithTheFooter) {
+  Harness h("bug-term");
+  ASSERT_TRUE(h.Open().ok());
+  std::mt19937_64 rng(7);
+  uint64_t next = 1;
+  while (h.storage().engine().GetStats().sealed_segments == 0) {
+    ASSERT_TRUE(
+        h.Save(HardState{1, 1, next - 1}, MakeEntries(rng, next, 5, 1, 2000), nullptr, true).ok());
+    next += 5;
+  }
+  ASSERT_TRUE(h.Close().ok());
+  // Give the first frame of the sealed segment term 7, checksum fixed.
+  const std::string path = h.dir() + "/log/segments/0000000000000001.seg";
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  std::string head(format::kSegmentHeaderBytes + format::kFrameHeaderBytes, '\0');
+  file.read(head.data(), static_cast<std::streamsize>(head.size()));
+  auto header = format::DecodeSegmentHeader(head, "segment");
+  ASSERT_TRUE(header.ok()) << header.status().ToString();
+  char* frame = head.data() + format::kSegmentHeaderBytes;
+  const uint32_t stored = format::DecodeFixed32(frame + 8);
+  std::string payload(stored, '\0');
+  file.read(payload.data(), stored);
+  format::EncodeFixed64(frame + 24, 7);
+  format::EncodeFixed64(frame + 48,
+                        format::Checksum64(std::string(frame, 48) + payload, header->seed()));
+  file.seekp(static_cast<std::streamoff>(format::kSegmentHeaderBytes));
+  file.write(frame, format::kFrameHeaderBytes);
+  file.close();
+
+  const Status opened = h.Open();
+  if (!opened.ok()) {
+    EXPECT_TRUE(opened.IsCorruption()) << opened.ToString();
+    return;
+  }
+  auto entries = h.storage().Entries(1, 2, raft::kNoLimit);
+  if (!entries.ok()) {
+    EXPECT_TRUE(entries.status().IsCorruption()) << entries.status().ToString();
+    return;
+  }
+  EXPECT_EQ(entries->front().term, *h.storage().Term(1)) << "Entries and Term disagree";
 }
 
 }  // namespace
