@@ -16,7 +16,7 @@
 // the raft core's Storage::Snapshot() returns the newest one (not the
 // storage's own snapshot). Conf-change entries are applied to the RawNode.
 //
-// Directives (see docs/raft_interaction.md for the arguments):
+// Directives (see docs/raft.md §6.4 for the arguments):
 //   add-nodes, campaign, compact, deliver-msgs, process-ready,
 //   process-append-thread, process-apply-thread, stabilize, raft-log,
 //   raft-state, status, tick-election, tick-heartbeat, transfer-leadership,
