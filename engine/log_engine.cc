@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <set>
 
 #include "engine/internal/frame_cache.h"
 #include "engine/internal/preallocator.h"
@@ -304,61 +305,31 @@ Status LogEngine::LoadSegments(const std::vector<format::SegmentRecord>& records
 }
 
 Status LogEngine::OpenSealed(const format::SegmentRecord& record) NO_THREAD_SAFETY_ANALYSIS {
+  // Nothing is read from the file here: the manifest entry has what open
+  // needs (range, term runs), and the segment opens itself, checking its
+  // footer, when first read. Open time so does not grow with the log.
   const std::string name = internal::SegmentFileName(record.segment_id);
-  const std::string path = io::JoinPath(segments_dir_, name);
-  auto opened =
-      fs_->Open(path, options_.read_only ? io::OpenMode::kReadOnly : io::OpenMode::kReadWrite);
-  if (!opened.ok()) {
-    return opened.status().WithContext("sealed segment listed in the manifest is unreadable");
+  auto segment = Segment::NewSealedLazy(record, fs_, io::JoinPath(segments_dir_, name), name,
+                                        options_.read_only);
+  std::vector<format::TermRun> runs = record.term_runs;
+  if (runs.empty()) {
+    // An entry without term runs: read them from the footer now.
+    RAFTLOG_RETURN_IF_ERROR(segment->EnsureOpen());
+    counters_->open_segments_from_footer++;
+    for (uint32_t k = 0; k < segment->footer().term_run_count(); ++k) {
+      runs.push_back(segment->footer().term_run(k));
+    }
   }
-  std::shared_ptr<io::File> file(std::move(*opened));
-  RAFTLOG_ASSIGN_OR_RETURN(uint64_t size, file->Size());
-  // The seal truncates the file to file_bytes, but that truncation need not
-  // be durable: a longer file is fine, a shorter one lost data.
-  if (size < record.file_bytes ||
-      record.file_bytes < format::kSegmentHeaderBytes + format::kTrailerBytes) {
-    return Status::Corruption(name + ": sealed segment is " + std::to_string(size) +
-                              " bytes, the manifest says " + std::to_string(record.file_bytes));
-  }
-  RAFTLOG_ASSIGN_OR_RETURN(auto mapping, file->Map(0, record.file_bytes));
-  const std::string_view bytes = mapping->bytes();
-  RAFTLOG_ASSIGN_OR_RETURN(format::SegmentHeader header,
-                           format::DecodeSegmentHeader(bytes.substr(0, 64), name));
-  if (header.segment_id != record.segment_id || header.base_index != record.base_index ||
-      header.generation != record.generation) {
-    return Status::Corruption(name + ": header (id " + std::to_string(header.segment_id) +
-                              ", base " + std::to_string(header.base_index) +
-                              ") does not match the manifest");
-  }
-  const uint64_t seed = format::FrameSeed(record.segment_id, record.generation);
-  RAFTLOG_ASSIGN_OR_RETURN(format::Trailer trailer,
-                           format::DecodeTrailer(bytes.substr(bytes.size() - format::kTrailerBytes),
-                                                 seed, bytes.size(), name));
-  if (trailer.footer_offset != record.footer_offset) {
-    return Status::Corruption(name + ": trailer points to offset " +
-                              std::to_string(trailer.footer_offset) + ", the manifest to " +
-                              std::to_string(record.footer_offset));
-  }
-  const std::string where = name + " at offset " + std::to_string(record.footer_offset);
-  RAFTLOG_ASSIGN_OR_RETURN(format::FrameView footer_frame,
-                           format::DecodeFrame(bytes.substr(record.footer_offset), seed, where));
-  if (footer_frame.header.type != format::FrameType::kFooter) {
-    return Status::Corruption(where + ": expected the footer frame");
-  }
-  RAFTLOG_ASSIGN_OR_RETURN(format::FooterView footer,
-                           format::FooterView::Parse(footer_frame.payload, where));
-  if (footer.last_index() < record.last_index || footer.frame_count() == 0 ||
-      footer.frame(0).index_delta != 0 || record.last_index < record.base_index) {
+  const std::string where = "manifest entry of " + name;
+  if (record.last_index < record.base_index || runs.empty() ||
+      runs.front().first_index > record.base_index) {
     return Status::Corruption(
-        where + ": footer (last index " + std::to_string(footer.last_index()) +
-        ") does not cover the manifest's last index " + std::to_string(record.last_index));
+        where + ": no term for its first index " + std::to_string(record.base_index) + " (range [" +
+        std::to_string(record.base_index) + ", " + std::to_string(record.last_index) + "])");
   }
-  counters_->open_segments_from_footer++;
-  counters_->open_bytes_scanned += footer_frame.frame_bytes;
-  // Term runs of this segment, capped at the manifest's last index.
-  for (uint32_t k = 0; k < footer.term_run_count(); ++k) {
-    const format::TermRun run = footer.term_run(k);
+  for (format::TermRun run : runs) {
     if (run.first_index > record.last_index) break;
+    run.first_index = std::max(run.first_index, record.base_index);
     if (!term_runs_.empty() && term_runs_.back().term == run.term) continue;
     if (!term_runs_.empty() && term_runs_.back().term > run.term) {
       return Status::Corruption(
@@ -367,8 +338,7 @@ Status LogEngine::OpenSealed(const format::SegmentRecord& record) NO_THREAD_SAFE
     }
     term_runs_.push_back(run);
   }
-  segments_.push_back(
-      Segment::NewSealed(record, std::move(file), std::move(mapping), footer, name));
+  segments_.push_back(std::move(segment));
   return Status::OK();
 }
 
@@ -539,6 +509,7 @@ Status LogEngine::RecoverActive(const format::SegmentRecord& record) NO_THREAD_S
     sealed.state = format::SegmentState::kSealed;
     sealed.footer_offset = footer_at;
     sealed.file_bytes = file_bytes;
+    sealed.term_runs = found.runs;
     MetaStore::Batch batch;
     batch.Put(SegmentKey(sealed.segment_id), format::EncodeSegmentRecord(sealed));
     RAFTLOG_RETURN_IF_ERROR(CommitMeta(&batch));
@@ -603,6 +574,18 @@ Status LogEngine::CheckContinuity() NO_THREAD_SAFETY_ANALYSIS {
 Status LogEngine::RemoveStrayFiles(const std::vector<format::SegmentRecord>& records)
     NO_THREAD_SAFETY_ANALYSIS {
   RAFTLOG_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_->ListDir(segments_dir_));
+  // Sealed segments open lazily, on first read; a missing one is caught here,
+  // at open, from the listing we need anyway (and before removing anything).
+  const std::set<std::string> present(names.begin(), names.end());
+  for (const format::SegmentRecord& record : records) {
+    const std::string name = internal::SegmentFileName(record.segment_id);
+    if (record.state == format::SegmentState::kSealed && present.count(name) == 0) {
+      return Status::Corruption(io::JoinPath(segments_dir_, name) +
+                                ": sealed segment listed in the manifest is missing (entries " +
+                                std::to_string(record.base_index) + " to " +
+                                std::to_string(record.last_index) + ")");
+    }
+  }
   uint64_t first_spare_id = next_segment_id_;
   std::vector<internal::Preallocator::Prepared> spares;
   for (const std::string& name : names) {
@@ -743,6 +726,7 @@ Status LogEngine::Read(uint64_t lo, uint64_t hi,
       ++s;
       continue;
     }
+    RAFTLOG_RETURN_IF_ERROR(seg.EnsureOpen());
     for (uint32_t k = seg.FindFrame(index); k < seg.frame_count() && index < hi; ++k) {
       RAFTLOG_ASSIGN_OR_RETURN(format::FrameView frame, seg.ReadFrame(k));
       const uint64_t frame_first = seg.base_index() + seg.frame(k).index_delta;
@@ -1097,6 +1081,7 @@ Status LogEngine::Activate(MetaStore::Batch* batch) NO_THREAD_SAFETY_ANALYSIS {
 
   // Seal the current active segment, if any.
   std::optional<format::FooterView> sealed_footer;
+  std::vector<format::TermRun> sealed_runs;
   uint64_t footer_offset = 0, file_bytes = 0;
   if (active_ != nullptr) {
     Status sealed_ok = WriteSeal(active_, write_offset_, active_->last_index(),
@@ -1109,10 +1094,12 @@ Status LogEngine::Activate(MetaStore::Batch* batch) NO_THREAD_SAFETY_ANALYSIS {
       return footer.status();
     }
     sealed_footer = *footer;
+    sealed_runs = RunsWithin(active_->base_index(), active_->last_index());
     format::SegmentRecord sealed = active_->record();
     sealed.state = format::SegmentState::kSealed;
     sealed.footer_offset = footer_offset;
     sealed.file_bytes = file_bytes;
+    sealed.term_runs = sealed_runs;
     batch->Put(SegmentKey(sealed.segment_id), format::EncodeSegmentRecord(sealed));
   }
 
@@ -1140,7 +1127,9 @@ Status LogEngine::Activate(MetaStore::Batch* batch) NO_THREAD_SAFETY_ANALYSIS {
                                     internal::SegmentFileName(record.segment_id));
   {
     port::WriterLock lock(&mu_);
-    if (active_ != nullptr) active_->Seal(*sealed_footer, footer_offset, file_bytes);
+    if (active_ != nullptr) {
+      active_->Seal(*sealed_footer, footer_offset, file_bytes, std::move(sealed_runs));
+    }
     segments_.push_back(std::move(segment));
     active_ = segments_.back().get();
   }
@@ -1223,18 +1212,20 @@ Status LogEngine::TruncateSuffix(uint64_t new_last) NO_THREAD_SAFETY_ANALYSIS {
     }
   }
   std::optional<format::FooterView> footer;
+  std::vector<format::TermRun> cut_runs;
   uint64_t footer_offset = 0, file_bytes = 0;
   Segment* cut = keep > 0 ? segments_[keep - 1].get() : nullptr;
   if (cut != nullptr && cut->last_index() > new_last) {
     format::SegmentRecord record = cut->record();
     record.last_index = new_last;
+    cut_runs = RunsWithin(cut->base_index(), new_last);
+    record.term_runs = cut_runs;
     if (cut == active_) {
       // Seal the active segment at the cut: the footer lists only frames up
       // to new_last, and new entries go to a new segment (new id and
       // generation), so the dead frames after the cut can never be read.
       Status sealed_ok =
-          WriteSeal(cut, write_offset_, new_last, RunsWithin(cut->base_index(), new_last),
-                    &footer_offset, &file_bytes);
+          WriteSeal(cut, write_offset_, new_last, cut_runs, &footer_offset, &file_bytes);
       auto written = sealed_ok.ok() ? ParseFooter(*cut, footer_offset, file_bytes)
                                     : Result<format::FooterView>(sealed_ok);
       if (!written.ok()) {
@@ -1262,12 +1253,8 @@ Status LogEngine::TruncateSuffix(uint64_t new_last) NO_THREAD_SAFETY_ANALYSIS {
   {
     port::WriterLock lock(&mu_);
     if (cut != nullptr && cut->last_index() > new_last) {
-      if (footer) {
-        cut->CapLastIndex(new_last);
-        cut->Seal(*footer, footer_offset, file_bytes);
-      } else {
-        cut->CapLastIndex(new_last);
-      }
+      cut->CapLastIndex(new_last);
+      if (footer) cut->Seal(*footer, footer_offset, file_bytes, std::move(cut_runs));
     }
     for (size_t k = keep; k < segments_.size(); ++k) removed.push_back(std::move(segments_[k]));
     segments_.resize(keep);

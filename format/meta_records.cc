@@ -151,6 +151,11 @@ std::string EncodeSegmentRecord(const SegmentRecord& record) {
   PutVarint64(&out, record.last_index);
   PutVarint64(&out, record.footer_offset);
   PutVarint64(&out, record.file_bytes);
+  PutVarint64(&out, record.term_runs.size());
+  for (const TermRun& run : record.term_runs) {
+    PutVarint64(&out, run.first_index);
+    PutVarint64(&out, run.term);
+  }
   return out;
 }
 
@@ -171,6 +176,24 @@ Result<SegmentRecord> DecodeSegmentRecord(std::string_view bytes) {
   RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("last_index", &rec.last_index));
   RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("footer_offset", &rec.footer_offset));
   RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("file_bytes", &rec.file_bytes));
+  // Field 8 is absent in records written before it existed: no term runs
+  // then (the engine reads them from the segment's footer).
+  uint64_t runs = 0;
+  if (r.remaining() > 0) RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("term run count", &runs));
+  // Each run takes at least two bytes: check before reserving.
+  if (runs > r.remaining() / 2) {
+    return r.Error("term run count", std::to_string(runs) + " exceeds what the " +
+                                         std::to_string(r.remaining()) + " remaining bytes hold");
+  }
+  rec.term_runs.resize(static_cast<size_t>(runs));
+  for (size_t k = 0; k < rec.term_runs.size(); ++k) {
+    RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("term run first index", &rec.term_runs[k].first_index));
+    RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("term run term", &rec.term_runs[k].term));
+    if (k > 0 && (rec.term_runs[k].first_index <= rec.term_runs[k - 1].first_index ||
+                  rec.term_runs[k].term <= rec.term_runs[k - 1].term)) {
+      return r.Error("term runs", "are not increasing at run " + std::to_string(k));
+    }
+  }
   RAFTLOG_RETURN_IF_ERROR(r.ExpectEnd());
   return rec;
 }

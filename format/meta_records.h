@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "format/result.h"
+#include "format/segment_footer.h"
 
 namespace raftlog::format {
 
@@ -77,6 +78,9 @@ struct SegmentRecord {
   uint64_t last_index = 0;     // sealed only
   uint64_t footer_offset = 0;  // sealed only
   uint64_t file_bytes = 0;     // sealed only: the file's size after sealing
+  // Sealed only: the terms of [base_index, last_index] as runs, so that a log
+  // opens without reading its sealed segments' footers.
+  std::vector<TermRun> term_runs;
   friend bool operator==(const SegmentRecord&, const SegmentRecord&) = default;
 };
 // version, segment_id, base_index, generation, state (one byte), last_index,

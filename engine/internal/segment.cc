@@ -4,6 +4,8 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "format/segment_header.h"
+
 namespace raftlog::engine::internal {
 
 std::string SegmentFileName(uint64_t segment_id) {
@@ -29,31 +31,97 @@ std::optional<uint64_t> ParseSegmentFileName(std::string_view name) {
   return id;
 }
 
-Segment::Segment(const format::SegmentRecord& record, std::shared_ptr<io::File> file,
-                 std::unique_ptr<io::MappedRegion> mapping, std::string file_name)
+Segment::Segment(const format::SegmentRecord& record, std::string file_name)
     : record_(record),
       seed_(format::FrameSeed(record.segment_id, record.generation)),
-      file_(std::move(file)),
-      mapping_(std::move(mapping)),
       file_name_(std::move(file_name)) {}
 
 std::unique_ptr<Segment> Segment::NewActive(const format::SegmentRecord& record,
                                             std::shared_ptr<io::File> file,
                                             std::unique_ptr<io::MappedRegion> mapping,
                                             std::string file_name) {
-  return std::unique_ptr<Segment>(
-      new Segment(record, std::move(file), std::move(mapping), std::move(file_name)));
+  std::unique_ptr<Segment> s(new Segment(record, std::move(file_name)));
+  s->file_ = std::move(file);
+  s->mapping_ = std::move(mapping);
+  s->open_done_.store(true, std::memory_order_release);
+  return s;
 }
 
-std::unique_ptr<Segment> Segment::NewSealed(const format::SegmentRecord& record,
-                                            std::shared_ptr<io::File> file,
-                                            std::unique_ptr<io::MappedRegion> mapping,
-                                            format::FooterView footer, std::string file_name) {
-  std::unique_ptr<Segment> s(
-      new Segment(record, std::move(file), std::move(mapping), std::move(file_name)));
-  s->footer_ = footer;
-  s->ResizeVerified(footer.frame_count());
+std::unique_ptr<Segment> Segment::NewSealedLazy(const format::SegmentRecord& record,
+                                                io::FileSystem* fs, std::string path,
+                                                std::string file_name, bool read_only) {
+  std::unique_ptr<Segment> s(new Segment(record, std::move(file_name)));
+  s->fs_ = fs;
+  s->path_ = std::move(path);
+  s->read_only_ = read_only;
   return s;
+}
+
+Status Segment::EnsureOpen() const {
+  if (open_done_.load(std::memory_order_acquire)) return Status::OK();
+  std::lock_guard<std::mutex> lock(open_mu_);
+  if (open_done_.load(std::memory_order_relaxed)) return Status::OK();
+  if (!open_error_.ok()) return open_error_;
+  open_error_ = OpenSealed();
+  if (!open_error_.ok()) return open_error_;
+  // Publishes file_, mapping_, footer_ and verified_ to lock-free readers.
+  open_done_.store(true, std::memory_order_release);
+  return Status::OK();
+}
+
+Status Segment::OpenSealed() const {
+  const std::string& name = file_name_;
+  auto opened = fs_->Open(path_, read_only_ ? io::OpenMode::kReadOnly : io::OpenMode::kReadWrite);
+  if (!opened.ok()) {
+    return opened.status().WithContext("sealed segment listed in the manifest is unreadable");
+  }
+  std::shared_ptr<io::File> file(std::move(*opened));
+  RAFTLOG_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  // The seal truncates the file to file_bytes, but that truncation need not
+  // be durable: a longer file is fine, a shorter one lost data.
+  if (size < record_.file_bytes ||
+      record_.file_bytes < format::kSegmentHeaderBytes + format::kTrailerBytes) {
+    return Status::Corruption(name + ": sealed segment is " + std::to_string(size) +
+                              " bytes, the manifest says " + std::to_string(record_.file_bytes));
+  }
+  RAFTLOG_ASSIGN_OR_RETURN(std::unique_ptr<io::MappedRegion> mapping,
+                           file->Map(0, record_.file_bytes));
+  const std::string_view bytes = mapping->bytes();
+  RAFTLOG_ASSIGN_OR_RETURN(format::SegmentHeader header,
+                           format::DecodeSegmentHeader(bytes.substr(0, 64), name));
+  if (header.segment_id != record_.segment_id || header.base_index != record_.base_index ||
+      header.generation != record_.generation) {
+    return Status::Corruption(name + ": header (id " + std::to_string(header.segment_id) +
+                              ", base " + std::to_string(header.base_index) +
+                              ") does not match the manifest");
+  }
+  RAFTLOG_ASSIGN_OR_RETURN(format::Trailer trailer,
+                           format::DecodeTrailer(bytes.substr(bytes.size() - format::kTrailerBytes),
+                                                 seed_, bytes.size(), name));
+  if (trailer.footer_offset != record_.footer_offset) {
+    return Status::Corruption(name + ": trailer points to offset " +
+                              std::to_string(trailer.footer_offset) + ", the manifest to " +
+                              std::to_string(record_.footer_offset));
+  }
+  const std::string where = Where(record_.footer_offset);
+  RAFTLOG_ASSIGN_OR_RETURN(format::FrameView footer_frame,
+                           format::DecodeFrame(bytes.substr(record_.footer_offset), seed_, where));
+  if (footer_frame.header.type != format::FrameType::kFooter) {
+    return Status::Corruption(where + ": expected the footer frame");
+  }
+  RAFTLOG_ASSIGN_OR_RETURN(format::FooterView footer,
+                           format::FooterView::Parse(footer_frame.payload, where));
+  if (footer.last_index() < record_.last_index || footer.frame_count() == 0 ||
+      footer.frame(0).index_delta != 0 || record_.last_index < record_.base_index) {
+    return Status::Corruption(
+        where + ": footer (last index " + std::to_string(footer.last_index()) +
+        ") does not cover the manifest's last index " + std::to_string(record_.last_index));
+  }
+  file_ = std::move(file);
+  mapping_ = std::move(mapping);
+  footer_ = footer;
+  ResizeVerified(footer.frame_count());
+  return Status::OK();
 }
 
 uint32_t Segment::frame_count() const {
@@ -112,7 +180,7 @@ Result<format::FrameView> Segment::ReadFrame(uint32_t k) const {
   return view;
 }
 
-void Segment::ResizeVerified(uint32_t frames) {
+void Segment::ResizeVerified(uint32_t frames) const {
   const uint32_t words = (frames + 63) / 64;
   if (words <= verified_words_) return;
   // Grow geometrically so appends stay amortized O(1).
@@ -138,14 +206,19 @@ void Segment::PublishFrames(const std::vector<format::FrameRef>& frames, uint64_
 
 void Segment::CapLastIndex(uint64_t new_last_index) {
   record_.last_index = std::min(record_.last_index, new_last_index);
+  while (!record_.term_runs.empty() && record_.term_runs.back().first_index > new_last_index) {
+    record_.term_runs.pop_back();
+  }
 }
 
-void Segment::Seal(format::FooterView footer, uint64_t footer_offset, uint64_t file_bytes) {
+void Segment::Seal(format::FooterView footer, uint64_t footer_offset, uint64_t file_bytes,
+                   std::vector<format::TermRun> term_runs) {
   footer_ = footer;
   frames_.clear();
   record_.state = format::SegmentState::kSealed;
   record_.footer_offset = footer_offset;
   record_.file_bytes = file_bytes;
+  record_.term_runs = std::move(term_runs);
 }
 
 size_t Segment::IndexHeapBytes() const {
