@@ -97,6 +97,15 @@ bool AllZero(std::string_view bytes) {
 // reporting how much a torn-tail cut really dropped (not the zeros after it).
 uint64_t EndOfNonZero(std::string_view bytes, uint64_t from) {
   uint64_t end = bytes.size();
+  // Word at a time: the tail of an active segment is up to segment_bytes of
+  // preallocated zeros, and every open looks at it.
+  while (end > from && end % 8 != 0 && bytes[end - 1] == 0) --end;
+  while (end >= from + 8) {
+    uint64_t word;
+    std::memcpy(&word, bytes.data() + end - 8, 8);
+    if (word != 0) break;
+    end -= 8;
+  }
   while (end > from && bytes[end - 1] == 0) --end;
   return end;
 }
@@ -123,7 +132,8 @@ struct LogEngine::Counters {
   // Set during open only (single-threaded).
   uint64_t open_segments_from_footer = 0, open_bytes_scanned = 0, open_frames_scanned = 0,
            torn_tail_cuts = 0, torn_tail_bytes = 0, dropped_valid_frames = 0, stray_files_found = 0,
-           stray_files_removed = 0, spare_segments_kept = 0, unfinished_seals = 0;
+           stray_files_removed = 0, spare_segments_kept = 0, unfinished_seals = 0,
+           open_bytes_rewritten = 0;
 };
 
 // Frames written to the active segment but not yet published to readers.
@@ -243,6 +253,7 @@ Status LogEngine::OpenImpl() NO_THREAD_SAFETY_ANALYSIS {
             [](const auto& a, const auto& b) { return a.segment_id < b.segment_id; });
   RAFTLOG_RETURN_IF_ERROR(LoadSegments(records));
   RAFTLOG_RETURN_IF_ERROR(CheckContinuity());
+  RAFTLOG_RETURN_IF_ERROR(CheckStartTerm());
   RAFTLOG_RETURN_IF_ERROR(RemoveStrayFiles(records));
 
   uint64_t last = first_index - 1;
@@ -268,6 +279,15 @@ Status LogEngine::InitOrCheckFormat() NO_THREAD_SAFETY_ANALYSIS {
       return Status::NotSupported("log " + dir_ + " has format version " + std::to_string(version) +
                                   "; this build reads up to " +
                                   std::to_string(format::kFormatVersion));
+    }
+    if (version < format::kFormatVersion && !options_.read_only) {
+      // Older logs are read as they are; new segments are written in the
+      // current version, so the log as a whole now needs a reader of it.
+      MetaStore::Batch batch;
+      std::string current;
+      format::PutFixed16(&current, format::kFormatVersion);
+      batch.Put(kFormatKey, current);
+      return CommitMeta(&batch);
     }
     return Status::OK();
   }
@@ -402,6 +422,8 @@ Status LogEngine::RecoverActive(const format::SegmentRecord& record) NO_THREAD_S
 
   uint64_t expected = record.base_index;
   uint64_t last_term = 0;
+  // The most of the segment a frame's writer knew durable (format v2).
+  uint64_t found_durable = 0;
   if (header_ok) {
     format::FrameIterator it(bytes, format::kSegmentHeaderBytes, seed, name);
     while (it.Next()) {
@@ -431,18 +453,34 @@ Status LogEngine::RecoverActive(const format::SegmentRecord& record) NO_THREAD_S
       expected = f.header.end_index();
       last_term = f.header.term;
       recovered_commit_hint_ = std::max(recovered_commit_hint_, f.header.commit);
+      found_durable = std::max(found_durable, std::min(f.header.durable_offset, it.offset()));
       end = it.offset() + f.frame_bytes;
     }
     if (!found_footer && it.error() != format::FrameError::kEndOfData) {
       bad = it.status();
+      bad_offset = it.offset();
+    } else if (!found_footer && EndOfNonZero(bytes, it.offset()) > it.offset()) {
+      // An all-zero frame header is the end of the data only if nothing but
+      // zeros follows it. Bytes after it are a torn write (its first block
+      // lost) or a lost sector in front of acknowledged frames: judged like
+      // a bad frame below, never silently dropped.
+      bad = Status::Corruption("all-zero frame header followed by non-zero bytes up to offset " +
+                               std::to_string(EndOfNonZero(bytes, it.offset())));
       bad_offset = it.offset();
     }
   }
   found.last_index = expected - 1;
 
   if (!bad.ok()) {
-    // Is there a valid frame of this segment after the bad one? Then the bad
-    // frame is not a torn write at the tail: acknowledged data follows it.
+    // Is there a valid frame of this segment after the bad one that proves
+    // the bad spot was durable when it was written? Then this is not a torn
+    // write at the tail: acknowledged data was lost or follows the damage.
+    // Since format version 2 each frame says how much of the segment its
+    // writer knew durable (FrameHeader::durable_offset): valid frames that
+    // do not reach past the bad spot were written in the same unsynced
+    // stretch as it, so they are part of the torn write. (In version 1
+    // segments, or with the header lost, any valid frame counts.)
+    const bool durable_offsets = !header_ok || header->version >= 2;
     uint64_t valid_after = 0;
     uint64_t dropped = 0;
     for (uint64_t off = (bad_offset == 0 ? format::kSegmentHeaderBytes : bad_offset + 8);
@@ -450,7 +488,9 @@ Status LogEngine::RecoverActive(const format::SegmentRecord& record) NO_THREAD_S
       if (bytes.compare(off, 4, format::kFrameMagic) != 0) continue;
       auto frame = format::DecodeFrame(bytes.substr(off), seed, name);
       if (frame.ok()) {
-        if (valid_after == 0) valid_after = off;
+        const bool proves_durable =
+            !durable_offsets || std::min(frame->header.durable_offset, off) > bad_offset;
+        if (proves_durable && valid_after == 0) valid_after = off;
         ++dropped;
         off += frame->frame_bytes - format::kFrameAlignment;
       }
@@ -475,10 +515,22 @@ Status LogEngine::RecoverActive(const format::SegmentRecord& record) NO_THREAD_S
     counters_->dropped_valid_frames += dropped;
     if (!options_.read_only)
       Log(dir_, "cut the log at " + what + ": dropped " + std::to_string(torn_bytes) + " bytes" +
-                    (dropped ? " including " + std::to_string(dropped) +
-                                   " valid frame(s) (kTolerateCorruptedTail)"
-                             : std::string(" of a torn write")));
+                    (valid_after != 0 ? " including " + std::to_string(dropped) +
+                                            " valid frame(s) (kTolerateCorruptedTail)"
+                     : dropped ? " of a torn write, including " + std::to_string(dropped) +
+                                     " valid frame(s) of it that were never synced"
+                               : std::string(" of a torn write")));
     end = header_ok ? std::max<uint64_t>(end, format::kSegmentHeaderBytes) : 0;
+  }
+
+  if (!options_.read_only && header_ok && end > format::kSegmentHeaderBytes) {
+    // What this open trusts must be on disk. The frames past what their
+    // writer knew durable may exist only in the page cache: written by a
+    // process that died before its fdatasync, or whose fdatasync failed,
+    // after which Linux may have marked them clean without writing them
+    // ("fsyncgate"), so that no later fdatasync writes them either.
+    RAFTLOG_RETURN_IF_ERROR(MakeDurable(file.get(), bytes, std::min(found_durable, end), end));
+    durable_offset_ = end;
   }
 
   bool must_seal = found_footer || !bad.ok();
@@ -542,6 +594,69 @@ Status LogEngine::RecoverActive(const format::SegmentRecord& record) NO_THREAD_S
     port::MutexLock lock(&sync_mu_);
     sync_file_ = seg->file();
   }
+  return Status::OK();
+}
+
+Status LogEngine::CheckStartTerm() NO_THREAD_SAFETY_ANALYSIS {
+  // log/start's term (of the entry before the first) is not covered by any
+  // checksum (LMDB has none): check it against the segments' term runs,
+  // exactly where a live segment still holds that entry, and in any case that
+  // it is not above the first entry's term (terms never decrease in a log).
+  if (term_runs_.empty()) return Status::OK();
+  const uint64_t first = first_index_.load();
+  const uint64_t last = segments_.back()->last_index();
+  const uint64_t before = first - 1;
+  if (before >= segments_.front()->base_index() && before <= last &&
+      TermFromRuns(before) != prev_term_) {
+    return Status::Corruption("metadata of " + dir_ + ": log/start says entry " +
+                              std::to_string(before) + " has term " + std::to_string(prev_term_) +
+                              ", the segments say " + std::to_string(TermFromRuns(before)));
+  }
+  if (first <= last && TermFromRuns(first) < prev_term_) {
+    return Status::Corruption("metadata of " + dir_ + ": log/start says entry " +
+                              std::to_string(before) + " has term " + std::to_string(prev_term_) +
+                              ", above the term " + std::to_string(TermFromRuns(first)) +
+                              " of the first entry " + std::to_string(first));
+  }
+  return Status::OK();
+}
+
+uint64_t LogEngine::TermFromRuns(uint64_t index) const NO_THREAD_SAFETY_ANALYSIS {
+  auto it =
+      std::upper_bound(term_runs_.begin(), term_runs_.end(), index,
+                       [](uint64_t i, const format::TermRun& r) { return i < r.first_index; });
+  RAFTLOG_CHECK_MSG(it != term_runs_.begin(),
+                    "term runs do not cover index " + std::to_string(index));
+  return std::prev(it)->term;
+}
+
+Status LogEngine::MakeDurable(io::File* file, std::string_view bytes, uint64_t from, uint64_t to) {
+  // [from, to) holds the frames written after their writer's last known
+  // successful fdatasync. If the device holds all of them, they are durable
+  // (or acknowledged: the sync that would have made them so succeeded). If
+  // any byte differs, that sync never completed, none of them was
+  // acknowledged, and writing them all back risks nothing that was (a
+  // rewrite of durable bytes could tear them in a power loss).
+  constexpr uint64_t kChunk = 1 << 20;
+  bool differs = false;
+  for (uint64_t off = from; off < to && !differs; off += kChunk) {
+    const uint64_t len = std::min(kChunk, to - off);
+    auto device = file->ReadFromDevice(off, static_cast<size_t>(len));
+    if (device.status().IsNotSupported()) return Status::OK();  // tmpfs: nothing is durable
+    if (!device.ok()) return device.status().WithContext("checking recovered frames on the device");
+    differs = std::string_view(*device) != bytes.substr(off, len);
+  }
+  std::string chunk;
+  for (uint64_t off = from; differs && off < to; off += kChunk) {
+    chunk.assign(bytes.substr(off, std::min(kChunk, to - off)));  // not a view of what we write
+    const std::string_view piece(chunk);
+    RAFTLOG_RETURN_IF_ERROR(file->PWrite(off, std::span<const std::string_view>(&piece, 1)));
+    counters_->open_bytes_rewritten += piece.size();
+  }
+  // Also when nothing differed: the bytes reached the device, but maybe only
+  // its volatile cache.
+  RAFTLOG_RETURN_IF_ERROR(file->Sync());
+  counters_->log_syncs++;
   return Status::OK();
 }
 
@@ -622,7 +737,12 @@ Status LogEngine::RemoveStrayFiles(const std::vector<format::SegmentRecord>& rec
   std::sort(spares.begin(), spares.end(),
             [](const auto& a, const auto& b) { return a.segment_id < b.segment_id; });
   for (const auto& spare : spares) first_spare_id = std::max(first_spare_id, spare.segment_id + 1);
-  if (counters_->stray_files_removed > 0) RAFTLOG_RETURN_IF_ERROR(fs_->SyncDir(segments_dir_));
+  // Also when keeping spares: a spare's name was synced by the process that
+  // prepared it only if that process got that far; the next roll may put
+  // acknowledged entries into it, so its name must be durable first.
+  if (counters_->stray_files_removed > 0 || !spares.empty()) {
+    RAFTLOG_RETURN_IF_ERROR(fs_->SyncDir(segments_dir_));
+  }
   counters_->stray_files_found += counters_->stray_files_removed;
   preallocator_ = std::make_unique<internal::Preallocator>(
       fs_, segments_dir_, options_.segment_bytes, first_spare_id, options_.prepared_segments,
@@ -697,12 +817,7 @@ Result<uint64_t> LogEngine::Term(uint64_t index) const {
   if (index + 1 < first) return Status::Compacted();
   if (index > last_index_.load(std::memory_order_relaxed)) return Status::Unavailable();
   if (index + 1 == first) return prev_term_;
-  auto it =
-      std::upper_bound(term_runs_.begin(), term_runs_.end(), index,
-                       [](uint64_t i, const format::TermRun& r) { return i < r.first_index; });
-  RAFTLOG_CHECK_MSG(it != term_runs_.begin(),
-                    "term runs do not cover index " + std::to_string(index));
-  return std::prev(it)->term;
+  return TermFromRuns(index);
 }
 
 Status LogEngine::Read(uint64_t lo, uint64_t hi,
@@ -738,6 +853,14 @@ Status LogEngine::Read(uint64_t lo, uint64_t hi,
           frame.header.first_index != frame_first) {
         return Status::Corruption(where() + ": frame does not hold index " +
                                   std::to_string(frame_first) + " as the index says");
+      }
+      // Term() answers from the term runs: Entries() must agree with it. (A
+      // frame's entries share one term; `index` is inside this frame.)
+      if (frame.header.term != TermFromRuns(index)) {
+        return Status::Corruption(where() + ": frame holds term " +
+                                  std::to_string(frame.header.term) + " but the index says term " +
+                                  std::to_string(TermFromRuns(index)) + " for entry " +
+                                  std::to_string(index));
       }
       std::string_view raw = frame.payload;
       internal::FrameCache::Payload cached;
@@ -818,6 +941,7 @@ Stats LogEngine::GetStats() const {
   st.stray_files_found = c.stray_files_found;
   st.stray_files_removed = c.stray_files_removed;
   st.unfinished_seals = c.unfinished_seals;
+  st.open_bytes_rewritten = c.open_bytes_rewritten;
   st.spare_segments_kept = c.spare_segments_kept;
   return st;
 }
@@ -983,6 +1107,7 @@ Status LogEngine::WriteFrames(std::span<const format::EntryView> entries, uint64
 
     chunk_.assign(entries.begin() + static_cast<std::ptrdiff_t>(pos),
                   entries.begin() + static_cast<std::ptrdiff_t>(pos + n));
+    builder_.set_durable_offset(durable_offset_);
     builder_.BuildEntries(active_->seed(), commit_hint, chunk_);
     std::vector<std::string_view>& pieces = pieces_;
     pieces.clear();
@@ -1031,6 +1156,7 @@ Status LogEngine::WriteFrames(std::span<const format::EntryView> entries, uint64
       Fail(s);
       return s;
     }
+    durable_offset_ = write_offset_;
   }
   // Publish to readers.
   port::WriterLock lock(&mu_);
@@ -1134,6 +1260,7 @@ Status LogEngine::Activate(MetaStore::Batch* batch) NO_THREAD_SAFETY_ANALYSIS {
     active_ = segments_.back().get();
   }
   write_offset_ = format::kSegmentHeaderBytes;
+  durable_offset_ = 0;
   header_pending_ = true;
   active_runs_ = 0;
   {
@@ -1171,6 +1298,7 @@ Status LogEngine::WriteSeal(Segment* segment, uint64_t write_offset, uint64_t la
   contents.term_runs = std::move(runs);
   const std::string payload = format::EncodeFooterPayload(contents);
   format::FrameBuilder footer_builder;
+  footer_builder.set_durable_offset(durable_offset_);
   footer_builder.BuildFooter(segment->seed(), payload);
   *footer_offset = write_offset;
   *file_bytes = write_offset + footer_builder.frame_bytes() + format::kTrailerBytes;
@@ -1338,6 +1466,10 @@ Status LogEngine::Reset(uint64_t index, uint64_t term, const StateUpdates& state
   batch.Put(kGenerationKey, Fixed64(generation_ + 1));
   for (const auto& [k, v] : state) batch.Put(std::string(kStatePrefix) + k, v);
   {
+    port::MutexLock lock(&state_mu_);
+    for (const auto& [k, v] : state) lazy_state_.erase(k);
+  }
+  {
     port::ReaderLock lock(&mu_);
     for (const auto& seg : segments_) batch.Delete(SegmentKey(seg->id()));
   }
@@ -1388,6 +1520,7 @@ Status LogEngine::Sync() {
   Status s = active_->file()->Sync();
   counters_->log_syncs++;
   if (!s.ok()) Fail(s);
+  if (s.ok()) durable_offset_ = write_offset_;
   return s;
 }
 

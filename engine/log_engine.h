@@ -151,6 +151,7 @@ class LogEngine {
   Stats GetStats() const;
 
   const std::string& dir() const { return dir_; }
+  bool read_only() const { return options_.read_only; }
 
   // --- writing (serialized) ---------------------------------------------------
 
@@ -196,7 +197,15 @@ class LogEngine {
   Status LoadSegments(const std::vector<format::SegmentRecord>& records);
   Status OpenSealed(const format::SegmentRecord& record);
   Status RecoverActive(const format::SegmentRecord& record);
+  // Makes [from, to) of the active segment durable as recovery read it:
+  // `bytes` views the file's mapping from offset 0. Writes back the bytes the
+  // device lacks (io::File::ReadFromDevice): all of them if any byte differs.
+  Status MakeDurable(io::File* file, std::string_view bytes, uint64_t from, uint64_t to);
   Status CheckContinuity();
+  Status CheckStartTerm();
+  // The term of `index` from term_runs_. REQUIRES: mu_ held (or open), and
+  // index within the live segments.
+  uint64_t TermFromRuns(uint64_t index) const;
   Status RemoveStrayFiles(const std::vector<format::SegmentRecord>& records);
 
   // Writer helpers. REQUIRES: write_mu_ held (annotations on the definitions).
@@ -259,8 +268,13 @@ class LogEngine {
   // Guarded by write_mu_:
   internal::Segment* active_ GUARDED_BY(write_mu_) = nullptr;  // == segments_.back() or null
   uint64_t write_offset_ GUARDED_BY(write_mu_) = 0;            // next frame's offset in active_
-  bool header_pending_ GUARDED_BY(write_mu_) = false;          // active_'s header not yet written
-  uint32_t active_runs_ GUARDED_BY(write_mu_) = 0;             // term runs inside active_
+  // Bytes of active_ known durable (synced by this process, or rewritten and
+  // synced on open): written into every frame (FrameHeader::durable_offset).
+  // The interval syncer does not advance it (conservative: it only makes
+  // recovery take more damage for a torn write).
+  uint64_t durable_offset_ GUARDED_BY(write_mu_) = 0;
+  bool header_pending_ GUARDED_BY(write_mu_) = false;  // active_'s header not yet written
+  uint32_t active_runs_ GUARDED_BY(write_mu_) = 0;     // term runs inside active_
   uint64_t next_segment_id_ GUARDED_BY(write_mu_) = 1;
   // A prepared file taken for the next roll before an append writes anything.
   std::unique_ptr<internal::PreparedSegment> spare_ GUARDED_BY(write_mu_);

@@ -89,9 +89,18 @@ Status DiskStorage::Load() {
   // the newest frames (commit bumps are lazy), but never past the last
   // durable entry: LMDB commits before the entries of the same Save, so a
   // crash between them may leave a commit above the log's end.
+  // A snapshot is committed by definition, so the commit index is at least
+  // its index (raft refuses to start otherwise).
   const uint64_t last = engine_->LastIndex();
+  const uint64_t stored_commit = hard_state_.commit;
   hard_state_.commit = std::min(std::max(hard_state_.commit, engine_->recovered_commit_hint()),
                                 std::max(last, snapshot_meta_.index));
+  hard_state_.commit = std::max(hard_state_.commit, snapshot_meta_.index);
+  if (hard_state_.commit > stored_commit && !engine_->read_only()) {
+    // Make what was recovered durable now: the frames that carried it may be
+    // sealed by this open's recovery and never scanned again.
+    RAFTLOG_RETURN_IF_ERROR(engine_->PutState({{kHardStateKey, EncodeHardState(hard_state_)}}));
+  }
 
   // Snapshot files newer than the one the metadata names are leftovers of a
   // CreateSnapshot/ApplySnapshot interrupted before its metadata commit.
@@ -313,7 +322,7 @@ Status DiskStorage::ApplySnapshot(const raft::Snapshot& snapshot) {
   return ApplySnapshotLocked(snapshot);
 }
 
-Status DiskStorage::ApplySnapshotLocked(const raft::Snapshot& snapshot) {
+Status DiskStorage::ApplySnapshotLocked(const raft::Snapshot& snapshot, const raft::HardState* hs) {
   // etcd v3.7+: while no snapshot is stored (index 0), any snapshot is
   // accepted, including an index-0 bootstrap snapshot carrying a ConfState.
   uint64_t stored_index;
@@ -328,13 +337,18 @@ Status DiskStorage::ApplySnapshotLocked(const raft::Snapshot& snapshot) {
   // One LMDB transaction replaces the log and records the snapshot; segment
   // files are deleted after it. A crash before it leaves the old log and an
   // unreferenced snapshot file (removed on open); after it, the new state.
-  RAFTLOG_RETURN_IF_ERROR(engine_->Reset(
-      snapshot.metadata.index, snapshot.metadata.term,
-      {{kSnapshotKey, EncodeSnapshotMeta(snapshot.metadata, file, snapshot.data.size())}}));
+  // A HardState saved with the snapshot goes in the same transaction: its
+  // commit index (at least the snapshot's, in a Ready) must never be found
+  // below the snapshot after a crash.
+  StateUpdates state = {
+      {kSnapshotKey, EncodeSnapshotMeta(snapshot.metadata, file, snapshot.data.size())}};
+  if (hs != nullptr) state.emplace_back(kHardStateKey, EncodeHardState(*hs));
+  RAFTLOG_RETURN_IF_ERROR(engine_->Reset(snapshot.metadata.index, snapshot.metadata.term, state));
   {
     port::MutexLock lock(&mu_);
     snapshot_meta_ = snapshot.metadata;
     snapshot_file_ = file;
+    if (hs != nullptr) hard_state_ = *hs;
   }
   PruneSnapshots();
   return Status::OK();
@@ -343,12 +357,15 @@ Status DiskStorage::ApplySnapshotLocked(const raft::Snapshot& snapshot) {
 Status DiskStorage::Save(const raft::HardState& hs, std::span<const raft::Entry> entries,
                          const raft::Snapshot* snapshot, bool must_sync) {
   port::MutexLock lock(&write_mu_);
+  const bool has_hs = !raft::IsEmptyHardState(hs);
   if (snapshot != nullptr && !raft::IsEmptySnap(*snapshot)) {
-    RAFTLOG_RETURN_IF_ERROR(ApplySnapshotLocked(*snapshot));
+    // The snapshot and the HardState in one LMDB transaction.
+    RAFTLOG_RETURN_IF_ERROR(ApplySnapshotLocked(*snapshot, has_hs ? &hs : nullptr));
+  } else if (has_hs) {
+    // The HardState before the entries: a new term or vote commits to LMDB
+    // (synced) first, so entries of a new term are never on disk without it.
+    RAFTLOG_RETURN_IF_ERROR(SetHardStateLocked(hs));
   }
-  // The HardState before the entries: a new term or vote commits to LMDB
-  // (synced) first, so entries of a new term are never on disk without it.
-  if (!raft::IsEmptyHardState(hs)) RAFTLOG_RETURN_IF_ERROR(SetHardStateLocked(hs));
   // One fdatasync for the entries, carrying the commit index with them.
   return AppendLocked(entries, must_sync);
 }

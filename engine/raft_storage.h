@@ -106,7 +106,9 @@ class DiskStorage final : public raft::WritableStorage {
   Status Load();
   Status SetHardStateLocked(const raft::HardState& hs) REQUIRES(mu_);
   Status AppendLocked(std::span<const raft::Entry> entries, bool sync) REQUIRES(mu_);
-  Status ApplySnapshotLocked(const raft::Snapshot& snapshot) REQUIRES(mu_);
+  // With `hs`, writes it in the snapshot's LMDB transaction.
+  Status ApplySnapshotLocked(const raft::Snapshot& snapshot, const raft::HardState* hs = nullptr)
+      REQUIRES(mu_);
   Result<std::string> WriteSnapshotFile(const raft::SnapshotMetadata& meta, const std::string& data)
       REQUIRES(mu_);
   void PruneSnapshots() REQUIRES(mu_);

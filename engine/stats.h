@@ -46,6 +46,7 @@ struct Stats {
   uint64_t stray_files_found = 0;     // files not in the manifest (read-only: left alone)
   uint64_t stray_files_removed = 0;   // ... of them removed on open
   uint64_t unfinished_seals = 0;      // read-only: an active segment ending in a footer
+  uint64_t open_bytes_rewritten = 0;  // recovered bytes the device lacked, written back on open
   uint64_t spare_segments_kept = 0;   // prepared spares found and reused on open
 };
 

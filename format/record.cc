@@ -22,7 +22,7 @@ constexpr size_t kRawBytesOffset = 12;
 constexpr size_t kFirstIndexOffset = 16;
 constexpr size_t kTermOffset = 24;
 constexpr size_t kEntryCountOffset = 32;
-constexpr size_t kReserved2Offset = 36;  // 4 bytes
+constexpr size_t kDurableOffset = 36;  // 4 bytes: durable offset / 8
 constexpr size_t kCommitOffset = 40;
 constexpr size_t kChecksumOffset = 48;
 static_assert(kChecksumOffset + 8 == kFrameHeaderBytes);
@@ -43,7 +43,7 @@ void EncodeHeaderFields(const FrameHeader& h, char* dst) {
   EncodeFixed64(dst + kFirstIndexOffset, h.first_index);
   EncodeFixed64(dst + kTermOffset, h.term);
   EncodeFixed32(dst + kEntryCountOffset, h.entry_count);
-  EncodeFixed32(dst + kReserved2Offset, 0);
+  EncodeFixed32(dst + kDurableOffset, static_cast<uint32_t>(h.durable_offset / kFrameAlignment));
   EncodeFixed64(dst + kCommitOffset, h.commit);
 }
 
@@ -125,6 +125,7 @@ FrameError DecodeFrameImpl(std::string_view bytes, uint64_t seed, FrameView* out
   h.term = DecodeFixed64(p + kTermOffset);
   h.entry_count = DecodeFixed32(p + kEntryCountOffset);
   h.commit = DecodeFixed64(p + kCommitOffset);
+  h.durable_offset = uint64_t{DecodeFixed32(p + kDurableOffset)} * kFrameAlignment;
   h.checksum = DecodeFixed64(p + kChecksumOffset);
 
   // 4. The one length we must trust to find the checksummed bytes: bound it
@@ -162,10 +163,9 @@ FrameError DecodeFrameImpl(std::string_view bytes, uint64_t seed, FrameView* out
   auto bad_header = [&](std::string what) {
     return Fail(FrameError::kBadHeader, std::move(what), problem);
   };
-  if (DecodeFixed16(p + kReserved1Offset) != 0 || DecodeFixed32(p + kReserved2Offset) != 0) {
+  if (DecodeFixed16(p + kReserved1Offset) != 0) {
     return bad_header("non-zero reserved frame header field (bytes " +
-                      HexBytes(bytes.substr(kReserved1Offset, 2)) + " at 6, " +
-                      HexBytes(bytes.substr(kReserved2Offset, 4)) + " at 36)");
+                      HexBytes(bytes.substr(kReserved1Offset, 2)) + " at 6)");
   }
   if ((h.flags & ~kKnownFrameFlags) != 0) {
     return bad_header("unknown frame flag bits " + HexBytes(bytes.substr(kFlagsOffset, 1)));
@@ -262,6 +262,7 @@ void FrameBuilder::BuildEntries(uint64_t seed, uint64_t commit,
   header_.term = term;
   header_.entry_count = static_cast<uint32_t>(n);
   header_.commit = commit;
+  header_.durable_offset = durable_offset_;
 
   if (options_.enabled && raw_bytes >= options_.min_payload_bytes) {
     // zstd needs the payload contiguous: this is the only copy of entry data.
@@ -284,6 +285,13 @@ void FrameBuilder::BuildEntries(uint64_t seed, uint64_t commit,
   FinishFrame(seed, pieces_.size() - 1);
 }
 
+void FrameBuilder::set_durable_offset(uint64_t offset) {
+  RAFTLOG_CHECK_MSG(offset % kFrameAlignment == 0 && offset / kFrameAlignment <= UINT32_MAX,
+                    "FrameBuilder::set_durable_offset: " + std::to_string(offset) +
+                        " is not a multiple of 8 below 32 GiB");
+  durable_offset_ = offset;
+}
+
 void FrameBuilder::BuildFooter(uint64_t seed, std::string_view payload) {
   RAFTLOG_CHECK_MSG(payload.size() <= kMaxFramePayloadBytes,
                     "FrameBuilder::BuildFooter: payload exceeds kMaxFramePayloadBytes");
@@ -296,6 +304,7 @@ void FrameBuilder::BuildFooter(uint64_t seed, std::string_view payload) {
   header_.term = 0;
   header_.entry_count = 0;
   header_.commit = 0;
+  header_.durable_offset = durable_offset_;
   if (!payload.empty()) pieces_.push_back(payload);
   FinishFrame(seed, pieces_.size() - 1);
 }

@@ -44,6 +44,12 @@ struct FrameHeader {
   uint64_t term = 0;
   uint32_t entry_count = 0;
   uint64_t commit = 0;
+  // Format version 2: how many bytes of this frame's segment (from offset 0)
+  // the writer knew to be durable (fdatasync'ed) when it wrote this frame; a
+  // multiple of 8, at most the frame's own offset. 0 when unknown, and in
+  // version 1 segments. Recovery uses it to tell a torn write from damage to
+  // acknowledged data (docs/format.md §9).
+  uint64_t durable_offset = 0;
   uint64_t checksum = 0;
 
   bool compressed() const { return (flags & kFrameFlagZstd) != 0; }
@@ -92,6 +98,10 @@ class FrameBuilder {
   // `payload`, which must stay unchanged until the frame is written.
   void BuildFooter(uint64_t seed, std::string_view payload);
 
+  // The durable offset (FrameHeader::durable_offset) every later Build*
+  // writes. REQUIRES: a multiple of 8 below 32 GiB.
+  void set_durable_offset(uint64_t offset);
+
   // The bytes of the last built frame, in order; their total is frame_bytes().
   std::span<const std::string_view> pieces() const { return pieces_; }
   uint64_t frame_bytes() const { return frame_bytes_; }
@@ -116,6 +126,7 @@ class FrameBuilder {
   std::string stored_buf_;  // compressed payload
   std::vector<std::string_view> pieces_;
   uint64_t frame_bytes_ = 0;
+  uint64_t durable_offset_ = 0;
 };
 
 // Why a frame failed to decode. Recovery tells a torn tail from corruption by

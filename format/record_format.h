@@ -45,7 +45,9 @@
 //    16    8 first index      raft index of the frame's first entry
 //    24    8 term             term of every entry in the frame
 //    32    4 entry count      >= 1 for kEntries, 0 otherwise
-//    36    4 reserved         0
+//    36    4 durable offset   (version 2) bytes of the segment the writer
+//                             knew durable when writing the frame, / 8;
+//                             0 if unknown (always 0 in version 1)
 //    40    8 commit           the log's commit index when the frame was
 //                             written (a hint recovered on open), or 0
 //    48    8 checksum         XXH3-64 of header bytes [0, 48) followed by
@@ -84,7 +86,7 @@
 
 namespace raftlog::format {
 
-inline constexpr uint16_t kFormatVersion = 1;
+inline constexpr uint16_t kFormatVersion = 2;
 
 inline constexpr std::string_view kSegmentMagic = "RAFTLSEG";  // 8 bytes
 inline constexpr size_t kSegmentHeaderBytes = 64;

@@ -145,10 +145,10 @@ struct Seen {
 
 // Reads everything; returns false if a read failed (damage found late).
 bool ReadAll(const engine::DiskStorage& s, bool checksums_forged, Seen* seen) {
-  // TODO(lead): false once a frame's term is checked against the index
-  // (DiskStorageBugTest.DISABLED_FrameTermsAgreeWithTheFooter): today a
-  // forged frame's term is served as it is.
-  const bool tolerate_frame_terms = checksums_forged;
+  // A frame's term is checked against the index when it is read
+  // (DiskStorageBugTest.FrameTermsAgreeWithTheFooter), forged checksums or not.
+  (void)checksums_forged;
+  constexpr bool tolerate_frame_terms = false;
   seen->first = *s.FirstIndex();
   seen->last = *s.LastIndex();
   auto initial = s.InitialState();
@@ -158,11 +158,9 @@ bool ReadAll(const engine::DiskStorage& s, bool checksums_forged, Seen* seen) {
   if (!snap.ok()) return false;
   auto prev = s.Term(seen->first - 1);
   if (!prev.ok()) FuzzFail("no term for the compaction point: " + prev.status().ToString());
-  // TODO(lead): compare the first entry's term with the compaction point's
-  // too, once open checks log/start's term against the segments
-  // (DiskStorageBugTest.DISABLED_LogStartTermIsCheckedAgainstTheSegments):
-  // today a damaged but well-formed log/start is served as it is.
-  constexpr bool kLogStartTermIsChecked = false;
+  // Open checks log/start's term against the segments
+  // (DiskStorageBugTest.LogStartTermIsCheckedAgainstTheSegments).
+  constexpr bool kLogStartTermIsChecked = true;
   seen->last_term = kLogStartTermIsChecked ? *prev : 0;
   if (seen->hs.commit > std::max(seen->last, snap->metadata.index)) {
     FuzzFail("commit " + std::to_string(seen->hs.commit) + " beyond the log's end " +
@@ -197,12 +195,10 @@ bool ReadAll(const engine::DiskStorage& s, bool checksums_forged, Seen* seen) {
 namespace {
 
 // Whether the active segment holds non-zero bytes after the point where a
-// scan of its frames meets an all-zero header. Recovery takes that point for
-// the end of the log and drops what follows without an error, so such a log
-// may not reopen after a write (DiskStorageBugTest.DISABLED_AZeroedFrame-
-// HeaderIsNotTheEndOfTheLog).
-// TODO(lead): drop this exemption once that bug is fixed.
-constexpr bool kZeroedHeaderIsHandled = false;
+// scan of its frames meets an all-zero header. Recovery treats that like a
+// bad frame (DiskStorageBugTest.AZeroedFrameHeaderIsNotTheEndOfTheLog), so
+// no exemption is needed; the check stays to switch it back on if needed.
+constexpr bool kZeroedHeaderIsHandled = true;
 
 bool DataAfterEndOfScan(const std::string& dir) {
   const TemplateSegment& active = Template().segments.back();

@@ -157,11 +157,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       }
       got += chunk->size();
-      // TODO(lead): always, once the reader stops at the trailer's total
-      // (DiskStorageBugTest.DISABLED_SnapshotReaderStopsAtTheAnnouncedSize);
-      // today a file whose checksums were recomputed can make it hand out
-      // more.
-      constexpr bool kReaderStopsAtTheTotal = false;
+      // The reader stops at the trailer's total, forged checksums or not
+      // (DiskStorageBugTest.SnapshotReaderStopsAtTheAnnouncedSize).
+      constexpr bool kReaderStopsAtTheTotal = true;
       if (got > (*reader)->info().data_bytes && (kReaderStopsAtTheTotal || !(control & 2))) {
         FuzzFail("the reader returned too much data");
       }

@@ -51,6 +51,15 @@ class File {
   // points into scratch and is shorter than n only at end of file.
   virtual Result<std::string_view> PRead(uint64_t offset, size_t n, char* scratch) const = 0;
 
+  // Reads [offset, offset+n) as the storage device holds it, bypassing the
+  // page cache (O_DIRECT): what a power loss now would leave. Shorter than n
+  // only at the end of the file. NotSupported where the file system has no
+  // direct I/O (tmpfs); then nothing tells cached from durable bytes. Used
+  // on open only: it is slow (uncached, aligned reads).
+  virtual Result<std::string> ReadFromDevice(uint64_t /*offset*/, size_t /*n*/) const {
+    return Status::NotSupported(path() + ": reading from the device is not supported");
+  }
+
   // fdatasync: the file's data (and the size, if it changed) are durable.
   virtual Status Sync() = 0;
 

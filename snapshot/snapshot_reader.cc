@@ -138,6 +138,15 @@ Result<std::string_view> SnapshotReader::ReadChunk() {
                                         : " runs into the trailer"));
     return error_;
   }
+  // A block is never handed out past what the trailer announces: a consumer
+  // may have sized its buffer from info().data_bytes.
+  if (data_read_ + n > trailer_.data_bytes || blocks_read_ + 1 > trailer_.block_count) {
+    error_ = CorruptionAt(path(), offset_,
+                          block_name + " (" + std::to_string(n) + " bytes) goes past the " +
+                              std::to_string(trailer_.block_count) + " blocks of " +
+                              std::to_string(trailer_.data_bytes) + " bytes the trailer announces");
+    return error_;
+  }
   const std::string_view data(buffer_.get() + kBlockHeaderBytes, n);
   const uint64_t stored = format::DecodeFixed64(buffer_.get() + 4);
   if (stored != BlockChecksum(header_checksum_, blocks_read_, data)) {

@@ -46,6 +46,15 @@ Result<ActiveScan> ScanActiveSegment(SegmentReader* reader, const format::Segmen
         if (error != format::FrameError::kEndOfData) {
           scan.bad_offset = offset;
           scan.bad_what = StripWhere(frame.status(), reader->Where(offset));
+        } else {
+          // The end of the data only if nothing but zeros follows (as
+          // recovery decides): otherwise a torn write or damage.
+          RAFTLOG_ASSIGN_OR_RETURN(uint64_t nonzero_end, reader->EndOfNonZero(offset, size));
+          if (nonzero_end > offset) {
+            scan.bad_offset = offset;
+            scan.bad_what = "all-zero frame header followed by non-zero bytes up to offset " +
+                            std::to_string(nonzero_end);
+          }
         }
         break;
       }
@@ -81,8 +90,13 @@ Result<ActiveScan> ScanActiveSegment(SegmentReader* reader, const format::Segmen
     // tail (or, with an all-zero header, that the header was lost).
     const uint64_t from = scan.bad_offset.has_value() ? *scan.bad_offset + format::kFrameAlignment
                                                       : format::kSegmentHeaderBytes;
-    RAFTLOG_ASSIGN_OR_RETURN(scan.valid_after,
-                             reader->FindValidFrame(from, size, seed, &scan.valid_frames_after));
+    // Since format version 2, only a frame whose durable offset passes the
+    // damage proves it (see SegmentReader::FindValidFrame).
+    std::optional<uint64_t> damage_at;
+    if (scan.header_ok && header->version >= 2) damage_at = *scan.bad_offset;
+    RAFTLOG_ASSIGN_OR_RETURN(
+        scan.valid_after,
+        reader->FindValidFrame(from, size, seed, &scan.valid_frames_after, damage_at));
     if (scan.header_zero && scan.valid_after.has_value()) {
       scan.bad_offset = 0;
       scan.bad_what = "the segment header is all zeros, but valid frames follow";

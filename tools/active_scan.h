@@ -38,9 +38,11 @@ struct ActiveScan {
   // Set when the scan stopped at a bad frame (or a bad header, offset 0).
   std::optional<uint64_t> bad_offset;
   std::string bad_what;  // what is wrong, without the file and offset
-  // The first valid frame after the bad one, and how many valid frames
-  // follow: none means a torn write; any means acknowledged data follows
-  // the damage.
+  // The first valid frame after the bad one that proves the bad spot was
+  // durable (version 2 segments: its durable offset passes it; version 1:
+  // any valid frame), and how many valid frames follow in all: no proof
+  // means a torn write (valid frames of it included); proof means the
+  // damage hit acknowledged data.
   std::optional<uint64_t> valid_after;
   uint64_t valid_frames_after = 0;
   // One past the last non-zero byte from bad_offset on: the bytes a cut at

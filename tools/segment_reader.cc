@@ -145,7 +145,8 @@ Result<format::FooterContents> SegmentReader::ReadFooter(uint64_t seed, uint64_t
 }
 
 Result<std::optional<uint64_t>> SegmentReader::FindValidFrame(uint64_t from, uint64_t limit,
-                                                              uint64_t seed, uint64_t* count) {
+                                                              uint64_t seed, uint64_t* count,
+                                                              std::optional<uint64_t> damage_at) {
   *count = 0;
   limit = std::min(limit, size_);
   std::optional<uint64_t> first;
@@ -172,7 +173,6 @@ Result<std::optional<uint64_t>> SegmentReader::FindValidFrame(uint64_t from, uin
       off += std::max<uint64_t>(bytes.size() & ~(kAlign - 1), kAlign);
       continue;
     }
-    if (!first.has_value()) first = found;
     // Walk the run of valid frames that starts there.
     uint64_t pos = *found;
     for (;;) {
@@ -181,6 +181,10 @@ Result<std::optional<uint64_t>> SegmentReader::FindValidFrame(uint64_t from, uin
       if (!frame.ok()) {
         if (error == format::FrameError::kNone) return frame.status();  // I/O
         break;
+      }
+      if (!first.has_value() &&
+          (!damage_at.has_value() || std::min(frame->header.durable_offset, pos) > *damage_at)) {
+        first = pos;
       }
       ++*count;
       pos += frame->frame_bytes;

@@ -74,8 +74,15 @@ class SegmentReader {
   // nullopt; sets *count to how many valid frames follow from there (each
   // found by walking from the previous one, or by scanning again after a
   // bad stretch).
+  //
+  // With `damage_at` (format version 2 segments), the frame returned is the
+  // first one that proves damage_at was durable when it was written (its
+  // durable offset, capped at its own offset, is beyond damage_at): frames
+  // that do not were written in the same unsynced stretch as the damage,
+  // i.e. belong to a torn write. *count still counts every valid frame.
   Result<std::optional<uint64_t>> FindValidFrame(uint64_t from, uint64_t limit, uint64_t seed,
-                                                 uint64_t* count);
+                                                 uint64_t* count,
+                                                 std::optional<uint64_t> damage_at = std::nullopt);
 
   // One past the last non-zero byte in [from, limit), or `from` if they are
   // all zero: how far a torn write or garbage really reaches.

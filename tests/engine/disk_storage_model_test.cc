@@ -141,8 +141,11 @@ class ModelTest : public ::testing::Test {
         const uint64_t to = first + rng_() % (last - first + 1);
         ASSERT_EQ(disk_->Compact(to).code(), model_->Compact(to).code()) << where;
       } else if (op < 62) {
-        if (last < first) continue;
-        const uint64_t at = first + rng_() % (last - first + 1);
+        // raft snapshots only applied, so committed, entries (and a reopened
+        // DiskStorage takes a snapshot's index as committed).
+        const uint64_t top = std::min(last, hs.commit);
+        if (top < first) continue;
+        const uint64_t at = first + rng_() % (top - first + 1);
         const ConfState cs = RandomConfState();
         const std::string data = "snapshot@" + std::to_string(at);
         const bool with_cs = rng_() % 2;
@@ -161,6 +164,11 @@ class ModelTest : public ::testing::Test {
         snap.metadata.conf_state = RandomConfState();
         snap.data = std::string(rng_() % 5000, 's');
         ASSERT_EQ(disk_->ApplySnapshot(snap).code(), model_->ApplySnapshot(snap).code()) << where;
+        // As raft's Ready does: the commit index is at least the snapshot's.
+        // (A reopened DiskStorage would raise it by itself.)
+        hs.commit = std::max(hs.commit, snap.metadata.index);
+        ASSERT_TRUE(model_->SetHardState(hs).ok());
+        ASSERT_TRUE(disk_->SetHardState(hs).ok()) << where;
       } else if (op < 80) {
         // HardState: a new term and vote, or only a commit bump.
         if (rng_() % 2) {

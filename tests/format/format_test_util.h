@@ -146,7 +146,7 @@ inline constexpr size_t kFrameRawAt = 12;
 inline constexpr size_t kFrameFirstIndexAt = 16;
 inline constexpr size_t kFrameTermAt = 24;
 inline constexpr size_t kFrameCountAt = 32;
-inline constexpr size_t kFrameReserved2At = 36;
+inline constexpr size_t kFrameDurableOffsetAt = 36;  // u32: durable offset / 8 (version 2)
 inline constexpr size_t kFrameCommitAt = 40;
 inline constexpr size_t kFrameChecksumAt = 48;
 

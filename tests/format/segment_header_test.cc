@@ -118,8 +118,9 @@ TEST(SegmentHeaderTest, NewerVersionIsNotSupported) {
   SetFixed16(&bytes, 8, kFormatVersion + 1);
   Status s = DecodeStatus(bytes);  // even with a checksum that no longer holds
   EXPECT_TRUE(s.IsNotSupported());
-  EXPECT_EQ(s.message(), std::string(kFile) +
-                             ": segment format version 2 is newer than the newest supported (1)");
+  EXPECT_EQ(s.message(),
+            std::string(kFile) + ": segment format version " + std::to_string(kFormatVersion + 1) +
+                " is newer than the newest supported (" + std::to_string(kFormatVersion) + ")");
   FixChecksum(&bytes);
   EXPECT_TRUE(DecodeStatus(bytes).IsNotSupported());
 }

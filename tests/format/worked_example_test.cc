@@ -71,7 +71,7 @@ const std::vector<Field>& ExampleFields() {
       {8, Show::kUnsigned, "first index"},
       {8, Show::kUnsigned, "term"},
       {4, Show::kUnsigned, "entry count"},
-      {4, Show::kZero, "reserved"},
+      {4, Show::kUnsigned, "durable offset / 8"},
       {8, Show::kUnsigned, "commit"},
       {8, Show::kHex, "frame checksum, XXH3-64 seed FrameSeed(0xa1, 3)"},
       // Entries payload.
@@ -140,7 +140,7 @@ std::string AnnotatedDump(std::string_view bytes) {
 constexpr std::string_view kGoldenHex =
     // segment header
     "524146544c534547"
-    "0100"
+    "0200"
     "4000"
     "00000000"
     "a100000000000000"
@@ -148,7 +148,7 @@ constexpr std::string_view kGoldenHex =
     "0300000000000000"
     "0000000400000000"
     "00002a36fe9c9717"
-    "4dc474314e04050b"
+    "c87e5bf6626ea296"
     // frame header
     "524c4652"
     "01"

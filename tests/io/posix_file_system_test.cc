@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,28 @@ TEST_F(PosixFileSystemTest, WritePiecesReadBackAndMap) {
   auto region = (*file)->Map(5, 10);
   ASSERT_TRUE(region.ok());
   EXPECT_EQ((*region)->bytes(), "llo, world");
+}
+
+// O_DIRECT reads of unaligned ranges, across a block boundary and at the
+// end of the file. (tmpfs has no direct I/O: NotSupported there.)
+TEST_F(PosixFileSystemTest, ReadFromDeviceSeesSyncedBytes) {
+  auto file = fs_->Open(dir_.Sub("direct"), OpenMode::kCreateExclusive);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  std::string data(10000, '\0');
+  for (size_t k = 0; k < data.size(); ++k) data[k] = static_cast<char>('a' + k % 26);
+  const std::string_view piece(data);
+  ASSERT_TRUE((*file)->PWrite(0, std::span<const std::string_view>(&piece, 1)).ok());
+  ASSERT_TRUE((*file)->Sync().ok());
+  auto got = (*file)->ReadFromDevice(4090, 20);
+  if (got.status().IsNotSupported()) GTEST_SKIP() << got.status().ToString();
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, data.substr(4090, 20));
+  auto tail = (*file)->ReadFromDevice(9990, 100);
+  ASSERT_TRUE(tail.ok()) << tail.status().ToString();
+  EXPECT_EQ(*tail, data.substr(9990));
+  auto past = (*file)->ReadFromDevice(20000, 10);
+  ASSERT_TRUE(past.ok()) << past.status().ToString();
+  EXPECT_EQ(*past, "");
 }
 
 TEST_F(PosixFileSystemTest, ManyPiecesBeyondIovMax) {

@@ -1021,9 +1021,9 @@ TEST(ClusterSafetyTest, MaxSizePerMsgZeroPanicsLikeEtcd) {
 // raft's loadState ("state.commit 4 is out of range [22, 22]"), since a
 // commit index below the compaction point is impossible. A lower commit is
 // fine (DiskStorage's contract), but never below the snapshot's index.
-// Disabled until DiskStorage is fixed (engine/raft_storage.cc, not this
-// test's module); ClusterNode works around it meanwhile.
-TEST(ClusterSafetyTest, DISABLED_DiskStorageKeepsCommitAtLeastTheSnapshotIndexAfterACrash) {
+// Fixed: Save writes the HardState in the snapshot's LMDB transaction, and
+// open raises a stored commit index below the snapshot's to it.
+TEST(ClusterSafetyTest, DiskStorageKeepsCommitAtLeastTheSnapshotIndexAfterACrash) {
   testutil::TempDir dir("safety", testutil::TempDir::InMemoryBase());
   engine::DiskStorageOptions options;
   options.engine.prepared_segments = 0;

@@ -434,7 +434,13 @@ TYPED_TEST_P(StorageConformanceTest, ApplySnapshotReplacesTheLog) {
   EXPECT_TRUE(this->storage_->Term(11).status().IsUnavailable());
   EXPECT_EQ(*this->storage_->Snapshot(), snap);
   auto state = this->storage_->InitialState();
-  EXPECT_EQ(state->hard_state, hs);  // untouched by ApplySnapshot
+  HardState expected = hs;  // untouched by ApplySnapshot...
+  // ...but a backend that reopens raises the commit index to the snapshot's:
+  // a snapshot is committed, and raft refuses to start with a commit index
+  // below it (a crash between ApplySnapshot and SetHardState must not leave
+  // the node unable to restart).
+  if constexpr (TypeParam::kReopens) expected.commit = 10;
+  EXPECT_EQ(state->hard_state, expected);
   EXPECT_EQ(state->conf_state, cs);
   // The log continues after the snapshot.
   ASSERT_TRUE(this->storage_->Append(Ents(11, {7, 8})).ok());

@@ -1,7 +1,8 @@
-// Bugs the reliability tests found in engine/ and snapshot/ (issue #8), each
-// pinned down by a small test that fails today. They are disabled so that the
-// default run stays green; whoever fixes one enables its test and the check
-// it names elsewhere (docs/reliability.md §4 lists them).
+// Bugs the reliability tests and the fuzzers found in engine/ and snapshot/
+// (issue #8), each pinned down by a small test written while it still failed,
+// and kept as a regression test now that it is fixed (docs/reliability.md §4
+// lists them with their fixes). The comment above each test describes the
+// bug as it was.
 
 #include <gtest/gtest.h>
 
@@ -37,7 +38,7 @@ using raft::HardState;
 // to raise the commit index to at least the snapshot's index on open
 // (DiskStorage::Load), or to write the HardState in the same transaction as
 // the snapshot.
-TEST(DiskStorageBugTest, DISABLED_CommitIsNotBelowTheSnapshotAfterACrash) {
+TEST(DiskStorageBugTest, CommitIsNotBelowTheSnapshotAfterACrash) {
   Harness h("bug-commit");
   ASSERT_TRUE(h.Open().ok());
   std::mt19937_64 rng(1);
@@ -71,7 +72,7 @@ TEST(DiskStorageBugTest, DISABLED_CommitIsNotBelowTheSnapshotAfterACrash) {
 // commit index (PutStateLazy in DiskStorage::Load, or with the seal's LMDB
 // transaction). Once fixed, set kRecoveredCommitIsDurable in
 // storage_model.h.
-TEST(DiskStorageBugTest, DISABLED_RecoveredCommitSurvivesTheNextReopen) {
+TEST(DiskStorageBugTest, RecoveredCommitSurvivesTheNextReopen) {
   Harness h("bug-hint");
   ASSERT_TRUE(h.Open().ok());
   std::mt19937_64 rng(2);
@@ -113,7 +114,7 @@ TEST(DiskStorageBugTest, DISABLED_RecoveredCommitSurvivesTheNextReopen) {
 // rewrite and sync the active segment's recovered frames on open so that
 // what the engine trusts is on disk; and recovery could look for valid
 // frames after an all-zero header, as it does after a bad frame.
-TEST(DiskStorageBugTest, DISABLED_WritesAfterARestartFollowingAFailedSyncSurvivePowerLoss) {
+TEST(DiskStorageBugTest, WritesAfterARestartFollowingAFailedSyncSurvivePowerLoss) {
   Harness h("bug-fsyncgate");
   ASSERT_TRUE(h.Open().ok());
   std::mt19937_64 rng(3);
@@ -161,7 +162,7 @@ TEST(DiskStorageBugTest, DISABLED_WritesAfterARestartFollowingAFailedSyncSurvive
 // restart after a failed call. A fix: fsync the segments directory on open
 // before keeping any spare (or before activating a segment whose name was
 // not synced by this process).
-TEST(DiskStorageBugTest, DISABLED_ASpareKeptOnOpenHasADurableName) {
+TEST(DiskStorageBugTest, ASpareKeptOnOpenHasADurableName) {
   Harness h("bug-spare");
   ASSERT_TRUE(h.Open().ok());
   std::mt19937_64 rng(4);
@@ -216,7 +217,7 @@ TEST(DiskStorageBugTest, DISABLED_ASpareKeptOnOpenHasADurableName) {
 // any case that it is not above the first entry's term) and return
 // Corruption. Found by the meta_records fuzz target (input 05 01 05 2c:
 // log/start = first index 5, term 44).
-TEST(DiskStorageBugTest, DISABLED_LogStartTermIsCheckedAgainstTheSegments) {
+TEST(DiskStorageBugTest, LogStartTermIsCheckedAgainstTheSegments) {
   Harness h("bug-start");
   ASSERT_TRUE(h.Open().ok());
   std::mt19937_64 rng(5);
@@ -260,7 +261,7 @@ TEST(DiskStorageBugTest, DISABLED_LogStartTermIsCheckedAgainstTheSegments) {
 // targets. A fix could treat a zero header followed by non-zero bytes (or a
 // valid frame) in the segment like a bad frame (torn tail or corruption),
 // and seal the segment at such a cut.
-TEST(DiskStorageBugTest, DISABLED_AZeroedFrameHeaderIsNotTheEndOfTheLog) {
+TEST(DiskStorageBugTest, AZeroedFrameHeaderIsNotTheEndOfTheLog) {
   Harness h("bug-zero");
   ASSERT_TRUE(h.Open().ok());
   std::mt19937_64 rng(6);
@@ -305,7 +306,7 @@ TEST(DiskStorageBugTest, DISABLED_AZeroedFrameHeaderIsNotTheEndOfTheLog) {
 // segment_recovery fuzz target, which recomputes checksums after damaging a
 // file. A fix could compare the frame's term with the term runs when the
 // frame is first verified and return Corruption.
-TEST(DiskStorageBugTest, DISABLED_FrameTermsAgreeWithTheFooter) {
+TEST(DiskStorageBugTest, FrameTermsAgreeWithTheFooter) {
   Harness h("bug-term");
   ASSERT_TRUE(h.Open().ok());
   std::mt19937_64 rng(7);
@@ -355,7 +356,7 @@ TEST(DiskStorageBugTest, DISABLED_FrameTermsAgreeWithTheFooter) {
 // before the error, and a consumer that sized its buffer from info() (as
 // Load might) overflows it. Found by the snapshot_file fuzz target. A fix:
 // fail a block that would go past data_bytes.
-TEST(DiskStorageBugTest, DISABLED_SnapshotReaderStopsAtTheAnnouncedSize) {
+TEST(DiskStorageBugTest, SnapshotReaderStopsAtTheAnnouncedSize) {
   // The fuzzer's file (checksums recomputed): 12 blocks announced, 12 data
   // bytes announced, more handed out.
   const std::string hex =

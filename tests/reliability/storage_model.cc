@@ -209,7 +209,13 @@ Outcomes ApplySnapshotOutcomes(const StorageState& before, const raft::Snapshot&
     return ::testing::AssertionFailure()
            << "commit " << got.commit << " beyond the log: " << Describe(got);
   }
-  if (got.commit > bounds.highest) {
+  if (got.commit < got.snapshot.metadata.index) {
+    return ::testing::AssertionFailure()
+           << "commit " << got.commit << " below the snapshot " << got.snapshot.metadata.index
+           << " (raft could not start): " << Describe(got);
+  }
+  // A reopen raises the commit index to the snapshot's.
+  if (got.commit > std::max(bounds.highest, got.snapshot.metadata.index)) {
     return ::testing::AssertionFailure() << "commit " << got.commit << " was never written "
                                          << "(highest " << bounds.highest << "): " << Describe(got);
   }
@@ -257,27 +263,26 @@ void FlushPending(CommitBounds* bounds) {
 }  // namespace
 
 void BoundsAfterReopen(uint64_t commit, CommitBounds* bounds) {
-  // LMDB holds at most `commit`, and the hints may be in a segment that
-  // recovery sealed (see kRecoveredCommitIsDurable).
-  bounds->lmdb = 0;
-  bounds->hint = kRecoveredCommitIsDurable ? commit : 0;
+  // Open writes a commit index it recovered (from hints, or raised to the
+  // snapshot's) to LMDB; one LMDB already held needs nothing.
+  bounds->lmdb = kRecoveredCommitIsDurable ? commit : 0;
+  bounds->hint = 0;
+  bounds->highest = std::max(bounds->highest, commit);
   bounds->pending.reset();
 }
 
 void AcknowledgeSave(const HardState& hs, std::span<const Entry> batch,
                      const raft::Snapshot* snapshot, bool must_sync, StorageState* model,
                      CommitBounds* bounds) {
-  // The order of DiskStorage::Save: the snapshot (an LMDB commit that also
-  // drops every segment, hints included), the HardState, the entries.
-  // NB: a commit index that only hints held is then lost; once the commit
-  // index is at least the snapshot's on open
-  // (DiskStorageBugTest.DISABLED_CommitIsNotBelowTheSnapshotAfterACrash),
-  // that no longer matters.
-  if (snapshot != nullptr && !raft::IsEmptySnap(*snapshot)) {
+  // The order of DiskStorage::Save: the snapshot with the HardState (one
+  // LMDB commit that also drops every segment, hints included), or else the
+  // HardState; then the entries.
+  const bool with_snapshot = snapshot != nullptr && !raft::IsEmptySnap(*snapshot);
+  if (with_snapshot) {
     FlushPending(bounds);
     bounds->hint = 0;
-  }
-  if (!raft::IsEmptyHardState(hs) && !(hs == model->hard_state())) {
+    if (!raft::IsEmptyHardState(hs)) bounds->lmdb = std::max(bounds->lmdb, hs.commit);
+  } else if (!raft::IsEmptyHardState(hs) && !(hs == model->hard_state())) {
     if (hs.term != model->term || hs.vote != model->vote) {
       // The whole HardState is committed to LMDB, with any pending state.
       bounds->pending.reset();

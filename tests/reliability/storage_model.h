@@ -118,12 +118,10 @@ struct CommitBounds {
   uint64_t durable() const { return std::max(lmdb, hint); }
 };
 
-// Whether the commit index a reopen returns stays durable: today it does not
-// when recovery sealed the active segment (the hints it came from are in
-// frames no later open scans, and it is not written to LMDB): see
-// DiskStorageBugTest.DISABLED_RecoveredCommitSurvivesTheNextReopen.
-// TODO(lead): true once that bug is fixed.
-inline constexpr bool kRecoveredCommitIsDurable = false;
+// The commit index a reopen returns stays durable: DiskStorage writes a
+// commit index it recovered from the hints (or raised to the snapshot's) to
+// LMDB on open (DiskStorageBugTest.RecoveredCommitSurvivesTheNextReopen).
+inline constexpr bool kRecoveredCommitIsDurable = true;
 
 // The bounds after a reopen that returned `commit`.
 void BoundsAfterReopen(uint64_t commit, CommitBounds* bounds);
@@ -143,11 +141,11 @@ void AcknowledgeMetaCall(StorageState after, bool drops_log, StorageState* model
 // Checks got.commit against the bounds, and that no entry on disk has a term
 // newer than the HardState's (crash-safety.md §2, invariant 6).
 //
-// NB: raft itself also needs got.commit >= got.first - 1 (etcd's loadState
-// panics "state.commit is out of range" otherwise). DiskStorage does not
-// guarantee it after a crash that follows a Save with a snapshot: see
-// DiskStorageBugTest.DISABLED_CommitIsNotBelowTheSnapshotAfterACrash.
-// TODO(lead): add that check here once the bug is fixed.
+// Also that got.commit is at least the snapshot's index: raft needs the
+// commit index at or above the compaction point (etcd's loadState panics
+// "state.commit is out of range" otherwise), and a snapshot is committed, so
+// DiskStorage raises a lower one on open
+// (DiskStorageBugTest.CommitIsNotBelowTheSnapshotAfterACrash).
 ::testing::AssertionResult CheckInvariants(const StorageState& got, const CommitBounds& bounds);
 
 // `got` is acceptable after a call that succeeded or failed, and its commit

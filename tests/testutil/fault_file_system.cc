@@ -231,6 +231,13 @@ class FaultFileSystem::FaultFile final : public io::File {
     return injected;
   }
 
+  Result<std::string> ReadFromDevice(uint64_t offset, size_t n) const override {
+    port::MutexLock lock(&fs_->mu_);
+    RAFTLOG_RETURN_IF_ERROR(CheckAlive("pread(O_DIRECT)"));
+    RAFTLOG_RETURN_IF_ERROR(fs_->CheckFault(FsOp::kPRead, "pread(O_DIRECT)", path()));
+    return fs_->DurableRange(node_.get(), base_.get(), offset, n);
+  }
+
   Result<std::string_view> PRead(uint64_t offset, size_t n, char* scratch) const override {
     {
       port::MutexLock lock(&fs_->mu_);
@@ -699,6 +706,43 @@ Status FaultFileSystem::SimulatePowerLoss(PowerLossMode mode, uint64_t seed) {
   return result;
 }
 
+Result<std::string> FaultFileSystem::DurableRange(Node* node, io::File* base, uint64_t offset,
+                                                  size_t n) {
+  using State = DataRecord::State;
+  RAFTLOG_ASSIGN_OR_RETURN(const uint64_t current_size, base->Size());
+  // The range's bytes as readers see them, then RestoreData's steps applied
+  // to this copy: undo every record newest first, replay the durable ones.
+  const uint64_t end = offset + n;
+  std::string img(static_cast<size_t>(n), '\0');
+  if (offset < current_size) {
+    RAFTLOG_ASSIGN_OR_RETURN(std::string now,
+                             ReadRange(base, offset, std::min<uint64_t>(n, current_size - offset)));
+    img.replace(0, now.size(), now);
+  }
+  uint64_t size = current_size;
+  // A size change: bytes past the new size are gone, and read as zeros if a
+  // later step extends the file again.
+  auto set_size = [&](uint64_t s) {
+    for (uint64_t pos = std::max(s, offset); pos < end; ++pos) img[pos - offset] = '\0';
+    size = s;
+  };
+  auto put = [&](uint64_t at, std::string_view bytes) {
+    const uint64_t lo = std::max(at, offset), hi = std::min(at + bytes.size(), end);
+    for (uint64_t pos = lo; pos < hi; ++pos) img[pos - offset] = bytes[pos - at];
+  };
+  for (auto it = node->data_log.rbegin(); it != node->data_log.rend(); ++it) {
+    if (size != it->prev_size) set_size(it->prev_size);
+    for (const auto& [at, bytes] : it->old_pieces) put(at, bytes);
+  }
+  for (const DataRecord& r : node->data_log) {
+    if (r.state != State::kDurable) continue;
+    if (size != r.synced_size) set_size(r.synced_size);
+    put(r.dirty_lo, r.synced_bytes);
+  }
+  img.resize(static_cast<size_t>(size > offset ? std::min<uint64_t>(size - offset, n) : 0));
+  return img;
+}
+
 Status FaultFileSystem::RestoreData(Node* node, PowerLossMode mode, uint64_t* rng) {
   using State = DataRecord::State;
   RAFTLOG_ASSIGN_OR_RETURN(std::unique_ptr<io::File> file,
@@ -706,11 +750,27 @@ Status FaultFileSystem::RestoreData(Node* node, PowerLossMode mode, uint64_t* rn
   RAFTLOG_ASSIGN_OR_RETURN(const uint64_t current_size, file->Size());
 
   // The byte ranges that may differ between the disk and what readers saw.
+  // A range that a later change rewrote and a later Sync made durable (after
+  // a poisoning failure) is durable again: not dirty.
   std::vector<std::pair<uint64_t, uint64_t>> dirty;
   for (const DataRecord& r : node->data_log) {
-    if (r.state != State::kDurable && r.dirty_lo < r.dirty_hi) {
-      dirty.emplace_back(r.dirty_lo, r.dirty_hi);
+    if (r.state == State::kDurable || r.dirty_lo >= r.dirty_hi) continue;
+    std::vector<std::pair<uint64_t, uint64_t>> left = {{r.dirty_lo, r.dirty_hi}};
+    for (const DataRecord& later : node->data_log) {
+      if (later.state != State::kDurable || later.seq <= r.seq) continue;
+      const uint64_t lo = later.dirty_lo, hi = std::min(later.dirty_hi, later.synced_size);
+      std::vector<std::pair<uint64_t, uint64_t>> next;
+      for (const auto& [a, b] : left) {
+        if (hi <= a || lo >= b) {
+          next.emplace_back(a, b);
+          continue;
+        }
+        if (a < lo) next.emplace_back(a, lo);
+        if (hi < b) next.emplace_back(hi, b);
+      }
+      left = std::move(next);
     }
+    dirty.insert(dirty.end(), left.begin(), left.end());
   }
   std::sort(dirty.begin(), dirty.end());
   std::vector<std::pair<uint64_t, uint64_t>> merged;

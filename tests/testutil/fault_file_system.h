@@ -277,6 +277,10 @@ class FaultFileSystem final : public io::FileSystem {
   void MarkSynced(Node* node, uint64_t up_to_seq, io::File* base, bool ok) REQUIRES(mu_);
 
   Status RestoreData(Node* node, PowerLossMode mode, uint64_t* rng) REQUIRES(mu_);
+  // What ReadFromDevice sees: [offset, offset+n) of `node` as a power loss
+  // in kDropUnsynced mode would leave it, computed without changing it.
+  Result<std::string> DurableRange(Node* node, io::File* base, uint64_t offset, size_t n)
+      REQUIRES(mu_);
   Status RestoreNamespace(PowerLossMode mode, uint64_t* rng) REQUIRES(mu_);
   void ForgetTracking() REQUIRES(mu_);
 

@@ -39,7 +39,10 @@ std::string EntryData(const LogSpec& spec, uint64_t index) {
 Status BuildLog(const std::string& dir, const LogSpec& spec) {
   engine::DiskStorageOptions options;
   options.engine.segment_bytes = spec.segment_bytes;
-  options.engine.sync = engine::SyncPolicy::kNever;
+  // Synced, as a real log is: each frame then records how much of its
+  // segment was durable, which recovery and verify need to tell damage from
+  // a torn write.
+  options.engine.sync = engine::SyncPolicy::kAlways;
   options.engine.compression.enabled = spec.compression;
   RAFTLOG_ASSIGN_OR_RETURN(std::unique_ptr<engine::DiskStorage> storage,
                            engine::DiskStorage::Open(dir, options));

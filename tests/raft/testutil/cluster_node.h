@@ -123,18 +123,7 @@ class ClusterNode final : public rafttest::StateMachine {
         break;
       }
       // 1. Persist.
-      Status s;
-      if (rd.HasSnapshot() && !IsEmptyHardState(rd.hard_state)) {
-        // Works around DiskStorage losing the commit index of a received
-        // snapshot in a crash (see ClusterSafetyTest.DISABLED_DiskStorage
-        // KeepsCommitAtLeastTheSnapshotIndexAfterACrash): the HardState goes
-        // first, so that the snapshot's metadata commit carries it.
-        // TODO(safety): a plain Save once DiskStorage is fixed.
-        s = storage_->SetHardState(rd.hard_state);
-        if (s.ok()) s = storage_->Save(HardState{}, rd.entries, rd.snapshot.get(), rd.must_sync);
-      } else {
-        s = storage_->Save(rd.hard_state, rd.entries, rd.snapshot.get(), rd.must_sync);
-      }
+      Status s = storage_->Save(rd.hard_state, rd.entries, rd.snapshot.get(), rd.must_sync);
       if (!s.ok()) {
         storage_error_ = std::move(s);
         crashed_ = true;
