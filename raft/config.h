@@ -52,7 +52,10 @@ struct Config {
   bool async_storage_writes = false;
 
   // The byte limit (EntrySize sums) of one MsgApp. kNoLimit for none; 0 for
-  // at most one entry per message.
+  // at most one entry per message. NB (as in etcd): it is also the default of
+  // max_committed_size_per_ready, and a budget of 0 for applying committed
+  // entries aborts at the first commit; leaving both at 0 is an error that
+  // shows only then, so set at least one.
   uint64_t max_size_per_msg = 0;
   // The byte limit of the committed entries being applied at the same time,
   // across Readys (and unacknowledged MsgStorageApply). 0 means

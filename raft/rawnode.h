@@ -25,7 +25,8 @@
 //   }
 // Steps 2 and 3 may overlap (e.g. apply on another thread) as long as
 // Advance() is called after the Ready is fully handled and before the next
-// Ready(). Two Readys without an Advance() in between abort.
+// Ready(). A second Ready() before the Advance() of one that had something
+// to acknowledge aborts.
 //
 // Asynchronous storage writes (Config::async_storage_writes): Advance() must
 // not be called. Each Ready's messages may be sent at once; those addressed
@@ -179,7 +180,8 @@ class RawNode {
   Status ForgetLeader();
   // Requests a linearizable read: once confirmed, a ReadState with the same
   // `rctx` appears in a Ready; the read may be served after applying up to
-  // its index. The request is dropped silently if there is no leader.
+  // its index. With no leader the request is dropped (an INFO line is
+  // logged); the caller retries after its own timeout.
   void ReadIndex(std::string rctx);
 
   // Initializes an empty storage's node for first use by appending (and

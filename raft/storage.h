@@ -119,11 +119,16 @@ class WritableStorage : public Storage {
   // no snapshot is stored, an index-0 ConfState-only snapshot is accepted).
   virtual Status ApplySnapshot(const raft::Snapshot& snapshot) = 0;
 
-  // Persists what one raft Ready asks for, in etcd's order: the HardState if
-  // non-empty, then the snapshot if non-empty, else the entries. must_sync is
-  // Ready::MustSync (entries or a term/vote change); when false a durable
-  // implementation may defer the sync. Implementations override this to
-  // make the whole Ready cost one sync; this default calls the methods above.
+  // Persists what one raft Ready asks for: the snapshot if non-empty, then
+  // the HardState if non-empty, then the entries (all that are given; they
+  // follow the snapshot). must_sync is Ready::MustSync (entries or a
+  // term/vote change); when false a durable implementation may defer the
+  // sync. Implementations override this to make the whole Ready cost one
+  // sync (DiskStorage also writes the snapshot and the HardState in one
+  // transaction); this default calls the methods above. (etcd's rafttest
+  // writes the HardState first; for a durable storage that order could
+  // leave, after a crash, a commit index above the log's end, on which raft
+  // aborts at restart.)
   virtual Status Save(const HardState& hs, std::span<const Entry> entries,
                       const raft::Snapshot* snapshot, bool must_sync);
 };
