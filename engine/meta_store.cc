@@ -4,6 +4,8 @@
 
 #include <mutex>
 
+#include "engine/lmdb_check.h"
+
 namespace raftlog::engine {
 
 namespace {
@@ -79,6 +81,17 @@ MetaStore::MetaStore(std::string path, std::unique_ptr<Env> env, bool read_only)
 MetaStore::~MetaStore() = default;
 
 Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& path, OpenOptions options) {
+  // LMDB trusts its file: a truncated one makes it touch pages past the end
+  // and the process dies of SIGBUS. Check the meta pages first (an empty or
+  // missing file is a new store, which LMDB initializes).
+  io::FileSystem* fs = io::FileSystem::Default();
+  if (fs->Exists(path)) {
+    auto file = fs->Open(path, io::OpenMode::kReadOnly);
+    if (!file.ok()) return file.status();
+    auto size = (*file)->Size();
+    if (!size.ok()) return size.status();
+    if (*size > 0) RAFTLOG_RETURN_IF_ERROR(CheckLmdbFile(fs, path).status());
+  }
   auto env = std::make_unique<Env>();
   int rc = mdb_env_create(&env->env);
   if (rc != 0) return LmdbError("env_create", path, rc);

@@ -5,12 +5,12 @@
 #include <set>
 #include <utility>
 
+#include "engine/lmdb_check.h"
 #include "engine/log_engine.h"
 #include "format/compression.h"
 #include "format/record_format.h"
 #include "snapshot/snapshot_format.h"
 #include "tools/active_scan.h"
-#include "tools/lmdb_check.h"
 #include "tools/segment_reader.h"
 #include "tools/snapshots.h"
 
@@ -70,7 +70,7 @@ void LogChecker::Run() {
 
 void LogChecker::CheckMetadata() {
   const std::string meta_file(kMetaFile);
-  auto lmdb = CheckLmdbFile(fs_, io::JoinPath(dir_, kMetaFile));
+  auto lmdb = engine::CheckLmdbFile(fs_, io::JoinPath(dir_, kMetaFile));
   if (!lmdb.ok()) {
     findings_.AddStatus(Severity::kError, meta_file, std::nullopt, lmdb.status(),
                         io::JoinPath(dir_, kMetaFile),

@@ -5,9 +5,9 @@
 #include <cstdio>
 #include <utility>
 
+#include "engine/lmdb_check.h"
 #include "format/coding.h"
 #include "format/record_format.h"
-#include "tools/lmdb_check.h"
 
 namespace raftlog::tools {
 
@@ -93,7 +93,7 @@ Status LogDir::CheckIsLogDir(io::FileSystem* fs, const std::string& dir) {
 Result<std::unique_ptr<LogDir>> LogDir::Open(io::FileSystem* fs, const std::string& dir) {
   RAFTLOG_RETURN_IF_ERROR(CheckIsLogDir(fs, dir));
   const std::string meta_path = io::JoinPath(dir, kMetaFile);
-  RAFTLOG_RETURN_IF_ERROR(CheckLmdbFile(fs, meta_path).status());
+  RAFTLOG_RETURN_IF_ERROR(engine::CheckLmdbFile(fs, meta_path).status());
   engine::MetaStore::OpenOptions options;
   options.read_only = true;
   RAFTLOG_ASSIGN_OR_RETURN(std::unique_ptr<engine::MetaStore> meta,

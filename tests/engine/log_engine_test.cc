@@ -415,6 +415,25 @@ TEST_F(LogEngineTest, RefusesANonLogDirectory) {
   EXPECT_TRUE(missing.IsNotFound()) << missing.ToString();
 }
 
+// LMDB would die of SIGBUS on a truncated data file (it trusts its page
+// numbers): open checks the meta pages first and reports the file.
+TEST_F(LogEngineTest, TruncatedMetadataFileIsAnErrorNotACrash) {
+  {
+    auto e = Open();
+    Append(e.get(), 1, 10, 1);
+    ASSERT_TRUE(e->PutState({{"k", std::string(20000, 'v')}}).ok());  // a few more pages
+  }
+  const std::string meta = dir_.Sub("meta.mdb");
+  auto file = io::FileSystem::Default()->Open(meta, io::OpenMode::kReadWrite);
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE((*file)->Truncate(3 * 4096).ok());
+  file->reset();
+  const Status s = TryOpen();
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_NE(s.message().find("meta.mdb"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("truncated"), std::string::npos) << s.ToString();
+}
+
 TEST_F(LogEngineTest, RefusesANewerFormatVersion) {
   Open().reset();
   {

@@ -1,4 +1,4 @@
-#include "tools/lmdb_check.h"
+#include "engine/lmdb_check.h"
 
 #include <algorithm>
 #include <memory>
@@ -7,7 +7,7 @@
 
 #include "format/coding.h"
 
-namespace raftlog::tools {
+namespace raftlog::engine {
 
 namespace {
 
@@ -93,4 +93,4 @@ Result<LmdbFileInfo> CheckLmdbFile(io::FileSystem* fs, const std::string& path) 
   return LmdbFileInfo{page_bytes, newest.last_page, newest.txn_id, size};
 }
 
-}  // namespace raftlog::tools
+}  // namespace raftlog::engine

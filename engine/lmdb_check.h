@@ -3,9 +3,9 @@
 // LMDB trusts its file: it maps it and follows page numbers without checking
 // them against the file's size, so a truncated meta.mdb (a bad copy, a full
 // disk during a backup) makes it touch pages past the end of the file, and
-// the process dies of SIGBUS. The tool must report such a file, not crash,
-// so it reads LMDB's two meta pages itself (a stable, documented layout) and
-// checks that the file holds every page the newest transaction uses.
+// the process dies of SIGBUS. The engine (MetaStore::Open) and the tool must
+// report such a file, not crash, so they read LMDB's two meta pages itself (a stable, documented
+// layout) and checks that the file holds every page the newest transaction uses.
 //
 // Layout read here (lmdb.h / mdb.c, LMDB 0.9, native byte order, which is
 // little-endian on every platform raftlog supports): each of pages 0 and 1
@@ -27,7 +27,7 @@
 #include "format/status.h"
 #include "io/file_system.h"
 
-namespace raftlog::tools {
+namespace raftlog::engine {
 
 struct LmdbFileInfo {
   uint32_t page_bytes = 0;
@@ -43,4 +43,4 @@ struct LmdbFileInfo {
 // read.
 Result<LmdbFileInfo> CheckLmdbFile(io::FileSystem* fs, const std::string& path);
 
-}  // namespace raftlog::tools
+}  // namespace raftlog::engine
