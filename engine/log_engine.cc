@@ -593,6 +593,8 @@ Status LogEngine::RecoverActive(const format::SegmentRecord& record) NO_THREAD_S
   {
     port::MutexLock lock(&sync_mu_);
     sync_file_ = seg->file();
+    sync_written_ = write_offset_;
+    sync_durable_ = durable_offset_;
   }
   return Status::OK();
 }
@@ -1107,6 +1109,11 @@ Status LogEngine::WriteFrames(std::span<const format::EntryView> entries, uint64
 
     chunk_.assign(entries.begin() + static_cast<std::ptrdiff_t>(pos),
                   entries.begin() + static_cast<std::ptrdiff_t>(pos + n));
+    if (options_.sync == SyncPolicy::kInterval) {
+      // What the interval syncer has made durable of this segment since.
+      port::MutexLock lock(&sync_mu_);
+      durable_offset_ = std::max(durable_offset_, sync_durable_);
+    }
     builder_.set_durable_offset(durable_offset_);
     builder_.BuildEntries(active_->seed(), commit_hint, chunk_);
     std::vector<std::string_view>& pieces = pieces_;
@@ -1141,6 +1148,10 @@ Status LogEngine::WriteFrames(std::span<const format::EntryView> entries, uint64
     if (new_segment_run) pending.segment_runs++;
     pending.last_index = entries[pos + n - 1].index;
     write_offset_ += builder_.frame_bytes();
+    if (options_.sync == SyncPolicy::kInterval) {
+      port::MutexLock lock(&sync_mu_);
+      sync_written_ = write_offset_;
+    }
     counters_->frames_written++;
     counters_->bytes_written += builder_.frame_bytes();
     counters_->raw_bytes_written += RawPayloadBytes(n, data_bytes);
@@ -1266,6 +1277,8 @@ Status LogEngine::Activate(MetaStore::Batch* batch) NO_THREAD_SAFETY_ANALYSIS {
   {
     port::MutexLock lock(&sync_mu_);
     sync_file_ = active_->file();
+    sync_written_ = 0;
+    sync_durable_ = 0;
   }
   return Status::OK();
 }
@@ -1531,11 +1544,14 @@ void LogEngine::SyncLoop() {
     if (sync_stop_) break;
     std::shared_ptr<io::File> file = sync_file_;
     if (file == nullptr) continue;
+    // Every byte written so far was written before this fdatasync starts.
+    const uint64_t target = sync_written_;
     sync_mu_.Unlock();
     Status s = file->Sync();
     counters_->log_syncs++;
     if (!s.ok()) Fail(s);
     sync_mu_.Lock();
+    if (s.ok() && sync_file_ == file) sync_durable_ = std::max(sync_durable_, target);
   }
 }
 

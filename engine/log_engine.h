@@ -270,8 +270,7 @@ class LogEngine {
   uint64_t write_offset_ GUARDED_BY(write_mu_) = 0;            // next frame's offset in active_
   // Bytes of active_ known durable (synced by this process, or rewritten and
   // synced on open): written into every frame (FrameHeader::durable_offset).
-  // The interval syncer does not advance it (conservative: it only makes
-  // recovery take more damage for a torn write).
+  // With kInterval the syncer's fdatasyncs advance it too (sync_durable_).
   uint64_t durable_offset_ GUARDED_BY(write_mu_) = 0;
   bool header_pending_ GUARDED_BY(write_mu_) = false;  // active_'s header not yet written
   uint32_t active_runs_ GUARDED_BY(write_mu_) = 0;     // term runs inside active_
@@ -297,6 +296,10 @@ class LogEngine {
   port::Mutex sync_mu_;
   port::CondVar sync_cv_{&sync_mu_};
   std::shared_ptr<io::File> sync_file_ GUARDED_BY(sync_mu_);
+  // kInterval: the bytes of sync_file_ written so far, and those the interval
+  // syncer has made durable (folded into durable_offset_ by the writer).
+  uint64_t sync_written_ GUARDED_BY(sync_mu_) = 0;
+  uint64_t sync_durable_ GUARDED_BY(sync_mu_) = 0;
   bool sync_stop_ GUARDED_BY(sync_mu_) = false;
   std::thread syncer_;
 

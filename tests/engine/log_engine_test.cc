@@ -2,16 +2,20 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/internal/segment.h"
 #include "engine/meta_store.h"
 #include "format/meta_records.h"
+#include "format/record.h"
 #include "format/record_format.h"
+#include "format/segment_header.h"
 #include "io/file_system.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -657,6 +661,31 @@ TEST_F(RecoveryTest, BitFlipInASealedSegmentIsDetectedOnRead) {
   EXPECT_NE(s.message().find(internal::SegmentFileName(1)), std::string::npos);
   // Other segments still read fine.
   EXPECT_TRUE(e->Read(900, 1001, [](const EntryView&) { return true; }).ok());
+}
+
+// Frames record how much of their segment was durable when written; with
+// kInterval the background syncer's fdatasyncs count too.
+TEST_F(RecoveryTest, FramesRecordTheIntervalSyncersDurableOffset) {
+  options_.sync = SyncPolicy::kInterval;
+  options_.sync_interval = std::chrono::milliseconds(1);
+  {
+    auto e = Open();
+    Append(e.get(), 1, 5, 1, 100);
+    const uint64_t syncs = e->GetStats().log_syncs;
+    for (int k = 0; k < 2000 && e->GetStats().log_syncs < syncs + 2; ++k) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_GE(e->GetStats().log_syncs, syncs + 2);
+    Append(e.get(), 6, 5, 1, 100);
+  }
+  const std::string bytes = ReadAll(ActivePath());
+  auto header = format::DecodeSegmentHeader(bytes.substr(0, format::kSegmentHeaderBytes), "seg");
+  ASSERT_TRUE(header.ok()) << header.status().ToString();
+  format::FrameIterator it(bytes, format::kSegmentHeaderBytes, header->seed(), "seg");
+  ASSERT_TRUE(it.Next());
+  EXPECT_EQ(it.frame().header.durable_offset, 0u);
+  ASSERT_TRUE(it.Next());
+  EXPECT_EQ(it.frame().header.durable_offset, it.offset());
 }
 
 // A sealed segment is opened, and its footer checked, on its first read: the
