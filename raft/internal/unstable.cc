@@ -90,7 +90,7 @@ void Unstable::AcceptInProgress() {
 void Unstable::StableTo(EntryID id) {
   const std::optional<uint64_t> term = MaybeTerm(id.index);
   if (!term.has_value()) {
-    logger_->Debug("entry at index %" PRIu64 " missing from unstable log; ignoring", id.index);
+    logger_->Info("entry at index %" PRIu64 " missing from unstable log; ignoring", id.index);
     return;
   }
   if (id.index < offset_) {

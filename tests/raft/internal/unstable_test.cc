@@ -266,7 +266,7 @@ TEST(UnstableTest, StableToExplainsWhatItIgnores) {
   u.StableTo(EntryID{1, 4});
   u.StableTo(EntryID{2, 5});
   EXPECT_EQ(logger.Text(),
-            "DEBUG entry at index 9 missing from unstable log; ignoring\n"
+            "INFO entry at index 9 missing from unstable log; ignoring\n"
             "INFO entry at index 4 matched unstable snapshot; ignoring\n"
             "INFO entry at (index,term)=(5,2) mismatched with entry at (5,1) in unstable log; "
             "ignoring\n");
