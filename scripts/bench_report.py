@@ -24,6 +24,7 @@ Usage:
   scripts/bench_report.py [--build-dir build-bench] [--out DIR] [--repetitions 3]
                           [--docs docs] [--no-analysis] [--only append,baseline,...]
   scripts/bench_report.py --render DIR     # re-render the docs from an earlier run
+                                           # (its --out directory, or docs/benchmarks/json)
 
 Build first (Release):
   cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DRAFTLOG_BUILD_TESTS=OFF
@@ -218,6 +219,7 @@ def machine_facts(bench_dir, build_dir):
     facts["uncommitted_source_files"] = str(len([l for l in dirty.split("\n") if l.strip()]))
     with open("/proc/loadavg") as f:
         facts["load_before"] = " ".join(f.read().split()[:3])
+    facts["nice"] = str(os.nice(0))  # the benchmarks inherit it
     return facts
 
 
@@ -392,7 +394,9 @@ def perf_profile(build_dir, bench_filter, data_path):
             name = re.sub(r"\s*\(inlined\)$", "", name)
             incl[name] = max(incl.get(name, 0.0), float(m.group(1)))
             self_[name] = max(self_.get(name, 0.0), float(m.group(2)))
-    top_self = sorted(self_.items(), key=lambda kv: -kv[1])[:10]
+    # Unresolved addresses ("0x...7bd") say nothing: leave them out.
+    top_self = sorted(((k, v) for k, v in self_.items() if not k.startswith("0x")),
+                      key=lambda kv: -kv[1])[:10]
     return {"inclusive": {k: incl[k] for k in PROFILE_FUNCS if k in incl},
             "top_self": top_self}
 
@@ -450,12 +454,13 @@ def charts(r, out, img_dir):
         write_dat(os.path.join(plots, f"append_{batch}.dat"), ["size"] + [n for n, _ in series],
                   rows)
     gp = [
-        'set terminal pngcairo size 1500,600 font "DejaVu Sans,10"',
+        'set terminal pngcairo size 1500,650 font "DejaVu Sans,10"',
         f'set output "{os.path.join(img_dir, "append_throughput_vs_entry_size.png")}"',
         "set multiplot layout 1,3 title \"Appends: MB/s of entry data vs entry size "
         "(log scales; medians)\"",
         "set logscale xy 2", "set logscale y 10", "set grid",
-        "set key below horizontal maxcols 4 font \",9\"",
+        "set key below horizontal maxcols 4 font \",9\" spacing 1.2",
+        "set xlabel offset 0,0.5",
         "set xlabel \"entry size (bytes)\"", "set ylabel \"MB/s\"",
         "set xtics (\"128\" 128, \"1K\" 1024, \"16K\" 16384)", "set xrange [90:23000]",
     ]
@@ -814,7 +819,9 @@ def render(out, docs_dir, facts, strace, perf, elapsed_s):
         ("memory management", f"DAMON: {facts.get('damon', '?')}; transparent huge pages "
                               f"`{facts.get('thp', '?')}`"),
         ("compiler", facts.get("compiler")),
-        ("load average", f"{facts.get('load_before')} before, {facts.get('load_after', '?')} after"),
+        ("load average", f"{facts.get('load_before')} before, {facts.get('load_after', '?')} after"
+                         + (f" (benchmarks at nice {facts['nice']})" if facts.get("nice", "0") != "0"
+                            else "")),
     ]
     w(md_table(["", ""], rows, ["l", "l"]))
     w("")
@@ -903,6 +910,12 @@ def render(out, docs_dir, facts, strace, perf, elapsed_s):
     w("")
     w(md_table(["nodes", "storage", "committed entries/s", "MiB/s", "p50 ms", "p99 ms", "max ms",
                 "fsyncs/round", "vs MemoryStorage", "vs disk limit"], rows))
+    w("")
+    w("DiskStorage's worst commit latencies (the max column, tens of milliseconds) are rounds "
+      "whose Save rolled to a new segment: the seal's fdatasync and LMDB commit in the append "
+      "path (the targets above explain the cost). At 1 KiB × 64 a roll comes every ~1000 "
+      "rounds, below p99; with 16 KiB entries it comes every 64 rounds and shows in p99 "
+      "(table below).")
     w("")
     w("Where a round's time goes (µs per round, summed over the nodes; `Ready` includes reading "
       "the committed entries back from the storage to apply them):")
@@ -1155,7 +1168,8 @@ def render(out, docs_dir, facts, strace, perf, elapsed_s):
         w("")
         for l in labels:
             w(f"Top functions by own samples, {l}: " + ", ".join(
-                f"`{re.sub(r'raftlog::', '', n)[:60]}` {v:.1f}%" for n, v in perf[l]["top_self"]))
+                f"`{re.sub(r'raftlog::', '', n)[:60]}` {v:.1f}%" for n, v in perf[l]["top_self"]
+                if not n.startswith("0x")))
             w("")
     w("## Method")
     w("")
@@ -1171,7 +1185,8 @@ def render(out, docs_dir, facts, strace, perf, elapsed_s):
       "ratio therefore flatters DiskStorage a little, and the separate ratio, taken when "
       "the disk was steady, is the fairer one.")
     w("- MemoryStorage is measured in its steady state (heap memory reused after compaction), as "
-      "in a long-running node; in `append_bench` the MemoryStorage runs start from a fresh heap.")
+      "in a long-running node (`baseline_bench`, `raft_cluster_bench`); `append_bench`'s "
+      "MemoryStorage runs have no warm-up, so theirs depend more on what ran before them.")
     w("- Temporary logs live under the benchmark directory above (not tmpfs); every benchmark "
       "removes its files.")
     w("- Raw JSON of this run: [benchmarks/json/](benchmarks/json/).")
@@ -1180,9 +1195,23 @@ def render(out, docs_dir, facts, strace, perf, elapsed_s):
         f.write("\n".join(L))
     json_dir = os.path.join(img_dir, "json")
     os.makedirs(json_dir, exist_ok=True)
+    # The raw results, compact: the per-repetition runs (Google Benchmark's
+    # aggregates are recomputed from them) with their context.
     for fname in os.listdir(out):
         if fname.endswith("_bench.json"):
-            shutil.copy(os.path.join(out, fname), os.path.join(json_dir, fname))
+            with open(os.path.join(out, fname)) as f:
+                data = json.load(f)
+            data["benchmarks"] = [b for b in data.get("benchmarks", [])
+                                  if b.get("run_type") == "iteration"]
+            with open(os.path.join(json_dir, fname), "w") as f:
+                json.dump(data, f, separators=(",", ":"))
+                f.write("\n")
+    # And the run's own facts, so that `--render docs/benchmarks/json` rebuilds the page.
+    for name in ("machine.json", "strace.json", "perf.json"):
+        src = os.path.join(out, "analysis", name)
+        if os.path.exists(src) and os.path.abspath(src) != os.path.abspath(
+                analysis_path(json_dir, name)):
+            shutil.copy(src, analysis_path(json_dir, name))
     return targets
 
 
