@@ -45,6 +45,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -435,8 +436,8 @@ def charts(r, out, img_dir):
         return []
     os.makedirs(img_dir, exist_ok=True)
     made = []
-    plots = os.path.join(out, "plots")
-    os.makedirs(plots, exist_ok=True)
+    # gnuplot's data and scripts: scratch files, removed after plotting.
+    plots = tempfile.mkdtemp(prefix="raftlog-plots-")
     mb = lambda v, size: None if v is None else v * size / 1e6  # entries/s -> MB/s of entry data
 
     # Appends: MB/s of entry data against entry size, one panel per batch.
@@ -521,6 +522,7 @@ def charts(r, out, img_dir):
     ]
     run_gnuplot(gp, os.path.join(plots, "latency.gp"))
     made.append("cluster_commit_latency.png")
+    shutil.rmtree(plots, ignore_errors=True)
     return made
 
 
