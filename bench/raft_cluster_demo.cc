@@ -16,6 +16,9 @@
 //   --entry-bytes N  data bytes per entry (default 1024)
 //   --batch N        proposals per round (default 64)
 //
+// Between the turns a raw pwrite+fdatasync probe writes a round's bytes for a
+// quarter slice: the "vs disk limit" column compares DiskStorage with it.
+//
 // Workload and measurement: bench/raft_cluster.h (rounds of proposals on the
 // leader, every Ready persisted with Save before its messages are sent).
 // Throughput counts the time spent in rounds only, after an untimed warm-up
@@ -38,6 +41,7 @@
 
 #include "bench/bench_util.h"
 #include "bench/raft_cluster.h"
+#include "engine/options.h"
 
 namespace raftlog::bench {
 namespace {
@@ -72,6 +76,43 @@ struct Row {
   int nodes;
   Backend backend;
   double entries_per_second, mib_per_second, p50_ms, p99_ms, fsyncs_per_round;
+  // DiskStorage: the rounds per second the raw disk allows for this many
+  // fsyncs per round (RawProbe), as entries/s; 0 if unknown.
+  double disk_limit;
+};
+
+// The raw disk in the same turns: pwrite of exactly the bytes the engine
+// writes for one round's batch (bench_util.h EngineBatchBytes) into a
+// pre-zeroed file, then fdatasync, as append_bench.cc's BM_RawPwriteFdatasync.
+// Its rate over the run, divided by a cluster's fsyncs per round, is the
+// most that cluster could commit on this disk.
+class RawProbe {
+ public:
+  RawProbe(const std::string& dir, size_t entry_bytes, size_t batch)
+      : file_(dir + "/raw-probe", 64u << 20),
+        n_(EngineBatchBytes(entry_bytes, batch, engine::Options{}.max_frame_bytes)),
+        buf_(n_, 'x') {}
+  void RunFor(double seconds) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto deadline = t0 + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (offset_ + n_ > file_.size()) offset_ = 0;
+      file_.PWriteAll(buf_.data(), n_, offset_);
+      file_.DataSync();
+      offset_ += n_;
+      ++writes_;
+    }
+    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  // Synced writes per second so far; 0 before any.
+  double WritesPerSecond() const { return seconds_ > 0 ? writes_ / seconds_ : 0; }
+
+ private:
+  ZeroedFile file_;
+  uint64_t n_;
+  std::string buf_;
+  uint64_t offset_ = 0;
+  double writes_ = 0, seconds_ = 0;
 };
 
 std::string Thousands(double v) {
@@ -138,9 +179,12 @@ std::vector<Row> RunClusterSize(const Args& args, int nodes) {
     run.syncs_before = run.cluster->Syncs();
     run.committed_before = run.cluster->committed();
   }
-  std::printf("%d-node cluster: %s and %s take turns every %.1f s, %.0f s each\n", nodes,
-              std::string(BackendTitle(runs[0].backend)).c_str(),
-              std::string(BackendTitle(runs[1].backend)).c_str(), args.slice, args.seconds);
+  RawProbe probe(args.dir, args.entry_bytes, args.batch);
+  std::printf(
+      "%d-node cluster: %s and %s take turns every %.1f s, %.0f s each, with a raw "
+      "pwrite+fdatasync probe of the same bytes between them\n",
+      nodes, std::string(BackendTitle(runs[0].backend)).c_str(),
+      std::string(BackendTitle(runs[1].backend)).c_str(), args.slice, args.seconds);
   const int slices = std::max(1, static_cast<int>(args.seconds / args.slice + 0.5));
   for (int s = 1; s <= slices; ++s) {
     for (Run& run : runs) {
@@ -156,21 +200,27 @@ std::vector<Row> RunClusterSize(const Args& args, int nodes) {
           Thousands(rate).c_str());
       std::fflush(stdout);
     }
+    probe.RunFor(args.slice / 4);
+    std::printf("  [%2d/%d] %-20s %12s   (%.2f ms per fdatasync so far)\n", s, slices,
+                "raw disk probe", "", 1e3 / probe.WritesPerSecond());
+    std::fflush(stdout);
   }
   std::vector<Row> rows;
   for (Run& run : runs) {
     const double committed = static_cast<double>(run.cluster->committed() - run.committed_before);
     const Cluster::SyncCounts after = run.cluster->Syncs();
+    const double fsyncs = IsDisk(run.backend) && run.rounds > 0
+                              ? static_cast<double>(after.log_syncs - run.syncs_before.log_syncs) /
+                                    static_cast<double>(run.rounds)
+                              : -1;
     Row r{nodes,
           run.backend,
           committed / run.seconds,
           committed * static_cast<double>(args.entry_bytes) / run.seconds / (1 << 20),
           Quantile(&run.latencies, 0.50) * 1e3,
           Quantile(&run.latencies, 0.99) * 1e3,
-          IsDisk(run.backend) && run.rounds > 0
-              ? static_cast<double>(after.log_syncs - run.syncs_before.log_syncs) /
-                    static_cast<double>(run.rounds)
-              : -1};
+          fsyncs,
+          fsyncs >= 0.5 ? probe.WritesPerSecond() / fsyncs * static_cast<double>(args.batch) : 0};
     rows.push_back(r);
   }
   return rows;  // the clusters close here; the DiskStorage logs stay
@@ -220,19 +270,27 @@ int Main(int argc, char** argv) {
   std::printf(
       "\nResults (throughput = committed entries per second of round time; latency = "
       "Propose() to applied on the leader)\n\n");
-  std::printf("%-5s  %-20s  %19s  %8s  %8s  %8s  %12s  %16s\n", "nodes", "storage",
+  std::printf("%-5s  %-20s  %19s  %8s  %8s  %8s  %12s  %16s  %13s\n", "nodes", "storage",
               "committed entries/s", "MiB/s", "p50 ms", "p99 ms", "fsyncs/round",
-              "vs MemoryStorage");
+              "vs MemoryStorage", "vs disk limit");
   double memory_rate = 0;
   for (const Row& r : rows) {
     if (r.backend == Backend::kMemory) memory_rate = r.entries_per_second;
     char fsyncs[32] = "-";
     if (r.fsyncs_per_round >= 0) std::snprintf(fsyncs, sizeof(fsyncs), "%.2f", r.fsyncs_per_round);
-    std::printf("%5d  %-20s  %19s  %8.1f  %8.3f  %8.3f  %12s  %15.2fx\n", r.nodes,
+    char limit[32] = "-";
+    if (r.disk_limit > 0) {
+      std::snprintf(limit, sizeof(limit), "%.2fx", r.entries_per_second / r.disk_limit);
+    }
+    std::printf("%5d  %-20s  %19s  %8.1f  %8.3f  %8.3f  %12s  %15.2fx  %13s\n", r.nodes,
                 std::string(BackendTitle(r.backend)).c_str(),
                 Thousands(r.entries_per_second).c_str(), r.mib_per_second, r.p50_ms, r.p99_ms,
-                fsyncs, memory_rate > 0 ? r.entries_per_second / memory_rate : 0.0);
+                fsyncs, memory_rate > 0 ? r.entries_per_second / memory_rate : 0.0, limit);
   }
+  std::printf(
+      "\nvs disk limit: against the raw pwrite+fdatasync rate of a round's bytes measured in "
+      "the same turns,\ndivided by the fsyncs per round (the nodes' fsyncs share one disk "
+      "here, one after another).\n");
   std::printf("\nDiskStorage logs left in %s (cluster-<nodes>/node<id>; node 1 led)\n",
               args.dir.c_str());
   return 0;
