@@ -523,12 +523,15 @@ Status LogEngine::RecoverActive(const format::SegmentRecord& record) NO_THREAD_S
     end = header_ok ? std::max<uint64_t>(end, format::kSegmentHeaderBytes) : 0;
   }
 
-  if (!options_.read_only && header_ok && end > format::kSegmentHeaderBytes) {
+  if (!options_.read_only && options_.sync != SyncPolicy::kNever && header_ok &&
+      end > format::kSegmentHeaderBytes) {
     // What this open trusts must be on disk. The frames past what their
     // writer knew durable may exist only in the page cache: written by a
     // process that died before its fdatasync, or whose fdatasync failed,
     // after which Linux may have marked them clean without writing them
-    // ("fsyncgate"), so that no later fdatasync writes them either.
+    // ("fsyncgate"), so that no later fdatasync writes them either. (Not
+    // with kNever: nothing is promised durable then, and a log written that
+    // way records no fdatasync, so every open would read a whole segment.)
     RAFTLOG_RETURN_IF_ERROR(MakeDurable(file.get(), bytes, std::min(found_durable, end), end));
     durable_offset_ = end;
   }
