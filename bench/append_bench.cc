@@ -63,7 +63,6 @@ constexpr size_t kBatches[] = {1, 16, 256};
 constexpr uint64_t kSeed = 20240603;
 constexpr uint64_t kTerm = 7;
 constexpr uint64_t kCompactEveryBytes = 256u << 20;
-constexpr uint64_t kRawFileBytes = 256u << 20;
 
 const PayloadSource& Source(Payload kind) {
   static const PayloadSource* random = new PayloadSource(Payload::kRandom, kSeed);
@@ -71,38 +70,14 @@ const PayloadSource& Source(Payload kind) {
   return kind == Payload::kRandom ? *random : *text;
 }
 
-// The process's own temp dir and the raw baseline's zeroed file, made on
-// first use and removed by main's cleanup.
-std::unique_ptr<TempDir> g_process_dir;
-std::unique_ptr<ZeroedFile> g_raw_file;
-
-ZeroedFile& RawFile() {
-  if (g_raw_file == nullptr) {
-    if (g_process_dir == nullptr) g_process_dir = std::make_unique<TempDir>("raw");
-    g_raw_file = std::make_unique<ZeroedFile>(g_process_dir->Sub("zeroed"), kRawFileBytes);
-  }
-  return *g_raw_file;
-}
-
 // --- the raw disk ------------------------------------------------------------
 
 void RawPwriteFdatasync(benchmark::State& state, size_t bytes, size_t batch) {
-  ZeroedFile& file = RawFile();
-  const uint64_t n = EngineBatchBytes(bytes, batch, engine::Options{}.max_frame_bytes);
-  // The entries' data back to back, then filler: the content does not matter
-  // to the disk, only the length.
-  std::string buf;
-  for (size_t k = 0; buf.size() < n; ++k) buf += Source(Payload::kRandom).Slice(k, bytes);
-  buf.resize(n);
-  uint64_t offset = 0;
-  for (auto _ : state) {
-    if (offset + n > file.size()) offset = 0;
-    file.PWriteAll(buf.data(), n, offset);
-    file.DataSync();
-    offset += n;
-  }
+  RawWriter raw(&RawFile(), RawBatch(Source(Payload::kRandom), bytes, batch,
+                                     engine::Options{}.max_frame_bytes));
+  for (auto _ : state) raw.Write();
   SetThroughput(state, batch, bytes);
-  state.counters["bytes_per_append"] = Value(static_cast<double>(n));
+  state.counters["bytes_per_append"] = Value(static_cast<double>(raw.bytes()));
   state.counters["fsyncs_per_append"] = Value(1);
 }
 
@@ -221,12 +196,8 @@ void SyncPaired(benchmark::State& state, const std::string& key, size_t bytes, s
     Warm(t.get(), true);
     return t;
   });
-  ZeroedFile& file = RawFile();
-  const uint64_t n = EngineBatchBytes(bytes, batch, engine::Options{}.max_frame_bytes);
-  std::string buf;
-  for (size_t k = 0; buf.size() < n; ++k) buf += Source(Payload::kRandom).Slice(k, bytes);
-  buf.resize(n);
-  uint64_t offset = 0;
+  RawWriter raw(&RawFile(), RawBatch(Source(Payload::kRandom), bytes, batch,
+                                     engine::Options{}.max_frame_bytes));
   uint64_t since_compact = 0;
   double disk_seconds = 0, raw_seconds = 0;
   bool disk_first = true;
@@ -239,10 +210,7 @@ void SyncPaired(benchmark::State& state, const std::string& key, size_t bytes, s
         disk_seconds +=
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       } else {
-        if (offset + n > file.size()) offset = 0;
-        file.PWriteAll(buf.data(), n, offset);
-        file.DataSync();
-        offset += n;
+        raw.Write();
         raw_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       }
     }
@@ -414,8 +382,5 @@ void RegisterAll() {
 
 int main(int argc, char** argv) {
   using namespace raftlog::bench;
-  return BenchMain(argc, argv, RegisterAll, [] {
-    g_raw_file.reset();
-    g_process_dir.reset();
-  });
+  return BenchMain(argc, argv, RegisterAll, ReleaseRawFile);
 }

@@ -61,7 +61,6 @@ constexpr size_t kBatches[] = {1, 16, 64, 256};
 constexpr uint64_t kSeed = 20240603;
 constexpr uint64_t kTerm = 7;
 constexpr uint64_t kCompactEveryBytes = 256u << 20;
-constexpr uint64_t kRawFileBytes = 256u << 20;
 constexpr double kNoSyncMinTimeSeconds = 0.1;
 constexpr double kNoSyncPairedMinTimeSeconds = 0.5;
 
@@ -132,43 +131,11 @@ std::unique_ptr<Appender<raft::MemoryStorage>> MakeMemory(size_t bytes, size_t b
   return a;
 }
 
-// The process's temp dir and the raw baseline's zeroed file, made on first
-// use and removed by main's cleanup.
-std::unique_ptr<TempDir> g_process_dir;
-std::unique_ptr<ZeroedFile> g_raw_file;
-
-ZeroedFile& RawFile() {
-  if (g_raw_file == nullptr) {
-    if (g_process_dir == nullptr) g_process_dir = std::make_unique<TempDir>("raw");
-    g_raw_file = std::make_unique<ZeroedFile>(g_process_dir->Sub("zeroed"), kRawFileBytes);
-  }
-  return *g_raw_file;
+// The raw-disk baseline for a shape (append_bench.cc's), its file made
+// (256 MiB of zeros, synced) before any timing.
+RawWriter MakeRawWriter(size_t bytes, size_t batch) {
+  return RawWriter(&RawFile(), RawBatch(Source(), bytes, batch, engine::Options{}.max_frame_bytes));
 }
-
-// pwrite + fdatasync of exactly the bytes the engine writes for one batch,
-// at increasing offsets of the pre-zeroed file (append_bench.cc's baseline).
-class RawWriter {
- public:
-  RawWriter(size_t bytes, size_t batch)
-      : n_(EngineBatchBytes(bytes, batch, engine::Options{}.max_frame_bytes)) {
-    for (size_t k = 0; buf_.size() < n_; ++k) buf_ += Source().Slice(k, bytes);
-    buf_.resize(n_);
-    (void)RawFile();  // made (256 MiB of zeros, synced) before any timing
-  }
-  void Write(bool sync = true) {
-    ZeroedFile& file = RawFile();
-    if (offset_ + n_ > file.size()) offset_ = 0;
-    file.PWriteAll(buf_.data(), n_, offset_);
-    if (sync) file.DataSync();
-    offset_ += n_;
-  }
-  uint64_t bytes() const { return n_; }
-
- private:
-  uint64_t n_;
-  std::string buf_;
-  uint64_t offset_ = 0;
-};
 
 // Appends in a loop; compacts (untimed) every kCompactEveryBytes.
 template <class A>
@@ -216,7 +183,7 @@ void MemoryAppend(benchmark::State& state, const std::string& key, size_t bytes,
 }
 
 void RawPwriteFdatasync(benchmark::State& state, size_t bytes, size_t batch) {
-  RawWriter raw(bytes, batch);
+  RawWriter raw = MakeRawWriter(bytes, batch);
   for (auto _ : state) raw.Write();
   SetThroughput(state, batch, bytes);
   state.counters["bytes_per_append"] = Value(static_cast<double>(raw.bytes()));
@@ -227,7 +194,7 @@ void RawPwriteFdatasync(benchmark::State& state, size_t bytes, size_t batch) {
 // appends without sync are compared with. The file is the same 256 MiB
 // (wrapping), so its pages stay cached and the kernel writes back at leisure.
 void RawPwrite(benchmark::State& state, size_t bytes, size_t batch) {
-  RawWriter raw(bytes, batch);
+  RawWriter raw = MakeRawWriter(bytes, batch);
   for (auto _ : state) raw.Write(/*sync=*/false);
   SetThroughput(state, batch, bytes);
   state.counters["bytes_per_append"] = Value(static_cast<double>(raw.bytes()));
@@ -329,7 +296,7 @@ void NoSyncPaired(benchmark::State& state, const std::string& key, size_t bytes,
 void SyncAppendPaired(benchmark::State& state, const std::string& key, size_t bytes, size_t batch) {
   auto& disk =
       Setups().Get<Appender<engine::DiskStorage>>(key, [&] { return MakeDisk(bytes, batch); });
-  RawWriter raw(bytes, batch);
+  RawWriter raw = MakeRawWriter(bytes, batch);
   const engine::Stats before = disk.storage->engine().GetStats();
   const auto seconds = Paired(
       state, bytes, batch, [&] { disk.AppendNext(); }, [&] { raw.Write(); },
@@ -397,8 +364,5 @@ void RegisterAll() {
 
 int main(int argc, char** argv) {
   using namespace raftlog::bench;
-  return BenchMain(argc, argv, RegisterAll, [] {
-    g_raw_file.reset();
-    g_process_dir.reset();
-  });
+  return BenchMain(argc, argv, RegisterAll, ReleaseRawFile);
 }

@@ -342,6 +342,64 @@ class ZeroedFile {
   int fd_ = -1;
 };
 
+// The raw-disk baseline's write: exactly the bytes the engine writes for one
+// batch (EngineBatchBytes), pwritten at increasing offsets of a pre-zeroed
+// file (wrapping at its end), then fdatasync'ed.
+class RawWriter {
+ public:
+  // `file` must outlive the writer.
+  RawWriter(ZeroedFile* file, std::string batch) : file_(file), buf_(std::move(batch)) {}
+  void Write(bool sync = true) {
+    if (offset_ + buf_.size() > file_->size()) offset_ = 0;
+    file_->PWriteAll(buf_.data(), buf_.size(), offset_);
+    if (sync) file_->DataSync();
+    offset_ += buf_.size();
+  }
+  uint64_t bytes() const { return buf_.size(); }
+
+ private:
+  ZeroedFile* file_;
+  std::string buf_;
+  uint64_t offset_ = 0;
+};
+
+// The bytes of one raw batch: the entries' data back to back, then filler up
+// to what the engine writes (the content does not matter to the disk, only
+// the length).
+inline std::string RawBatch(const PayloadSource& source, size_t bytes, size_t batch,
+                            uint64_t max_frame_bytes) {
+  const uint64_t n = EngineBatchBytes(bytes, batch, max_frame_bytes);
+  std::string buf;
+  for (size_t k = 0; buf.size() < n; ++k) buf += source.Slice(k, bytes);
+  buf.resize(n);
+  return buf;
+}
+
+// The process's raw baseline file (kRawFileBytes of zeros, synced) in a temp
+// dir of its own, made on first use (before any timing) and removed by
+// ReleaseRawFile(), which main's cleanup calls.
+inline constexpr uint64_t kRawFileBytes = 256u << 20;
+struct RawFileHolder {
+  std::unique_ptr<TempDir> dir;
+  std::unique_ptr<ZeroedFile> file;
+};
+inline RawFileHolder& RawFileState() {
+  static RawFileHolder holder;
+  return holder;
+}
+inline ZeroedFile& RawFile() {
+  RawFileHolder& h = RawFileState();
+  if (h.file == nullptr) {
+    if (h.dir == nullptr) h.dir = std::make_unique<TempDir>("raw");
+    h.file = std::make_unique<ZeroedFile>(h.dir->Sub("zeroed"), kRawFileBytes);
+  }
+  return *h.file;
+}
+inline void ReleaseRawFile() {
+  RawFileState().file.reset();
+  RawFileState().dir.reset();
+}
+
 // --- names -------------------------------------------------------------------
 
 // "prefix/a/b/..." (a benchmark name with its numeric parameters).

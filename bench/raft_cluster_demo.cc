@@ -90,16 +90,14 @@ class RawProbe {
  public:
   RawProbe(const std::string& dir, size_t entry_bytes, size_t batch)
       : file_(dir + "/raw-probe", 64u << 20),
-        n_(EngineBatchBytes(entry_bytes, batch, engine::Options{}.max_frame_bytes)),
-        buf_(n_, 'x') {}
+        writer_(&file_,
+                std::string(EngineBatchBytes(entry_bytes, batch, engine::Options{}.max_frame_bytes),
+                            'x')) {}
   void RunFor(double seconds) {
     const auto t0 = std::chrono::steady_clock::now();
     const auto deadline = t0 + std::chrono::duration<double>(seconds);
     while (std::chrono::steady_clock::now() < deadline) {
-      if (offset_ + n_ > file_.size()) offset_ = 0;
-      file_.PWriteAll(buf_.data(), n_, offset_);
-      file_.DataSync();
-      offset_ += n_;
+      writer_.Write();
       ++writes_;
     }
     seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -109,9 +107,7 @@ class RawProbe {
 
  private:
   ZeroedFile file_;
-  uint64_t n_;
-  std::string buf_;
-  uint64_t offset_ = 0;
+  RawWriter writer_;
   double writes_ = 0, seconds_ = 0;
 };
 
