@@ -459,13 +459,14 @@ Status LogEngine::RecoverActive(const format::SegmentRecord& record) NO_THREAD_S
     if (!found_footer && it.error() != format::FrameError::kEndOfData) {
       bad = it.status();
       bad_offset = it.offset();
-    } else if (!found_footer && EndOfNonZero(bytes, it.offset()) > it.offset()) {
+    } else if (const uint64_t data_end = found_footer ? 0 : EndOfNonZero(bytes, it.offset());
+               data_end > it.offset()) {
       // An all-zero frame header is the end of the data only if nothing but
       // zeros follows it. Bytes after it are a torn write (its first block
       // lost) or a lost sector in front of acknowledged frames: judged like
       // a bad frame below, never silently dropped.
       bad = Status::Corruption("all-zero frame header followed by non-zero bytes up to offset " +
-                               std::to_string(EndOfNonZero(bytes, it.offset())));
+                               std::to_string(data_end));
       bad_offset = it.offset();
     }
   }

@@ -52,6 +52,7 @@ Result<ActiveScan> ScanActiveSegment(SegmentReader* reader, const format::Segmen
           RAFTLOG_ASSIGN_OR_RETURN(uint64_t nonzero_end, reader->EndOfNonZero(offset, size));
           if (nonzero_end > offset) {
             scan.bad_offset = offset;
+            scan.damage_end = nonzero_end;
             scan.bad_what = "all-zero frame header followed by non-zero bytes up to offset " +
                             std::to_string(nonzero_end);
           }
@@ -101,7 +102,7 @@ Result<ActiveScan> ScanActiveSegment(SegmentReader* reader, const format::Segmen
       scan.bad_offset = 0;
       scan.bad_what = "the segment header is all zeros, but valid frames follow";
     }
-    if (scan.bad_offset.has_value()) {
+    if (scan.bad_offset.has_value() && scan.damage_end == 0) {  // not known yet
       RAFTLOG_ASSIGN_OR_RETURN(scan.damage_end, reader->EndOfNonZero(*scan.bad_offset, size));
     }
   }
