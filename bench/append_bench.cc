@@ -45,15 +45,15 @@
 #include <vector>
 
 #include "bench/bench_util.h"
-#include "engine/log_engine.h"
-#include "engine/options.h"
-#include "engine/raft_storage.h"
-#include "engine/stats.h"
-#include "format/compression.h"
-#include "format/record.h"
-#include "format/record_format.h"
-#include "raft/memory_storage.h"
-#include "raft/types.h"
+#include "raftlog/engine/log_engine.h"
+#include "raftlog/engine/options.h"
+#include "raftlog/engine/disk_storage.h"
+#include "raftlog/engine/stats.h"
+#include "raftlog/format/compression.h"
+#include "raftlog/format/record.h"
+#include "raftlog/format/record_format.h"
+#include "raftlog/raft/memory_storage.h"
+#include "raftlog/raft/types.h"
 
 namespace raftlog::bench {
 namespace {

@@ -40,11 +40,11 @@
 #include <thread>
 #include <vector>
 
-#include "engine/stats.h"
-#include "format/record_format.h"
-#include "format/result.h"
-#include "format/status.h"
-#include "raft/types.h"
+#include "raftlog/engine/stats.h"
+#include "raftlog/format/record_format.h"
+#include "raftlog/format/result.h"
+#include "raftlog/format/status.h"
+#include "raftlog/raft/types.h"
 
 namespace raftlog::bench {
 

@@ -25,7 +25,7 @@
 // Thread-safety: every method may be called from any thread. Readers use
 // their own LMDB read transaction; writers are serialized by write_mu_.
 //
-// NB: LMDB is included here directly; outside bench/ only engine/meta_store.h
+// NB: LMDB is included here directly; outside bench/ only raftlog/engine/meta_store.h
 // may include lmdb.h (STYLE.md §6.2). bench/CMakeLists.txt links liblmdb.
 
 #pragma once
@@ -43,11 +43,11 @@
 #include <string_view>
 #include <vector>
 
-#include "format/coding.h"
-#include "format/result.h"
-#include "format/status.h"
-#include "raft/storage.h"
-#include "raft/types.h"
+#include "raftlog/format/coding.h"
+#include "raftlog/format/result.h"
+#include "raftlog/format/status.h"
+#include "raftlog/raft/storage.h"
+#include "raftlog/raft/types.h"
 
 namespace raftlog::bench {
 

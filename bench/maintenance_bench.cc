@@ -23,11 +23,11 @@
 #include <vector>
 
 #include "bench/bench_util.h"
-#include "engine/options.h"
-#include "engine/raft_storage.h"
-#include "raft/memory_storage.h"
-#include "raft/storage.h"
-#include "raft/types.h"
+#include "raftlog/engine/options.h"
+#include "raftlog/engine/disk_storage.h"
+#include "raftlog/raft/memory_storage.h"
+#include "raftlog/raft/storage.h"
+#include "raftlog/raft/types.h"
 
 namespace raftlog::bench {
 namespace {

@@ -32,12 +32,12 @@
 #include <vector>
 
 #include "bench/bench_util.h"
-#include "engine/log_engine.h"
-#include "engine/options.h"
-#include "engine/raft_storage.h"
-#include "engine/stats.h"
-#include "format/record.h"
-#include "format/record_format.h"
+#include "raftlog/engine/log_engine.h"
+#include "raftlog/engine/options.h"
+#include "raftlog/engine/disk_storage.h"
+#include "raftlog/engine/stats.h"
+#include "raftlog/format/record.h"
+#include "raftlog/format/record_format.h"
 
 namespace raftlog::bench {
 namespace {

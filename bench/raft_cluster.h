@@ -1,7 +1,7 @@
 // An in-process raft cluster for benchmarks and the main job's demo
 // (bench/raft_cluster_bench.cc, bench/raft_cluster_demo.cc): 1..N RawNodes,
 // each over its own storage backend, running the Ready loop of
-// raft/rawnode.h, with messages delivered in memory.
+// raftlog/raft/rawnode.h, with messages delivered in memory.
 //
 // The workload is rounds: the leader proposes `batch` entries of
 // `entry_bytes` bytes at once, then the cluster runs until nothing is left to
@@ -43,19 +43,19 @@
 
 #include "bench/bench_util.h"
 #include "bench/lmdb_baseline.h"
-#include "engine/options.h"
-#include "engine/raft_storage.h"
-#include "engine/stats.h"
-#include "format/result.h"
-#include "format/status.h"
-#include "raft/conf_change.h"
-#include "raft/config.h"
-#include "raft/logger.h"
-#include "raft/memory_storage.h"
-#include "raft/rawnode.h"
-#include "raft/ready.h"
-#include "raft/storage.h"
-#include "raft/types.h"
+#include "raftlog/engine/options.h"
+#include "raftlog/engine/disk_storage.h"
+#include "raftlog/engine/stats.h"
+#include "raftlog/format/result.h"
+#include "raftlog/format/status.h"
+#include "raftlog/raft/conf_change.h"
+#include "raftlog/raft/config.h"
+#include "raftlog/raft/logger.h"
+#include "raftlog/raft/memory_storage.h"
+#include "raftlog/raft/rawnode.h"
+#include "raftlog/raft/ready.h"
+#include "raftlog/raft/storage.h"
+#include "raftlog/raft/types.h"
 
 namespace raftlog::bench {
 

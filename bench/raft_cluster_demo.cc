@@ -41,7 +41,7 @@
 
 #include "bench/bench_util.h"
 #include "bench/raft_cluster.h"
-#include "engine/options.h"
+#include "raftlog/engine/options.h"
 
 namespace raftlog::bench {
 namespace {

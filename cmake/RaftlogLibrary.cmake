@@ -1,11 +1,12 @@
 # raftlog_library(<name> [SOURCES ...] [PUBLIC_DEPS ...] [PRIVATE_DEPS ...] [HEADER_DIRS ...]
 #                 [NO_HEADERS])
 #
-# Defines the static library raftlog_<name> with the alias raftlog::<name>,
-# compiled with the project's warnings. Its headers are installed under
-# include/raftlog/<dir>/ for each HEADER_DIRS entry (default: <name>; none with
-# NO_HEADERS, for targets whose headers another target installs), so the
-# include paths a consumer writes ("raft/storage.h") match the source tree.
+# Defines the library raftlog_<name> with the alias raftlog::<name>, compiled
+# with the project's warnings. Its public headers (raftlog/<dir>/*.h, never
+# those under internal/) are installed under include/raftlog/<dir>/
+# for each HEADER_DIRS entry (default: <name>; none with NO_HEADERS, for
+# targets whose headers another target installs), so a consumer writes the
+# same include paths as the source tree: #include <raftlog/raft/storage.h>.
 
 include_guard(GLOBAL)
 
@@ -17,7 +18,7 @@ function(raftlog_library name)
   set_target_properties(${target} PROPERTIES EXPORT_NAME ${name} POSITION_INDEPENDENT_CODE ON)
   target_include_directories(${target} PUBLIC
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>
-    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/raftlog>)
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   target_link_libraries(${target} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS}
                         $<BUILD_INTERFACE:raftlog_compile_options>)
   if(RAFTLOG_INSTALL)
@@ -28,9 +29,10 @@ function(raftlog_library name)
       set(ARG_HEADER_DIRS ${name})
     endif()
     foreach(dir IN LISTS ARG_HEADER_DIRS)
-      install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/
+      install(DIRECTORY ${PROJECT_SOURCE_DIR}/raftlog/${dir}/
               DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/raftlog/${dir}
-              FILES_MATCHING PATTERN "*.h")
+              FILES_MATCHING PATTERN "*.h"
+              PATTERN internal EXCLUDE)
     endforeach()
   endif()
 endfunction()

@@ -1,5 +1,5 @@
 // A three-node raft cluster in one process: each node is a RawNode over a
-// DiskStorage in its own directory, running the Ready loop of raft/rawnode.h.
+// DiskStorage in its own directory, running the Ready loop of raftlog/raft/rawnode.h.
 // The nodes elect a leader, the leader proposes a few "key=value" entries,
 // and every node applies them to a tiny key-value map. Exits 0 once every
 // node has applied the same entries. Messages travel through a queue; a real
@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/raft_storage.h"
-#include "raft/conf_change.h"
-#include "raft/logger.h"
-#include "raft/rawnode.h"
+#include "raftlog/engine/disk_storage.h"
+#include "raftlog/raft/conf_change.h"
+#include "raftlog/raft/logger.h"
+#include "raftlog/raft/rawnode.h"
 
 namespace {
 

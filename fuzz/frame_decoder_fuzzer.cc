@@ -14,11 +14,11 @@
 #include <cstdint>
 #include <string>
 
-#include "format/compression.h"
-#include "format/record.h"
-#include "format/record_format.h"
-#include "format/segment_footer.h"
-#include "format/segment_header.h"
+#include "raftlog/format/compression.h"
+#include "raftlog/format/record.h"
+#include "raftlog/format/record_format.h"
+#include "raftlog/format/segment_footer.h"
+#include "raftlog/format/segment_header.h"
 #include "fuzz/fuzz_util.h"
 
 namespace raftlog::fuzz {

@@ -9,9 +9,9 @@
 #include <iterator>
 #include <system_error>
 
-#include "format/checksum.h"
-#include "format/coding.h"
-#include "format/record_format.h"
+#include "raftlog/format/checksum.h"
+#include "raftlog/format/coding.h"
+#include "raftlog/format/record_format.h"
 
 namespace raftlog::fuzz {
 

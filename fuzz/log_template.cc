@@ -4,9 +4,9 @@
 #include <filesystem>
 #include <system_error>
 
-#include "format/record.h"
-#include "format/record_format.h"
-#include "format/segment_header.h"
+#include "raftlog/format/record.h"
+#include "raftlog/format/record_format.h"
+#include "raftlog/format/segment_header.h"
 #include "fuzz/fuzz_util.h"
 
 namespace raftlog::fuzz {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/raft_storage.h"
+#include "raftlog/engine/disk_storage.h"
 #include "fuzz/fuzz_util.h"
 
 namespace raftlog::fuzz {

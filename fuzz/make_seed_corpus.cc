@@ -12,12 +12,12 @@
 #include <system_error>
 #include <vector>
 
-#include "format/coding.h"
-#include "format/compression.h"
-#include "format/meta_records.h"
-#include "format/record.h"
-#include "format/segment_footer.h"
-#include "format/segment_header.h"
+#include "raftlog/format/coding.h"
+#include "raftlog/format/compression.h"
+#include "raftlog/format/meta_records.h"
+#include "raftlog/format/record.h"
+#include "raftlog/format/segment_footer.h"
+#include "raftlog/format/segment_header.h"
 #include "fuzz/fuzz_util.h"
 #include "fuzz/log_template.h"
 

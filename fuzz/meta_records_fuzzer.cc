@@ -15,8 +15,8 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/meta_store.h"
-#include "format/meta_records.h"
+#include "raftlog/engine/meta_store.h"
+#include "raftlog/format/meta_records.h"
 #include "fuzz/fuzz_util.h"
 #include "fuzz/log_template.h"
 

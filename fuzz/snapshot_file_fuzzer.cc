@@ -16,13 +16,13 @@
 #include <cstdint>
 #include <string>
 
-#include "format/checksum.h"
-#include "format/coding.h"
+#include "raftlog/format/checksum.h"
+#include "raftlog/format/coding.h"
 #include "fuzz/fuzz_util.h"
-#include "io/file_system.h"
-#include "snapshot/snapshot_format.h"
-#include "snapshot/snapshot_reader.h"
-#include "snapshot/snapshot_store.h"
+#include "raftlog/io/file_system.h"
+#include "raftlog/snapshot/snapshot_format.h"
+#include "raftlog/snapshot/snapshot_reader.h"
+#include "raftlog/snapshot/snapshot_store.h"
 
 namespace raftlog::fuzz {
 namespace {

@@ -22,10 +22,10 @@
 #include <string>
 #include <system_error>
 
-#include "engine/meta_store.h"
+#include "raftlog/engine/meta_store.h"
 #include "fuzz/fuzz_util.h"
 #include "fuzz/log_template.h"
-#include "io/file_system.h"
+#include "raftlog/io/file_system.h"
 #include "tools/log_checker.h"
 #include "tools/log_dir.h"
 

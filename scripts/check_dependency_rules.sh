@@ -25,20 +25,20 @@ check() {
 
 files() { find "$@" -type f \( -name '*.h' -o -name '*.cc' \) 2>/dev/null | sort; }
 
-check "format/ (needs none of ours)" 'format/[a-z0-9_/]+\.h' $(files format)
+check "format/ (needs none of ours)" 'raftlog/format/[a-z0-9_/]+\.h' $(files raftlog/format)
 check "raft/ (only format/status.h, format/result.h)" \
-  'raft/[a-z0-9_/]+\.h|format/status\.h|format/result\.h|port/[a-z0-9_]+\.h' $(files raft)
+  'raftlog/raft/[a-z0-9_/]+\.h|raftlog/format/status\.h|raftlog/format/result\.h|raftlog/port/[a-z0-9_]+\.h' $(files raftlog/raft)
 check "io/ (the file-system seam: Status only)" \
-  'io/[a-z0-9_/]+\.h|format/status\.h|format/result\.h|port/[a-z0-9_]+\.h' $(files io)
+  'raftlog/io/[a-z0-9_/]+\.h|raftlog/format/status\.h|raftlog/format/result\.h|raftlog/port/[a-z0-9_]+\.h' $(files raftlog/io)
 check "snapshot/ (builds on format/ and io/)" \
-  'snapshot/[a-z0-9_/]+\.h|format/[a-z0-9_]+\.h|io/[a-z0-9_]+\.h|port/[a-z0-9_]+\.h' $(files snapshot)
+  'raftlog/snapshot/[a-z0-9_/]+\.h|raftlog/format/[a-z0-9_]+\.h|raftlog/io/[a-z0-9_]+\.h|raftlog/port/[a-z0-9_]+\.h' $(files raftlog/snapshot)
 check "engine/'s core (never raft/ or snapshot/)" \
-  'engine/[a-z0-9_/]+\.h|format/[a-z0-9_]+\.h|io/[a-z0-9_]+\.h|port/[a-z0-9_]+\.h' \
-  $(files engine | grep -v '^engine/raft_storage\.')
-check "engine/raft_storage (the adapter)" \
-  'engine/[a-z0-9_/]+\.h|snapshot/[a-z0-9_]+\.h|raft/storage\.h|raft/types\.h|format/[a-z0-9_]+\.h|io/[a-z0-9_]+\.h|port/[a-z0-9_]+\.h' \
-  $(files engine | grep '^engine/raft_storage\.')
-public='(format|io|snapshot|engine|raft)/([a-z0-9_]+)\.h|raft/(quorum|tracker|confchange)/[a-z0-9_]+\.h|port/[a-z0-9_]+\.h|tools/[a-z0-9_]+\.h|bench/[a-z0-9_]+\.h'
+  'raftlog/engine/[a-z0-9_/]+\.h|raftlog/format/[a-z0-9_]+\.h|raftlog/io/[a-z0-9_]+\.h|raftlog/port/[a-z0-9_]+\.h' \
+  $(files raftlog/engine | grep -v '^raftlog/engine/disk_storage\.')
+check "engine/disk_storage (the adapter)" \
+  'raftlog/engine/[a-z0-9_/]+\.h|raftlog/snapshot/[a-z0-9_]+\.h|raftlog/raft/storage\.h|raftlog/raft/types\.h|raftlog/format/[a-z0-9_]+\.h|raftlog/io/[a-z0-9_]+\.h|raftlog/port/[a-z0-9_]+\.h' \
+  $(files raftlog/engine | grep '^raftlog/engine/disk_storage\.')
+public='raftlog/(format|io|snapshot|engine|raft)/([a-z0-9_]+)\.h|raftlog/raft/(quorum|tracker|confchange)/[a-z0-9_]+\.h|raftlog/port/[a-z0-9_]+\.h|tools/[a-z0-9_]+\.h|bench/[a-z0-9_]+\.h'
 check "tools/ (public headers only)" "$public" $(files tools)
 check "bench/ (public headers only)" "$public" $(files bench)
 

@@ -1,6 +1,6 @@
 #include "tools/active_scan.h"
 
-#include "format/record_format.h"
+#include "raftlog/format/record_format.h"
 #include "tools/findings.h"
 
 namespace raftlog::tools {

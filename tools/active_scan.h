@@ -13,9 +13,9 @@
 #include <optional>
 #include <string>
 
-#include "format/meta_records.h"
-#include "format/record.h"
-#include "format/result.h"
+#include "raftlog/format/meta_records.h"
+#include "raftlog/format/record.h"
+#include "raftlog/format/result.h"
 #include "tools/segment_reader.h"
 
 namespace raftlog::tools {

@@ -19,11 +19,11 @@
 #include <system_error>
 #include <vector>
 
-#include "engine/log_engine.h"
-#include "engine/options.h"
-#include "format/record.h"
-#include "format/record_format.h"
-#include "io/file_system.h"
+#include "raftlog/engine/log_engine.h"
+#include "raftlog/engine/options.h"
+#include "raftlog/format/record.h"
+#include "raftlog/format/record_format.h"
+#include "raftlog/io/file_system.h"
 #include "tools/command.h"
 #include "tools/json.h"
 #include "tools/output.h"

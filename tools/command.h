@@ -16,7 +16,7 @@
 #include <functional>
 #include <string_view>
 
-#include "format/status.h"
+#include "raftlog/format/status.h"
 
 namespace CLI {
 class App;

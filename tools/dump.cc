@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "io/file_system.h"
+#include "raftlog/io/file_system.h"
 #include "tools/command.h"
 #include "tools/entry_decode.h"
 #include "tools/entry_walker.h"

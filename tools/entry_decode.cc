@@ -1,7 +1,7 @@
 #include "tools/entry_decode.h"
 
-#include "raft/conf_change.h"
-#include "raft/types.h"
+#include "raftlog/raft/conf_change.h"
+#include "raftlog/raft/types.h"
 #include "tools/text.h"
 
 namespace raftlog::tools {

@@ -1,5 +1,5 @@
 // How the tool shows raft entries: type names, and conf-change entries
-// decoded (raft/conf_change.h) into a readable line and a JSON object.
+// decoded (raftlog/raft/conf_change.h) into a readable line and a JSON object.
 //
 // Thread-safe (pure functions).
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "format/compression.h"
-#include "format/record_format.h"
+#include "raftlog/format/compression.h"
+#include "raftlog/format/record_format.h"
 #include "tools/segment_reader.h"
 
 namespace raftlog::tools {

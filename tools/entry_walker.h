@@ -22,9 +22,9 @@
 #include <optional>
 #include <string>
 
-#include "format/meta_records.h"
-#include "format/record.h"
-#include "format/status.h"
+#include "raftlog/format/meta_records.h"
+#include "raftlog/format/record.h"
+#include "raftlog/format/status.h"
 #include "tools/log_dir.h"
 
 namespace raftlog::tools {

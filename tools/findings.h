@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "format/status.h"
+#include "raftlog/format/status.h"
 
 namespace raftlog::tools {
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "format/record_format.h"
-#include "io/file_system.h"
+#include "raftlog/format/record_format.h"
+#include "raftlog/io/file_system.h"
 #include "tools/command.h"
 #include "tools/entry_decode.h"
 #include "tools/entry_walker.h"

@@ -5,11 +5,11 @@
 #include <set>
 #include <utility>
 
-#include "engine/lmdb_check.h"
-#include "engine/log_engine.h"
-#include "format/compression.h"
-#include "format/record_format.h"
-#include "snapshot/snapshot_format.h"
+#include "raftlog/engine/lmdb_check.h"
+#include "raftlog/engine/log_engine.h"
+#include "raftlog/format/compression.h"
+#include "raftlog/format/record_format.h"
+#include "raftlog/snapshot/snapshot_format.h"
 #include "tools/active_scan.h"
 #include "tools/segment_reader.h"
 #include "tools/snapshots.h"

@@ -31,10 +31,10 @@
 #include <string>
 #include <vector>
 
-#include "format/compression.h"
-#include "format/meta_records.h"
-#include "format/record.h"
-#include "io/file_system.h"
+#include "raftlog/format/compression.h"
+#include "raftlog/format/meta_records.h"
+#include "raftlog/format/record.h"
+#include "raftlog/io/file_system.h"
 #include "tools/findings.h"
 #include "tools/log_dir.h"
 #include "tools/progress.h"

@@ -5,9 +5,9 @@
 #include <cstdio>
 #include <utility>
 
-#include "engine/lmdb_check.h"
-#include "format/coding.h"
-#include "format/record_format.h"
+#include "raftlog/engine/lmdb_check.h"
+#include "raftlog/format/coding.h"
+#include "raftlog/format/record_format.h"
 
 namespace raftlog::tools {
 

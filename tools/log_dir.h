@@ -18,10 +18,10 @@
 #include <utility>
 #include <vector>
 
-#include "engine/meta_store.h"
-#include "format/meta_records.h"
-#include "format/result.h"
-#include "io/file_system.h"
+#include "raftlog/engine/meta_store.h"
+#include "raftlog/format/meta_records.h"
+#include "raftlog/format/result.h"
+#include "raftlog/io/file_system.h"
 #include "tools/findings.h"
 
 namespace raftlog::tools {

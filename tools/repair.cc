@@ -10,10 +10,10 @@
 #include <memory>
 #include <string>
 
-#include "engine/log_engine.h"
-#include "format/compression.h"
-#include "format/record.h"
-#include "io/file_system.h"
+#include "raftlog/engine/log_engine.h"
+#include "raftlog/format/compression.h"
+#include "raftlog/format/record.h"
+#include "raftlog/io/file_system.h"
 #include "tools/active_scan.h"
 #include "tools/command.h"
 #include "tools/findings.h"

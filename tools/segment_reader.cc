@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <utility>
 
-#include "format/coding.h"
-#include "format/record_format.h"
+#include "raftlog/format/coding.h"
+#include "raftlog/format/record_format.h"
 
 namespace raftlog::tools {
 

@@ -21,11 +21,11 @@
 #include <string>
 #include <string_view>
 
-#include "format/record.h"
-#include "format/result.h"
-#include "format/segment_footer.h"
-#include "format/segment_header.h"
-#include "io/file_system.h"
+#include "raftlog/format/record.h"
+#include "raftlog/format/result.h"
+#include "raftlog/format/segment_footer.h"
+#include "raftlog/format/segment_header.h"
+#include "raftlog/io/file_system.h"
 
 namespace raftlog::tools {
 

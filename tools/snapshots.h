@@ -8,9 +8,9 @@
 #include <memory>
 #include <string>
 
-#include "format/meta_records.h"
-#include "format/result.h"
-#include "snapshot/snapshot_store.h"
+#include "raftlog/format/meta_records.h"
+#include "raftlog/format/result.h"
+#include "raftlog/snapshot/snapshot_store.h"
 #include "tools/json.h"
 #include "tools/log_dir.h"
 

@@ -25,8 +25,8 @@
 #include <cstdint>
 #include <string>
 
-#include "format/result.h"
-#include "io/file_system.h"
+#include "raftlog/format/result.h"
+#include "raftlog/io/file_system.h"
 
 namespace raftlog::tools {
 

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "io/file_system.h"
+#include "raftlog/io/file_system.h"
 #include "tools/command.h"
 #include "tools/json.h"
 #include "tools/log_checker.h"

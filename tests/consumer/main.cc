@@ -2,9 +2,9 @@
 #include <cstdio>
 #include <vector>
 
-#include "format/checksum.h"
-#include "format/result.h"
-#include "raft/memory_storage.h"
+#include "raftlog/format/checksum.h"
+#include "raftlog/format/result.h"
+#include "raftlog/raft/memory_storage.h"
 
 int main() {
   raftlog::raft::MemoryStorage storage;

@@ -14,9 +14,9 @@
 #include <thread>
 #include <vector>
 
-#include "engine/log_engine.h"
-#include "engine/raft_storage.h"
-#include "io/file_system.h"
+#include "raftlog/engine/log_engine.h"
+#include "raftlog/engine/disk_storage.h"
+#include "raftlog/io/file_system.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace raftlog::engine {

@@ -6,7 +6,7 @@
 
 #include <memory>
 
-#include "engine/raft_storage.h"
+#include "raftlog/engine/disk_storage.h"
 #include "tests/raft/storage_conformance.h"
 #include "tests/testutil/temp_dir.h"
 

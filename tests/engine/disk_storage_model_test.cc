@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/raft_storage.h"
-#include "raft/memory_storage.h"
+#include "raftlog/engine/disk_storage.h"
+#include "raftlog/raft/memory_storage.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace raftlog::engine {

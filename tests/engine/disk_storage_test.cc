@@ -6,9 +6,9 @@
 #include <memory>
 #include <vector>
 
-#include "engine/raft_storage.h"
-#include "io/file_system.h"
-#include "snapshot/snapshot_store.h"
+#include "raftlog/engine/disk_storage.h"
+#include "raftlog/io/file_system.h"
+#include "raftlog/snapshot/snapshot_store.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace raftlog::engine {

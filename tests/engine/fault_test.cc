@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/log_engine.h"
+#include "raftlog/engine/log_engine.h"
 #include "tests/testutil/fault_file_system.h"
 #include "tests/testutil/temp_dir.h"
 

@@ -1,4 +1,4 @@
-#include "engine/log_engine.h"
+#include "raftlog/engine/log_engine.h"
 
 #include <gtest/gtest.h>
 
@@ -10,13 +10,13 @@
 #include <thread>
 #include <vector>
 
-#include "engine/internal/segment.h"
-#include "engine/meta_store.h"
-#include "format/meta_records.h"
-#include "format/record.h"
-#include "format/record_format.h"
-#include "format/segment_header.h"
-#include "io/file_system.h"
+#include "raftlog/engine/internal/segment.h"
+#include "raftlog/engine/meta_store.h"
+#include "raftlog/format/meta_records.h"
+#include "raftlog/format/record.h"
+#include "raftlog/format/record_format.h"
+#include "raftlog/format/segment_header.h"
+#include "raftlog/io/file_system.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace raftlog::engine {

@@ -1,12 +1,12 @@
-#include "format/compression.h"
+#include "raftlog/format/compression.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <string>
 
-#include "format/coding.h"
-#include "format/record_format.h"
+#include "raftlog/format/coding.h"
+#include "raftlog/format/record_format.h"
 #include "tests/format/allocation_counter.h"
 #include "tests/format/format_test_util.h"
 

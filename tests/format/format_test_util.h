@@ -14,10 +14,10 @@
 #include <string_view>
 #include <vector>
 
-#include "format/checksum.h"
-#include "format/coding.h"
-#include "format/record.h"
-#include "format/record_format.h"
+#include "raftlog/format/checksum.h"
+#include "raftlog/format/coding.h"
+#include "raftlog/format/record.h"
+#include "raftlog/format/record_format.h"
 
 namespace raftlog::format::testing {
 

@@ -1,4 +1,4 @@
-#include "format/meta_records.h"
+#include "raftlog/format/meta_records.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "format/coding.h"
+#include "raftlog/format/coding.h"
 #include "tests/format/allocation_counter.h"
 
 namespace raftlog::format {

@@ -1,11 +1,11 @@
-#include "format/record_format.h"
+#include "raftlog/format/record_format.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "format/checksum.h"
-#include "format/coding.h"
+#include "raftlog/format/checksum.h"
+#include "raftlog/format/coding.h"
 
 namespace raftlog::format {
 namespace {

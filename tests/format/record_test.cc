@@ -1,12 +1,12 @@
-#include "format/record.h"
+#include "raftlog/format/record.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "format/coding.h"
-#include "format/record_format.h"
+#include "raftlog/format/coding.h"
+#include "raftlog/format/record_format.h"
 #include "tests/format/allocation_counter.h"
 #include "tests/format/format_test_util.h"
 

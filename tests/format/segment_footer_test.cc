@@ -1,15 +1,15 @@
-#include "format/segment_footer.h"
+#include "raftlog/format/segment_footer.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "format/checksum.h"
-#include "format/coding.h"
-#include "format/record.h"
-#include "format/record_format.h"
-#include "format/segment_header.h"
+#include "raftlog/format/checksum.h"
+#include "raftlog/format/coding.h"
+#include "raftlog/format/record.h"
+#include "raftlog/format/record_format.h"
+#include "raftlog/format/segment_header.h"
 #include "tests/format/allocation_counter.h"
 #include "tests/format/format_test_util.h"
 

@@ -1,12 +1,12 @@
-#include "format/segment_header.h"
+#include "raftlog/format/segment_header.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "format/checksum.h"
-#include "format/coding.h"
-#include "format/record_format.h"
+#include "raftlog/format/checksum.h"
+#include "raftlog/format/coding.h"
+#include "raftlog/format/record_format.h"
 #include "tests/format/format_test_util.h"
 
 namespace raftlog::format {

@@ -1,4 +1,4 @@
-#include "format/status.h"
+#include "raftlog/format/status.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "format/result.h"
+#include "raftlog/format/result.h"
 
 namespace raftlog {
 namespace {

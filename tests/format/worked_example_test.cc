@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "format/coding.h"
-#include "format/record.h"
-#include "format/record_format.h"
-#include "format/segment_header.h"
+#include "raftlog/format/coding.h"
+#include "raftlog/format/record.h"
+#include "raftlog/format/record_format.h"
+#include "raftlog/format/segment_header.h"
 #include "tests/format/format_test_util.h"
 
 namespace raftlog::format {

@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "io/file_system.h"
+#include "raftlog/io/file_system.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace raftlog::testutil {

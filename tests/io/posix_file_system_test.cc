@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "io/file_system.h"
+#include "raftlog/io/file_system.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace raftlog::io {

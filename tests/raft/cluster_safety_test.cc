@@ -43,12 +43,12 @@
 #include <utility>
 #include <vector>
 
-#include "engine/raft_storage.h"
-#include "raft/conf_change.h"
-#include "raft/memory_storage.h"
-#include "raft/rafttest/network.h"
-#include "raft/rawnode.h"
-#include "raft/util.h"
+#include "raftlog/engine/disk_storage.h"
+#include "raftlog/raft/conf_change.h"
+#include "raftlog/raft/memory_storage.h"
+#include "tests/rafttest/network.h"
+#include "raftlog/raft/rawnode.h"
+#include "raftlog/raft/util.h"
 #include "tests/raft/testutil/cluster_node.h"
 #include "tests/raft/testutil/raft_test_util.h"
 #include "tests/raft/testutil/safety_checker.h"

@@ -1,8 +1,8 @@
-// Tests of raft/conf_change.h: ports etcd raft's raftpb/confchange_test.go
+// Tests of raftlog/raft/conf_change.h: ports etcd raft's raftpb/confchange_test.go
 // (TestLeaveJoint) and checks the protobuf codec against hand-computed
 // golden bytes, etcd v3.7's sparser encodings, and malformed input.
 
-#include "raft/conf_change.h"
+#include "raftlog/raft/conf_change.h"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "raft/internal/proto_wire.h"
+#include "raftlog/raft/internal/proto_wire.h"
 
 namespace raftlog::raft {
 namespace {

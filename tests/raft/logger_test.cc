@@ -1,4 +1,4 @@
-#include "raft/logger.h"
+#include "raftlog/raft/logger.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "raft/memory_storage.h"
+#include "raftlog/raft/memory_storage.h"
 
 #include <gtest/gtest.h>
 

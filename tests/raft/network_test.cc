@@ -1,10 +1,10 @@
-// Tests of the in-process test network (raft/rafttest/network.h): its fault
+// Tests of the in-process test network (tests/rafttest/network.h): its fault
 // injection (ports of etcd's rafttest/network_test.go) and clusters of
 // RawNodes running the full Ready loop over a real storage (ports of etcd's
 // rafttest/node_test.go). Cluster tests run on MemoryStorage and
 // DiskStorage.
 
-#include "raft/rafttest/network.h"
+#include "tests/rafttest/network.h"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "raft/rawnode.h"
+#include "raftlog/raft/rawnode.h"
 #include "tests/raft/testutil/raft_test_util.h"
 
 namespace raftlog::raft::testing {

@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "raft/internal/raft.h"
+#include "raftlog/raft/internal/raft.h"
 #include "tests/raft/testutil/raft_test_util.h"
 
 namespace raftlog::raft::testing {

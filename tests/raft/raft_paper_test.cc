@@ -13,8 +13,8 @@
 #include <set>
 #include <vector>
 
-#include "raft/internal/raft.h"
-#include "raft/logger.h"
+#include "raftlog/raft/internal/raft.h"
+#include "raftlog/raft/logger.h"
 #include "tests/raft/testutil/raft_test_util.h"
 
 namespace raftlog::raft::testing {

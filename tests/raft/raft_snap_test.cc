@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "raft/internal/raft.h"
+#include "raftlog/raft/internal/raft.h"
 #include "tests/raft/testutil/raft_test_util.h"
 
 namespace raftlog::raft::testing {

@@ -3,7 +3,7 @@
 // and on DiskStorage (the storage the nodes of a test read their log and
 // initial state from).
 
-#include "raft/internal/raft.h"
+#include "raftlog/raft/internal/raft.h"
 
 #include <gtest/gtest.h>
 
@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "raft/conf_change.h"
-#include "raft/logger.h"
-#include "raft/util.h"
+#include "raftlog/raft/conf_change.h"
+#include "raftlog/raft/logger.h"
+#include "raftlog/raft/util.h"
 #include "tests/raft/testutil/raft_test_util.h"
 
 namespace raftlog::raft::testing {

@@ -3,7 +3,7 @@
 // (bootstrap, commit pagination, async storage writes) and of Config
 // validation. Every test runs on MemoryStorage and DiskStorage.
 
-#include "raft/rawnode.h"
+#include "raftlog/raft/rawnode.h"
 
 #include <gtest/gtest.h>
 
@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "raft/conf_change.h"
-#include "raft/config.h"
-#include "raft/internal/raft.h"
-#include "raft/util.h"
+#include "raftlog/raft/conf_change.h"
+#include "raftlog/raft/config.h"
+#include "raftlog/raft/internal/raft.h"
+#include "raftlog/raft/util.h"
 #include "tests/raft/testutil/raft_test_util.h"
 
 namespace raftlog::raft::testing {

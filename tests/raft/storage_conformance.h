@@ -27,7 +27,7 @@
 #include <thread>
 #include <vector>
 
-#include "raft/storage.h"
+#include "raftlog/raft/storage.h"
 
 namespace raftlog::raft::testing {
 

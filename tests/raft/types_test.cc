@@ -1,4 +1,4 @@
-#include "raft/types.h"
+#include "raftlog/raft/types.h"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
-// Tests of raft/util.h: a port of etcd raft's util_test.go (message
+// Tests of raftlog/raft/util.h: a port of etcd raft's util_test.go (message
 // classification, DescribeEntry, limitSize, payload sizes), plus the exact
 // Describe* formats that etcd's interaction traces show.
 
-#include "raft/util.h"
+#include "raftlog/raft/util.h"
 
 #include <gtest/gtest.h>
 
@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "raft/conf_change.h"
-#include "raft/ready.h"
+#include "raftlog/raft/conf_change.h"
+#include "raftlog/raft/ready.h"
 
 namespace raftlog::raft {
 namespace {

@@ -20,7 +20,7 @@
 #include <random>
 #include <string>
 
-#include "engine/raft_storage.h"
+#include "raftlog/engine/disk_storage.h"
 #include "tests/reliability/crash_protocol.h"
 
 namespace raftlog::reliability {

@@ -29,7 +29,7 @@
 #include <string_view>
 #include <vector>
 
-#include "raft/types.h"
+#include "raftlog/raft/types.h"
 
 namespace raftlog::reliability {
 

@@ -8,14 +8,14 @@
 
 #include <fstream>
 
-#include "engine/meta_store.h"
-#include "format/checksum.h"
-#include "format/coding.h"
-#include "format/record_format.h"
-#include "format/segment_header.h"
-#include "io/file_system.h"
-#include "snapshot/snapshot_format.h"
-#include "snapshot/snapshot_reader.h"
+#include "raftlog/engine/meta_store.h"
+#include "raftlog/format/checksum.h"
+#include "raftlog/format/coding.h"
+#include "raftlog/format/record_format.h"
+#include "raftlog/format/segment_header.h"
+#include "raftlog/io/file_system.h"
+#include "raftlog/snapshot/snapshot_format.h"
+#include "raftlog/snapshot/snapshot_reader.h"
 #include "tests/reliability/storage_model.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -33,7 +33,7 @@ using raft::HardState;
 // storage has FirstIndex() = snapshot index + 1 but InitialState() returns
 // the old commit index, below the snapshot. raft's loadState then panics
 // ("state.commit %d is out of range [%d, %d]": it needs commit >=
-// FirstIndex() - 1, raft/internal/raft.cc Raft::LoadState), so the node can
+// FirstIndex() - 1, raftlog/raft/internal/raft.cc Raft::LoadState), so the node can
 // never restart. A snapshot is committed by definition, so the fix could be
 // to raise the commit index to at least the snapshot's index on open
 // (DiskStorage::Load), or to write the HardState in the same transaction as

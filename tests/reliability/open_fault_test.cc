@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/log_engine.h"
-#include "snapshot/snapshot_store.h"
+#include "raftlog/engine/log_engine.h"
+#include "raftlog/snapshot/snapshot_store.h"
 #include "tests/reliability/storage_model.h"
 
 namespace raftlog::reliability {

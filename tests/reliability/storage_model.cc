@@ -5,7 +5,7 @@
 #include <sstream>
 #include <utility>
 
-#include "raft/storage.h"
+#include "raftlog/raft/storage.h"
 
 namespace raftlog::reliability {
 

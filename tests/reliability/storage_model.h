@@ -29,9 +29,9 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/raft_storage.h"
-#include "format/result.h"
-#include "raft/types.h"
+#include "raftlog/engine/disk_storage.h"
+#include "raftlog/format/result.h"
+#include "raftlog/raft/types.h"
 #include "tests/testutil/fault_file_system.h"
 #include "tests/testutil/temp_dir.h"
 

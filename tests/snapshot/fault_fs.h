@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "io/file_system.h"
+#include "raftlog/io/file_system.h"
 
 namespace raftlog::snapshot::faults {
 

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "format/checksum.h"
-#include "format/coding.h"
-#include "snapshot/snapshot_format.h"
-#include "snapshot/snapshot_store.h"
+#include "raftlog/format/checksum.h"
+#include "raftlog/format/coding.h"
+#include "raftlog/snapshot/snapshot_format.h"
+#include "raftlog/snapshot/snapshot_store.h"
 #include "tests/snapshot/snapshot_test_util.h"
 #include "tests/testutil/temp_dir.h"
 

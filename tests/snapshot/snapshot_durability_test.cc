@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "snapshot/snapshot_format.h"
-#include "snapshot/snapshot_store.h"
+#include "raftlog/snapshot/snapshot_format.h"
+#include "raftlog/snapshot/snapshot_store.h"
 #include "tests/snapshot/fault_fs.h"
 #include "tests/snapshot/snapshot_test_util.h"
 #include "tests/testutil/temp_dir.h"

@@ -1,4 +1,4 @@
-#include "snapshot/snapshot_format.h"
+#include "raftlog/snapshot/snapshot_format.h"
 
 #include <gtest/gtest.h>
 
@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "format/checksum.h"
-#include "format/coding.h"
-#include "snapshot/snapshot_store.h"
+#include "raftlog/format/checksum.h"
+#include "raftlog/format/coding.h"
+#include "raftlog/snapshot/snapshot_store.h"
 #include "tests/snapshot/snapshot_test_util.h"
 #include "tests/testutil/temp_dir.h"
 

@@ -1,4 +1,4 @@
-#include "snapshot/snapshot_store.h"
+#include "raftlog/snapshot/snapshot_store.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "format/checksum.h"
-#include "snapshot/snapshot_format.h"
+#include "raftlog/format/checksum.h"
+#include "raftlog/snapshot/snapshot_format.h"
 #include "tests/snapshot/snapshot_test_util.h"
 #include "tests/testutil/temp_dir.h"
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "format/checksum.h"
-#include "snapshot/snapshot_store.h"
+#include "raftlog/format/checksum.h"
+#include "raftlog/snapshot/snapshot_store.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace raftlog::snapshot {

@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "format/status.h"
-#include "io/file_system.h"
+#include "raftlog/format/status.h"
+#include "raftlog/io/file_system.h"
 
 namespace raftlog::snapshot::test_support {
 

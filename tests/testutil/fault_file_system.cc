@@ -36,7 +36,7 @@ uint64_t NextRandom(uint64_t* state) {
   return z ^ (z >> 31);
 }
 
-// The same shape as PosixError in io/posix_file_system.cc.
+// The same shape as PosixError in raftlog/io/posix_file_system.cc.
 Status PosixLikeError(std::string_view syscall, const std::string& path, int err) {
   std::string context(syscall);
   context += ' ';

@@ -8,7 +8,7 @@
 // PWrite fault can write a prefix of the bytes first (a short write, as a full
 // disk does). The errors look like the POSIX implementation's: an IOError
 // "<syscall> <path>: <strerror>" with errno_value() set (ENOENT becomes
-// NotFound, as in io/posix_file_system.cc).
+// NotFound, as in raftlog/io/posix_file_system.cc).
 //
 // The durability model. The real files always hold what a reader would see
 // now (the page cache); this class tracks how the disk could differ.
@@ -94,8 +94,8 @@
 #include <string_view>
 #include <vector>
 
-#include "io/file_system.h"
-#include "port/mutex.h"
+#include "raftlog/io/file_system.h"
+#include "raftlog/port/mutex.h"
 
 namespace raftlog::testutil {
 

@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "engine/log_engine.h"
+#include "raftlog/engine/log_engine.h"
 #include "tests/testutil/temp_dir.h"
 #include "tests/tools/cli_runner.h"
 

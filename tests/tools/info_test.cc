@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/log_engine.h"
-#include "format/record_format.h"
+#include "raftlog/engine/log_engine.h"
+#include "raftlog/format/record_format.h"
 #include "tests/testutil/temp_dir.h"
 #include "tests/tools/cli_runner.h"
 #include "tests/tools/log_builder.h"

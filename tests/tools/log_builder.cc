@@ -11,12 +11,12 @@
 #include <iterator>
 #include <memory>
 
-#include "engine/raft_storage.h"
-#include "format/coding.h"
-#include "format/record.h"
-#include "format/record_format.h"
-#include "format/segment_header.h"
-#include "raft/conf_change.h"
+#include "raftlog/engine/disk_storage.h"
+#include "raftlog/format/coding.h"
+#include "raftlog/format/record.h"
+#include "raftlog/format/record_format.h"
+#include "raftlog/format/segment_header.h"
+#include "raftlog/raft/conf_change.h"
 
 namespace raftlog::tools::testing {
 

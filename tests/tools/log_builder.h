@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "format/status.h"
-#include "raft/types.h"
+#include "raftlog/format/status.h"
+#include "raftlog/raft/types.h"
 
 namespace raftlog::tools::testing {
 

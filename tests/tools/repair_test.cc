@@ -5,8 +5,8 @@
 
 #include <filesystem>
 
-#include "engine/log_engine.h"
-#include "engine/raft_storage.h"
+#include "raftlog/engine/log_engine.h"
+#include "raftlog/engine/disk_storage.h"
 #include "tests/testutil/temp_dir.h"
 #include "tests/tools/cli_runner.h"
 #include "tests/tools/log_builder.h"

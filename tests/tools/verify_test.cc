@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "engine/raft_storage.h"
+#include "raftlog/engine/disk_storage.h"
 #include "tests/testutil/temp_dir.h"
 #include "tests/tools/cli_runner.h"
 #include "tests/tools/log_builder.h"

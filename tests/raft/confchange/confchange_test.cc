@@ -2,7 +2,7 @@
 // progress given to new peers, that the input tracker is never modified,
 // and every invariant violation CheckInvariants reports.
 
-#include "raft/confchange/confchange.h"
+#include "raftlog/raft/confchange/confchange.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "raft/tracker/tracker.h"
+#include "raftlog/raft/tracker/tracker.h"
 
 namespace raftlog::raft::confchange {
 namespace {

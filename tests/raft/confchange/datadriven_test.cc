@@ -18,9 +18,9 @@
 #include <string_view>
 #include <vector>
 
-#include "raft/conf_change.h"
-#include "raft/confchange/confchange.h"
-#include "raft/tracker/tracker.h"
+#include "raftlog/raft/conf_change.h"
+#include "raftlog/raft/confchange/confchange.h"
+#include "raftlog/raft/tracker/tracker.h"
 
 namespace raftlog::raft::confchange {
 namespace {

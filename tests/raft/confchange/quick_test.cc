@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "raft/confchange/confchange.h"
-#include "raft/tracker/tracker.h"
+#include "raftlog/raft/confchange/confchange.h"
+#include "raftlog/raft/tracker/tracker.h"
 
 namespace raftlog::raft::confchange {
 namespace {

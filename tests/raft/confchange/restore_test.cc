@@ -2,7 +2,7 @@
 // ConfState and reading it back gives the same ConfState, for fixed cases
 // and for 1000 random valid ConfStates (fixed seed).
 
-#include "raft/confchange/restore.h"
+#include "raftlog/raft/confchange/restore.h"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "raft/tracker/tracker.h"
+#include "raftlog/raft/tracker/tracker.h"
 
 namespace raftlog::raft::confchange {
 namespace {

@@ -1,15 +1,15 @@
-// Tests of the datadriven script runner (raft/rafttest/datadriven.h) against
+// Tests of the datadriven script runner (tests/rafttest/datadriven.h) against
 // the behaviour of github.com/cockroachdb/datadriven, and of the interaction
 // environment's handling of malformed directives and errors.
 
-#include "raft/rafttest/datadriven.h"
+#include "tests/rafttest/datadriven.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "raft/rafttest/interaction_env.h"
+#include "tests/rafttest/interaction_env.h"
 
 namespace raftlog::raft::rafttest {
 namespace {

@@ -1,5 +1,5 @@
 // raft_interaction: runs datadriven interaction scripts (etcd raft's
-// testdata/*.txt format, see raft/rafttest/interaction_env.h) against our
+// testdata/*.txt format, see tests/rafttest/interaction_env.h) against our
 // raft core and reports every directive whose output differs from the
 // script, as a unified diff.
 //
@@ -25,10 +25,10 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/options.h"
-#include "engine/raft_storage.h"
-#include "raft/rafttest/datadriven.h"
-#include "raft/rafttest/interaction_env.h"
+#include "raftlog/engine/options.h"
+#include "raftlog/engine/disk_storage.h"
+#include "tests/rafttest/datadriven.h"
+#include "tests/rafttest/interaction_env.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace {

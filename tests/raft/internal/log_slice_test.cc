@@ -1,4 +1,4 @@
-#include "raft/internal/log_slice.h"
+#include "raftlog/raft/internal/log_slice.h"
 
 #include <gtest/gtest.h>
 

@@ -10,7 +10,7 @@
 #include <span>
 #include <vector>
 
-#include "raft/types.h"
+#include "raftlog/raft/types.h"
 
 namespace raftlog::raft::internal::testing {
 

@@ -1,4 +1,4 @@
-#include "raft/internal/raft_log.h"
+#include "raftlog/raft/internal/raft_log.h"
 
 #include <gtest/gtest.h>
 
@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "raft/logger.h"
-#include "raft/memory_storage.h"
+#include "raftlog/raft/logger.h"
+#include "raftlog/raft/memory_storage.h"
 #include "tests/raft/internal/log_test_util.h"
 
 namespace raftlog::raft::internal {

@@ -1,4 +1,4 @@
-#include "raft/internal/read_only.h"
+#include "raftlog/raft/internal/read_only.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "raft/internal/unstable.h"
+#include "raftlog/raft/internal/unstable.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <optional>
 #include <vector>
 
-#include "raft/logger.h"
+#include "raftlog/raft/logger.h"
 #include "tests/raft/internal/log_test_util.h"
 
 namespace raftlog::raft::internal {

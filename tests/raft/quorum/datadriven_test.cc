@@ -15,9 +15,9 @@
 #include <string_view>
 #include <vector>
 
-#include "raft/quorum/joint.h"
-#include "raft/quorum/majority.h"
-#include "raft/quorum/quorum.h"
+#include "raftlog/raft/quorum/joint.h"
+#include "raftlog/raft/quorum/majority.h"
+#include "raftlog/raft/quorum/quorum.h"
 #include "tests/raft/quorum/quorum_test_util.h"
 
 namespace raftlog::raft::quorum {

@@ -1,4 +1,4 @@
-#include "raft/quorum/joint.h"
+#include "raftlog/raft/quorum/joint.h"
 
 #include <gtest/gtest.h>
 

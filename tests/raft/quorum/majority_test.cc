@@ -1,4 +1,4 @@
-#include "raft/quorum/majority.h"
+#include "raftlog/raft/quorum/majority.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "raft/quorum/quorum.h"
+#include "raftlog/raft/quorum/quorum.h"
 
 #include <gtest/gtest.h>
 

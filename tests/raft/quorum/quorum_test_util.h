@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "raft/quorum/majority.h"
-#include "raft/quorum/quorum.h"
+#include "raftlog/raft/quorum/majority.h"
+#include "raftlog/raft/quorum/quorum.h"
 
 namespace raftlog::raft::quorum::test {
 

@@ -1,4 +1,4 @@
-// ClusterNode: a RawNode running the Ready loop of raft/rawnode.h over a
+// ClusterNode: a RawNode running the Ready loop of raftlog/raft/rawnode.h over a
 // WritableStorage, as a node of rafttest::Network, reporting everything it
 // does to a SafetyChecker. For the randomized cluster tests
 // (tests/raft/cluster_safety_test.cc).
@@ -37,15 +37,15 @@
 #include <utility>
 #include <vector>
 
-#include "format/result.h"
-#include "format/status.h"
-#include "raft/conf_change.h"
-#include "raft/config.h"
-#include "raft/internal/raft.h"
-#include "raft/rafttest/network.h"
-#include "raft/rawnode.h"
-#include "raft/storage.h"
-#include "raft/types.h"
+#include "raftlog/format/result.h"
+#include "raftlog/format/status.h"
+#include "raftlog/raft/conf_change.h"
+#include "raftlog/raft/config.h"
+#include "raftlog/raft/internal/raft.h"
+#include "tests/rafttest/network.h"
+#include "raftlog/raft/rawnode.h"
+#include "raftlog/raft/storage.h"
+#include "raftlog/raft/types.h"
 #include "tests/raft/testutil/safety_checker.h"
 
 namespace raftlog::raft::testing {
@@ -110,7 +110,7 @@ class ClusterNode final : public rafttest::StateMachine {
     if (!crashed_) node_->Tick();
   }
 
-  // The Ready loop, exactly as raft/rawnode.h specifies it, for every Ready
+  // The Ready loop, exactly as raftlog/raft/rawnode.h specifies it, for every Ready
   // available: persist, send, apply, Advance.
   std::vector<Message> ReadMessages() override {
     std::vector<Message> out;

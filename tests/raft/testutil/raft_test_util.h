@@ -21,14 +21,14 @@
 #include <utility>
 #include <vector>
 
-#include "raft/config.h"
-#include "raft/internal/raft.h"
-#include "raft/logger.h"
-#include "raft/rafttest/network.h"
-#include "raft/rawnode.h"
-#include "raft/storage.h"
-#include "raft/types.h"
-#include "raft/util.h"
+#include "raftlog/raft/config.h"
+#include "raftlog/raft/internal/raft.h"
+#include "raftlog/raft/logger.h"
+#include "tests/rafttest/network.h"
+#include "raftlog/raft/rawnode.h"
+#include "raftlog/raft/storage.h"
+#include "raftlog/raft/types.h"
+#include "raftlog/raft/util.h"
 #include "tests/raft/testutil/storage_factory.h"
 
 namespace raftlog::raft {

@@ -54,14 +54,14 @@
 #include <utility>
 #include <vector>
 
-#include "format/checksum.h"
-#include "format/coding.h"
-#include "raft/internal/raft_log.h"
-#include "raft/logger.h"
-#include "raft/node_status.h"
-#include "raft/ready.h"
-#include "raft/storage.h"
-#include "raft/types.h"
+#include "raftlog/format/checksum.h"
+#include "raftlog/format/coding.h"
+#include "raftlog/raft/internal/raft_log.h"
+#include "raftlog/raft/logger.h"
+#include "raftlog/raft/node_status.h"
+#include "raftlog/raft/ready.h"
+#include "raftlog/raft/storage.h"
+#include "raftlog/raft/types.h"
 
 namespace raftlog::raft::testing {
 

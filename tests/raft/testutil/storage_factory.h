@@ -18,10 +18,10 @@
 #include <utility>
 #include <vector>
 
-#include "engine/raft_storage.h"
-#include "io/file_system.h"
-#include "raft/memory_storage.h"
-#include "raft/storage.h"
+#include "raftlog/engine/disk_storage.h"
+#include "raftlog/io/file_system.h"
+#include "raftlog/raft/memory_storage.h"
+#include "raftlog/raft/storage.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace raftlog::raft::testing {

@@ -1,6 +1,6 @@
 // Ports etcd raft's tracker/inflights_test.go.
 
-#include "raft/tracker/inflights.h"
+#include "raftlog/raft/tracker/inflights.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // Ports etcd raft's tracker/progress_test.go, plus the flow-control and
 // sent-commit transitions of progress.go that etcd covers in raft_test.go.
 
-#include "raft/tracker/progress.h"
+#include "raftlog/raft/tracker/progress.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // Tests of tracker.go's ProgressTracker and Config (etcd covers them through
 // raft_test.go; these pin the behaviour down directly).
 
-#include "raft/tracker/tracker.h"
+#include "raftlog/raft/tracker/tracker.h"
 
 #include <gtest/gtest.h>
 

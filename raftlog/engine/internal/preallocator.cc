@@ -1,0 +1,135 @@
+#include "raftlog/engine/internal/preallocator.h"
+
+#include <algorithm>
+#include <string_view>
+#include <vector>
+
+#include "raftlog/engine/internal/segment.h"
+
+namespace raftlog::engine::internal {
+
+Preallocator::Preallocator(io::FileSystem* fs, std::string dir, uint64_t segment_bytes,
+                           uint64_t first_segment_id, int target, bool write_zeros)
+    : fs_(fs),
+      dir_(std::move(dir)),
+      segment_bytes_(segment_bytes),
+      target_(std::max(target, 0)),
+      write_zeros_(write_zeros),
+      next_id_(first_segment_id),
+      next_unused_(first_segment_id) {}
+
+Preallocator::~Preallocator() { Stop(); }
+
+void Preallocator::AddExisting(Prepared spare) {
+  port::MutexLock lock(&mu_);
+  next_id_ = std::max(next_id_, spare.segment_id + 1);
+  ready_.push_back(std::move(spare));
+}
+
+void Preallocator::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Preallocator::Stop() {
+  {
+    port::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  cv_.SignalAll();
+  if (thread_.joinable()) thread_.join();
+}
+
+uint64_t Preallocator::next_unused_id() const {
+  port::MutexLock lock(&mu_);
+  return next_unused_;
+}
+
+Result<Preallocator::Prepared> Preallocator::Take() {
+  port::MutexLock lock(&mu_);
+  if (target_ == 0 && ready_.empty()) {
+    // No background thread: prepare in the caller's thread.
+    const uint64_t id = next_id_;
+    mu_.Unlock();
+    Result<Prepared> p = PrepareOne(id);
+    mu_.Lock();
+    if (!p.ok()) return p.status();
+    next_id_ = id + 1;
+    next_unused_ = std::max(next_unused_, id + 1);
+    return p;
+  }
+  while (ready_.empty()) {
+    if (!error_.ok() && !retry_) {
+      // Report the failure once, then let the thread try again so that a
+      // disk that gained space recovers without a restart.
+      Status error = error_;
+      retry_ = true;
+      cv_.SignalAll();
+      return error;
+    }
+    if (stop_) return Status::FailedPrecondition("segment preallocator stopped");
+    cv_.Signal();
+    cv_.Wait();
+  }
+  Prepared p = std::move(ready_.front());
+  ready_.pop_front();
+  next_unused_ = std::max(next_unused_, p.segment_id + 1);
+  cv_.SignalAll();  // the thread may prepare the next one
+  return p;
+}
+
+void Preallocator::Run() {
+  port::MutexLock lock(&mu_);
+  while (!stop_) {
+    const bool want_more = static_cast<int>(ready_.size()) < target_;
+    const bool may_try = error_.ok() || retry_;
+    if (!want_more || !may_try) {
+      cv_.Wait();
+      continue;
+    }
+    const uint64_t id = next_id_;
+    mu_.Unlock();
+    Result<Prepared> p = PrepareOne(id);
+    mu_.Lock();
+    if (p.ok()) {
+      ready_.push_back(std::move(*p));
+      next_id_ = id + 1;
+      error_ = Status::OK();
+    } else {
+      error_ = p.status();
+    }
+    retry_ = false;
+    cv_.SignalAll();
+  }
+}
+
+Result<Preallocator::Prepared> Preallocator::PrepareOne(uint64_t id) {
+  const std::string path = io::JoinPath(dir_, SegmentFileName(id));
+  const std::string tmp = path + ".tmp";
+  (void)fs_->Remove(tmp);  // a leftover from an interrupted attempt
+  Status s;
+  {
+    auto file = fs_->Open(tmp, io::OpenMode::kCreateExclusive);
+    if (!file.ok()) return file.status();
+    // Reserve first, so that ENOSPC is reported before we write anything,
+    // then write real zeros: fdatasync into written blocks is the fast case.
+    s = (*file)->Allocate(0, segment_bytes_);
+    static const std::string kZeros(1 << 20, '\0');
+    for (uint64_t off = 0; write_zeros_ && s.ok() && off < segment_bytes_; off += kZeros.size()) {
+      const std::string_view chunk(kZeros.data(),
+                                   std::min<uint64_t>(kZeros.size(), segment_bytes_ - off));
+      s = (*file)->PWrite(off, std::span<const std::string_view>(&chunk, 1));
+    }
+    if (s.ok()) s = (*file)->Sync();
+  }
+  if (s.ok()) s = fs_->Rename(tmp, path);
+  if (s.ok()) s = fs_->SyncDir(dir_);
+  if (!s.ok()) {
+    (void)fs_->Remove(tmp);
+    return s.WithContext("preparing segment " + SegmentFileName(id));
+  }
+  auto file = fs_->Open(path, io::OpenMode::kReadWrite);
+  if (!file.ok()) return file.status();
+  return Prepared{id, std::shared_ptr<io::File>(std::move(*file)), path};
+}
+
+}  // namespace raftlog::engine::internal

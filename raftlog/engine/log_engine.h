@@ -1,0 +1,312 @@
+// LogEngine: a persistent, crash-safe log of (index, term, type, bytes)
+// entries in segment files, with its metadata in LMDB. Raft-agnostic: the
+// adapter DiskStorage (raftlog/engine/disk_storage.h) turns it into a raft Storage.
+//
+// Design (docs/architecture.md and docs/crash-safety.md say it at length):
+//
+// Files. One directory per log:
+//   LOCK              flock'ed while the log is open; a second opener gets Busy
+//   meta.mdb          LMDB (plus meta.mdb-lock): manifest, log start, state
+//   segments/<id>.seg segment files, id = 16 hex digits, never reused
+// LMDB's manifest of live segments is the source of truth: on open, segment
+// files it does not list are removed (or kept as prepared spares, see
+// internal/preallocator.h).
+//
+// Segments. Fixed size (Options::segment_bytes), prepared ahead by a
+// background thread (written with zeros, synced). Exactly one segment, the
+// last, is *active*: appended to with pwritev, its end found on open by
+// scanning its frames. The others are *sealed*: a footer (frame table + term
+// runs) after the last frame, found through a trailer at the end of the file,
+// so that open reads footers, not data, and open time does not grow with the
+// log. A frame holds a batch of consecutive entries of one term and an XXH3
+// checksum seeded with (segment id, generation), so bytes from another
+// segment or from before a truncation can never validate.
+//
+// Truncation. An Append whose first index is at or below the last index
+// replaces the suffix. The segment holding the new last entry is sealed at
+// it (its manifest entry records the lower last index; bytes beyond are dead)
+// and the new entries go to a new segment with a new id and generation. So a
+// stale frame beyond the cut can never be spliced into the log after a crash.
+// TruncatePrefix (compaction) and Reset (a snapshot replaces the log) are one
+// LMDB transaction each; files are deleted afterwards, and leftovers of an
+// interrupted deletion are removed on the next open.
+//
+// Durability. Append with sync writes its frames and calls fdatasync once on
+// the active segment (a segment roll adds the seal's sync and one LMDB
+// commit, once per segment_bytes). State written with PutState is durable
+// (an LMDB commit) before the call returns; PutStateLazy defers it to the
+// next LMDB commit or Close(). After a failed write or fdatasync the engine
+// refuses every further write (it cannot know what reached the disk) until
+// it is reopened, when recovery decides from what is actually on disk.
+//
+// Recovery (Options::recovery): a torn frame at the end of the active
+// segment is cut (and the segment sealed there); a bad frame followed by a
+// valid one, or a bad sealed segment, is a Corruption error naming the file
+// and offset.
+//
+// Thread-safety: any number of threads may read (FirstIndex, LastIndex, Term,
+// Read) concurrently with one writer (Append, Truncate*, Reset, PutState,
+// Sync); writes are serialized internally. Readers never wait for the
+// writer's fdatasync: new entries are published under a short exclusive lock
+// after they are written (and synced, if asked).
+
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "raftlog/engine/meta_store.h"
+#include "raftlog/engine/options.h"
+#include "raftlog/engine/stats.h"
+#include "raftlog/format/meta_records.h"
+#include "raftlog/format/record.h"
+#include "raftlog/format/result.h"
+#include "raftlog/format/segment_footer.h"
+#include "raftlog/io/file_system.h"
+#include "raftlog/port/mutex.h"
+
+namespace raftlog::engine {
+
+namespace internal {
+class Segment;
+class Preallocator;
+struct PreparedSegment;
+class FrameCache;
+}  // namespace internal
+
+struct AppendOptions {
+  // fdatasync before returning (subject to Options::sync: kNever and
+  // kInterval never sync on the append path).
+  bool sync = true;
+  // An opaque index stored with the frames (raft: the commit index), of which
+  // the largest found in the log is reported by recovered_commit_hint().
+  uint64_t commit_hint = 0;
+};
+
+// Metadata changes applied with a log operation, in the same LMDB transaction.
+// Keys are the caller's; the engine stores them under "state/".
+using StateUpdates = std::vector<std::pair<std::string, std::string>>;
+
+class LogEngine {
+ public:
+  // Opens the log in `dir`, creating it if missing (Options::create_if_missing)
+  // and recovering it. Returns Busy if another process has it open,
+  // InvalidArgument if dir holds something that is not a raftlog log or the
+  // options are invalid, NotSupported for a newer format, Corruption naming
+  // file and offset when recovery finds damage its policy does not allow.
+  static Result<std::unique_ptr<LogEngine>> Open(const std::string& dir, const Options& options);
+
+  // Close()s if needed.
+  ~LogEngine();
+  LogEngine(const LogEngine&) = delete;
+  LogEngine& operator=(const LogEngine&) = delete;
+
+  // Persists lazy state, syncs the active segment, stops background threads
+  // and releases the directory lock. Further calls fail. Idempotent.
+  Status Close();
+
+  // Releases everything like Close() but writes nothing more: no sync, no
+  // metadata. What is on disk is what a crash at this moment would leave.
+  // For crash tests, and for an application that must stop at once after a
+  // fatal error. Idempotent.
+  void Abandon();
+
+  // --- reading (any thread) ---------------------------------------------------
+
+  // Entries live in [FirstIndex(), LastIndex()]; FirstIndex()-1 is the
+  // compaction point, whose term stays readable. A new log has FirstIndex 1,
+  // LastIndex 0. Never blocks on I/O.
+  uint64_t FirstIndex() const { return first_index_.load(std::memory_order_acquire); }
+  uint64_t LastIndex() const { return last_index_.load(std::memory_order_acquire); }
+
+  // The term of `index`, from memory. Compacted if index < FirstIndex()-1,
+  // Unavailable if index > LastIndex().
+  Result<uint64_t> Term(uint64_t index) const;
+
+  // Calls fn for the entries [lo, hi) in order until fn returns false. The
+  // EntryView's data is valid only during the call. fn runs under the
+  // engine's shared index lock: it must be quick and must not call back into
+  // the engine's writer side.
+  // Returns Compacted if lo < FirstIndex(), Unavailable if hi > LastIndex()+1,
+  // InvalidArgument if lo > hi, Corruption (file, offset) for bad bytes.
+  Status Read(uint64_t lo, uint64_t hi,
+              const std::function<bool(const format::EntryView&)>& fn) const;
+
+  // The largest commit hint found in the log on open, capped at LastIndex().
+  uint64_t recovered_commit_hint() const { return recovered_commit_hint_; }
+
+  // A caller's state value (see PutState), or nullopt.
+  Result<std::optional<std::string>> GetState(std::string_view key) const;
+
+  Stats GetStats() const;
+
+  const std::string& dir() const { return dir_; }
+  bool read_only() const { return options_.read_only; }
+
+  // --- writing (serialized) ---------------------------------------------------
+
+  // Appends entries with consecutive indexes, the first in
+  // [FirstIndex(), LastIndex()+1]. Entries at or after the first one's index
+  // are replaced. Terms must not decrease within the batch or relative to the
+  // entry before it (raft guarantees both).
+  // Returns InvalidArgument (and changes nothing) for a gap, an index below
+  // FirstIndex(), non-consecutive indexes, a decreasing term, or an entry too
+  // large for a segment; FailedPrecondition after an earlier write failure;
+  // IOError for a failed write or sync (the engine then refuses writes).
+  Status Append(std::span<const format::EntryView> entries, const AppendOptions& options);
+
+  // Drops every entry below new_first_index: FirstIndex() becomes
+  // new_first_index and the term of new_first_index-1 is kept as the
+  // compaction point's. `state` is written in the same LMDB transaction.
+  // REQUIRES: FirstIndex() <= new_first_index <= LastIndex()+1, else
+  // InvalidArgument.
+  Status TruncatePrefix(uint64_t new_first_index, const StateUpdates& state = {});
+
+  // Drops the whole log: it becomes empty with compaction point (index, term)
+  // (FirstIndex() = index+1). `state` is written in the same transaction.
+  Status Reset(uint64_t index, uint64_t term, const StateUpdates& state = {});
+
+  // Writes caller state durably (one LMDB commit) before returning. Any lazy
+  // state is written in the same transaction.
+  Status PutState(const StateUpdates& state);
+  // Remembers state to write with the next LMDB commit, or at Close(). A
+  // crash may lose it. GetState() returns it at once.
+  void PutStateLazy(std::string key, std::string value);
+
+  // fdatasync of the active segment (for SyncPolicy::kNever users who want a
+  // durability point).
+  Status Sync();
+
+ private:
+  struct PendingFrames;
+  LogEngine(std::string dir, const Options& options);
+
+  // Open steps.
+  Status OpenImpl();
+  Status InitOrCheckFormat();
+  Status LoadSegments(const std::vector<format::SegmentRecord>& records);
+  Status OpenSealed(const format::SegmentRecord& record);
+  Status RecoverActive(const format::SegmentRecord& record);
+  // Makes [from, to) of the active segment durable as recovery read it:
+  // `bytes` views the file's mapping from offset 0. Writes back the bytes the
+  // device lacks (io::File::ReadFromDevice): all of them if any byte differs.
+  Status MakeDurable(io::File* file, std::string_view bytes, uint64_t from, uint64_t to);
+  Status CheckContinuity();
+  Status CheckStartTerm();
+  // The term of `index` from term_runs_. REQUIRES: mu_ held (or open), and
+  // index within the live segments.
+  uint64_t TermFromRuns(uint64_t index) const;
+  Status RemoveStrayFiles(const std::vector<format::SegmentRecord>& records);
+
+  // Writer helpers. REQUIRES: write_mu_ held (annotations on the definitions).
+  Status CheckWritable() const;
+  Status WriteFrames(std::span<const format::EntryView> entries, uint64_t commit_hint, bool sync);
+  Status Roll(PendingFrames* pending);
+  Status Activate(MetaStore::Batch* batch);
+  // Writes a footer listing `segment`'s frames up to last_index and the
+  // trailer at write_offset, syncs, and truncates the file after them.
+  Status WriteSeal(internal::Segment* segment, uint64_t write_offset, uint64_t last_index,
+                   std::vector<format::TermRun> runs, uint64_t* footer_offset,
+                   uint64_t* file_bytes);
+  Result<format::FooterView> ParseFooter(const internal::Segment& segment, uint64_t footer_offset,
+                                         uint64_t file_bytes) const;
+  Status TruncateSuffix(uint64_t new_last_index);
+  Status CommitMeta(MetaStore::Batch* batch);
+  // Stops the background threads and releases files, mappings, LMDB and the
+  // lock. REQUIRES: write_mu_ held and closed_ set.
+  void ReleaseLocked();
+  void RemoveSegmentFiles(std::vector<std::unique_ptr<internal::Segment>> dead);
+  void Fail(const Status& s);
+  void SyncLoop();
+
+  // Index helpers. REQUIRES: mu_ held (shared suffices).
+  size_t FindSegment(uint64_t index) const;
+  std::vector<format::TermRun> RunsWithin(uint64_t first, uint64_t last) const;
+
+  const std::string dir_;
+  const std::string segments_dir_;
+  const Options options_;
+  io::FileSystem* const fs_;
+  std::unique_ptr<io::FileLock> lock_;
+  std::unique_ptr<MetaStore> meta_;
+  std::unique_ptr<internal::Preallocator> preallocator_;
+  std::unique_ptr<internal::FrameCache> cache_;
+
+  // Lock order: write_mu_ before mu_ before state_mu_ / fail_mu_ / sync_mu_.
+  //
+  // The writer holds write_mu_ for a whole operation, I/O included. Readers
+  // never take it.
+  port::Mutex write_mu_;
+  // The index. Readers hold mu_ shared for a whole Read/Term; the writer
+  // takes it exclusively only to publish (never across I/O).
+  mutable port::SharedMutex mu_;
+
+  // Guarded by mu_ (written only with write_mu_ also held):
+  // Live segments in index order. Invariant: segments_[k+1]->base_index() ==
+  // segments_[k]->last_index() + 1; only the last may be active.
+  std::vector<std::unique_ptr<internal::Segment>> segments_ GUARDED_BY(mu_);
+  // Terms of every entry the live segments hold, from the first segment's
+  // base index (which may be below FirstIndex()) to LastIndex(), as maximal
+  // runs of increasing (first index, term).
+  std::vector<format::TermRun> term_runs_ GUARDED_BY(mu_);
+  uint64_t prev_term_ GUARDED_BY(mu_) = 0;  // term of FirstIndex()-1
+  // Mirrors of the index bounds for lock-free FirstIndex()/LastIndex();
+  // stored with release order after the index they describe is published.
+  std::atomic<uint64_t> first_index_{1};
+  std::atomic<uint64_t> last_index_{0};
+
+  // Guarded by write_mu_:
+  internal::Segment* active_ GUARDED_BY(write_mu_) = nullptr;  // == segments_.back() or null
+  uint64_t write_offset_ GUARDED_BY(write_mu_) = 0;            // next frame's offset in active_
+  // Bytes of active_ known durable (synced by this process, or rewritten and
+  // synced on open): written into every frame (FrameHeader::durable_offset).
+  // With kInterval the syncer's fdatasyncs advance it too (sync_durable_).
+  uint64_t durable_offset_ GUARDED_BY(write_mu_) = 0;
+  bool header_pending_ GUARDED_BY(write_mu_) = false;  // active_'s header not yet written
+  uint32_t active_runs_ GUARDED_BY(write_mu_) = 0;     // term runs inside active_
+  uint64_t next_segment_id_ GUARDED_BY(write_mu_) = 1;
+  // A prepared file taken for the next roll before an append writes anything.
+  std::unique_ptr<internal::PreparedSegment> spare_ GUARDED_BY(write_mu_);
+  uint64_t generation_ GUARDED_BY(write_mu_) = 0;
+  format::FrameBuilder builder_ GUARDED_BY(write_mu_);
+  std::vector<format::EntryView> chunk_ GUARDED_BY(write_mu_);  // scratch
+  std::vector<std::string_view> pieces_ GUARDED_BY(write_mu_);  // scratch
+  bool closed_ GUARDED_BY(write_mu_) = false;
+
+  // Lazy caller state (PutStateLazy): read by GetState on any thread.
+  mutable port::Mutex state_mu_;
+  std::map<std::string, std::string, std::less<>> lazy_state_ GUARDED_BY(state_mu_);
+
+  // Set once a write or sync failed; every later write returns it.
+  mutable port::Mutex fail_mu_;
+  Status failed_ GUARDED_BY(fail_mu_);
+  std::atomic<bool> has_failed_{false};
+
+  // SyncPolicy::kInterval: the background syncer and the file it syncs.
+  port::Mutex sync_mu_;
+  port::CondVar sync_cv_{&sync_mu_};
+  std::shared_ptr<io::File> sync_file_ GUARDED_BY(sync_mu_);
+  // kInterval: the bytes of sync_file_ written so far, and those the interval
+  // syncer has made durable (folded into durable_offset_ by the writer).
+  uint64_t sync_written_ GUARDED_BY(sync_mu_) = 0;
+  uint64_t sync_durable_ GUARDED_BY(sync_mu_) = 0;
+  bool sync_stop_ GUARDED_BY(sync_mu_) = false;
+  std::thread syncer_;
+
+  uint64_t recovered_commit_hint_ = 0;
+  // Counters; atomics so GetStats() can read them from any thread.
+  struct Counters;
+  std::unique_ptr<Counters> counters_;
+};
+
+}  // namespace raftlog::engine

@@ -1,0 +1,97 @@
+// Options of a log engine (LogEngine) and of DiskStorage, every field with its
+// default and the reason for it. docs/operations.md explains how to choose.
+
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+#include "raftlog/format/compression.h"
+
+namespace raftlog::io {
+class FileSystem;
+}
+
+namespace raftlog::engine {
+
+// When appended entries become durable.
+enum class SyncPolicy : uint8_t {
+  // Every Append that asks for durability (the default for a raft Ready that
+  // MustSync) is followed by one fdatasync before it returns. Nothing
+  // acknowledged is lost on power failure.
+  kAlways,
+  // Never fdatasync on the append path; the OS writes back when it likes.
+  // A crash of the process loses nothing; a power failure may lose recent
+  // appends. For benchmarks and for clusters that rely on replication only.
+  kNever,
+  // fdatasync from a background thread every sync_interval; appends return
+  // without waiting. A power failure loses at most about one interval.
+  kInterval,
+};
+
+// What recovery on open does when a segment's bytes fail their checks.
+enum class RecoveryPolicy : uint8_t {
+  // Any bad frame, even a torn write at the very end of the log, is an error.
+  kAbsoluteConsistency,
+  // The default. A bad frame at the end of the active (last) segment with no
+  // valid frame of that segment after it is a torn write: the log is cut back
+  // to the last good frame and the cut is reported in Stats. A bad frame
+  // followed by a valid one, or any bad frame in a sealed segment, is a
+  // Corruption error naming the file and offset: that is lost acknowledged
+  // data, which must not be dropped silently.
+  kTolerateTornTail,
+  // Like kTolerateTornTail, but a bad frame in the active segment cuts the log
+  // there even if valid frames follow (they are dropped and reported). For
+  // logs written with SyncPolicy::kNever/kInterval, where several unsynced
+  // frames may reach the disk out of order before a power failure.
+  kTolerateCorruptedTail,
+};
+
+struct Options {
+  // The file system to use; nullptr means io::FileSystem::Default(). Not owned;
+  // must outlive the engine.
+  io::FileSystem* file_system = nullptr;
+
+  // Create the directory and an empty log if it does not exist.
+  bool create_if_missing = true;
+
+  // Open for reading only, for tools: no writer lock is taken (a running
+  // writer may have the log open), nothing on disk is ever changed, damage
+  // that recovery would repair (a torn tail, an interrupted seal, stray
+  // files) is only reported in Stats, and every write returns
+  // FailedPrecondition. A log being written concurrently is seen as of the
+  // moment of opening.
+  bool read_only = false;
+
+  // Size of each segment file. Entries are never split across segments, so one
+  // entry (with ~100 bytes of overhead) must fit. Between 1 MiB and 2 GiB.
+  uint64_t segment_bytes = 64ull << 20;
+
+  // Segments kept prepared (fully written with zeros and synced) ahead of
+  // need by a background thread, so an append never waits for allocation and
+  // ENOSPC surfaces there, as an error, never as SIGBUS or mid-append.
+  // Writing zeros rather than fallocate() makes fdatasync ~2x faster here
+  // (reference/measured-here.md). 0: no background thread; a segment roll
+  // prepares its file itself (slower rolls; deterministic I/O for tests).
+  int prepared_segments = 1;
+
+  SyncPolicy sync = SyncPolicy::kAlways;
+  std::chrono::milliseconds sync_interval{100};  // for SyncPolicy::kInterval
+
+  RecoveryPolicy recovery = RecoveryPolicy::kTolerateTornTail;
+
+  // zstd compression of frames on the append path (see raftlog/format/compression.h).
+  // Off by default: compressing large batches on the synced path costs more
+  // than it saves here (docs/benchmarks.md).
+  format::CompressionOptions compression;
+
+  // Upper bound of a frame's raw payload; larger batches become several
+  // frames. Smaller frames make reads of compressed data cheaper.
+  uint32_t max_frame_bytes = 1u << 20;
+
+  // Bytes of decompressed frames kept for reads of compressed data.
+  size_t frame_cache_bytes = 8u << 20;
+};
+
+}  // namespace raftlog::engine

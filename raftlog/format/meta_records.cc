@@ -1,0 +1,201 @@
+#include "raftlog/format/meta_records.h"
+
+#include <string>
+
+#include "raftlog/format/coding.h"
+
+namespace raftlog::format {
+
+namespace {
+
+// Reads and checks the leading version byte of a record called `what`.
+Status ReadVersion(ByteReader* r, std::string_view what) {
+  uint8_t version = 0;
+  RAFTLOG_RETURN_IF_ERROR(r->ReadFixed8("version", &version));
+  if (version > kMetaRecordVersion) {
+    return Status::NotSupported(std::string(what) + ": version " + std::to_string(version) +
+                                " is newer than the newest supported (" +
+                                std::to_string(kMetaRecordVersion) + ")");
+  }
+  if (version == 0) return r->Error("version", "is 0, which no writer uses");
+  return Status::OK();
+}
+
+void PutIdList(std::string* out, const std::vector<uint64_t>& ids) {
+  PutVarint64(out, ids.size());
+  for (uint64_t id : ids) PutVarint64(out, id);
+}
+
+Status ReadIdList(ByteReader* r, std::string_view field, std::vector<uint64_t>* ids) {
+  uint64_t count = 0;
+  RAFTLOG_RETURN_IF_ERROR(r->ReadVarint64(field, &count));
+  // Each id takes at least one byte: a count above the bytes that remain is
+  // corrupt, and must not size the vector.
+  if (count > r->remaining()) {
+    return r->Error(field, "count " + std::to_string(count) + " exceeds the " +
+                               std::to_string(r->remaining()) + " bytes that remain");
+  }
+  ids->clear();
+  ids->reserve(count);
+  for (uint64_t k = 0; k < count; ++k) {
+    uint64_t id = 0;
+    RAFTLOG_RETURN_IF_ERROR(r->ReadVarint64(field, &id));
+    ids->push_back(id);
+  }
+  return Status::OK();
+}
+
+Status ReadBool(ByteReader* r, std::string_view field, bool* out) {
+  uint8_t b = 0;
+  RAFTLOG_RETURN_IF_ERROR(r->ReadFixed8(field, &b));
+  if (b > 1) return r->Error(field, "is " + std::to_string(b) + ", not 0 or 1");
+  *out = b == 1;
+  return Status::OK();
+}
+
+constexpr std::string_view kHardStateWhat = "HardState record";
+constexpr std::string_view kConfStateWhat = "ConfState record";
+constexpr std::string_view kSnapshotMetaWhat = "SnapshotMeta record";
+constexpr std::string_view kSegmentRecordWhat = "SegmentRecord";
+
+}  // namespace
+
+std::string EncodeHardState(const HardStateRecord& hs) {
+  std::string out;
+  out.push_back(static_cast<char>(kMetaRecordVersion));
+  PutVarint64(&out, hs.term);
+  PutVarint64(&out, hs.vote);
+  PutVarint64(&out, hs.commit);
+  return out;
+}
+
+Result<HardStateRecord> DecodeHardState(std::string_view bytes) {
+  ByteReader r(bytes, kHardStateWhat);
+  RAFTLOG_RETURN_IF_ERROR(ReadVersion(&r, kHardStateWhat));
+  HardStateRecord hs;
+  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("term", &hs.term));
+  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("vote", &hs.vote));
+  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("commit", &hs.commit));
+  RAFTLOG_RETURN_IF_ERROR(r.ExpectEnd());
+  return hs;
+}
+
+std::string EncodeConfState(const ConfStateRecord& cs) {
+  std::string out;
+  out.push_back(static_cast<char>(kMetaRecordVersion));
+  PutIdList(&out, cs.voters);
+  PutIdList(&out, cs.learners);
+  PutIdList(&out, cs.voters_outgoing);
+  PutIdList(&out, cs.learners_next);
+  out.push_back(cs.auto_leave ? 1 : 0);
+  return out;
+}
+
+namespace {
+
+Status DecodeConfStateInto(std::string_view bytes, std::string_view what, ConfStateRecord* cs) {
+  ByteReader r(bytes, what);
+  RAFTLOG_RETURN_IF_ERROR(ReadVersion(&r, what));
+  RAFTLOG_RETURN_IF_ERROR(ReadIdList(&r, "voters", &cs->voters));
+  RAFTLOG_RETURN_IF_ERROR(ReadIdList(&r, "learners", &cs->learners));
+  RAFTLOG_RETURN_IF_ERROR(ReadIdList(&r, "voters_outgoing", &cs->voters_outgoing));
+  RAFTLOG_RETURN_IF_ERROR(ReadIdList(&r, "learners_next", &cs->learners_next));
+  RAFTLOG_RETURN_IF_ERROR(ReadBool(&r, "auto_leave", &cs->auto_leave));
+  return r.ExpectEnd();
+}
+
+}  // namespace
+
+Result<ConfStateRecord> DecodeConfState(std::string_view bytes) {
+  ConfStateRecord cs;
+  RAFTLOG_RETURN_IF_ERROR(DecodeConfStateInto(bytes, kConfStateWhat, &cs));
+  return cs;
+}
+
+std::string EncodeSnapshotMeta(const SnapshotMetaRecord& meta) {
+  std::string out;
+  out.push_back(static_cast<char>(kMetaRecordVersion));
+  PutVarint64(&out, meta.index);
+  PutVarint64(&out, meta.term);
+  PutLengthPrefixed(&out, EncodeConfState(meta.conf_state));
+  PutLengthPrefixed(&out, meta.file_name);
+  PutVarint64(&out, meta.data_bytes);
+  return out;
+}
+
+Result<SnapshotMetaRecord> DecodeSnapshotMeta(std::string_view bytes) {
+  ByteReader r(bytes, kSnapshotMetaWhat);
+  RAFTLOG_RETURN_IF_ERROR(ReadVersion(&r, kSnapshotMetaWhat));
+  SnapshotMetaRecord meta;
+  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("index", &meta.index));
+  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("term", &meta.term));
+  std::string_view conf_state;
+  RAFTLOG_RETURN_IF_ERROR(r.ReadLengthPrefixed("conf_state", &conf_state));
+  RAFTLOG_RETURN_IF_ERROR(
+      DecodeConfStateInto(conf_state, "SnapshotMeta record: conf_state", &meta.conf_state));
+  std::string_view file_name;
+  RAFTLOG_RETURN_IF_ERROR(r.ReadLengthPrefixed("file_name", &file_name));
+  meta.file_name = file_name;
+  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("data_bytes", &meta.data_bytes));
+  RAFTLOG_RETURN_IF_ERROR(r.ExpectEnd());
+  return meta;
+}
+
+std::string EncodeSegmentRecord(const SegmentRecord& record) {
+  std::string out;
+  out.push_back(static_cast<char>(kMetaRecordVersion));
+  PutVarint64(&out, record.segment_id);
+  PutVarint64(&out, record.base_index);
+  PutVarint64(&out, record.generation);
+  out.push_back(static_cast<char>(record.state));
+  PutVarint64(&out, record.last_index);
+  PutVarint64(&out, record.footer_offset);
+  PutVarint64(&out, record.file_bytes);
+  PutVarint64(&out, record.term_runs.size());
+  for (const TermRun& run : record.term_runs) {
+    PutVarint64(&out, run.first_index);
+    PutVarint64(&out, run.term);
+  }
+  return out;
+}
+
+Result<SegmentRecord> DecodeSegmentRecord(std::string_view bytes) {
+  ByteReader r(bytes, kSegmentRecordWhat);
+  RAFTLOG_RETURN_IF_ERROR(ReadVersion(&r, kSegmentRecordWhat));
+  SegmentRecord rec;
+  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("segment_id", &rec.segment_id));
+  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("base_index", &rec.base_index));
+  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("generation", &rec.generation));
+  uint8_t state = 0;
+  RAFTLOG_RETURN_IF_ERROR(r.ReadFixed8("state", &state));
+  if (state != static_cast<uint8_t>(SegmentState::kActive) &&
+      state != static_cast<uint8_t>(SegmentState::kSealed)) {
+    return r.Error("state", "has the unknown value " + std::to_string(state));
+  }
+  rec.state = static_cast<SegmentState>(state);
+  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("last_index", &rec.last_index));
+  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("footer_offset", &rec.footer_offset));
+  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("file_bytes", &rec.file_bytes));
+  // Field 8 is absent in records written before it existed: no term runs
+  // then (the engine reads them from the segment's footer).
+  uint64_t runs = 0;
+  if (r.remaining() > 0) RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("term run count", &runs));
+  // Each run takes at least two bytes: check before reserving.
+  if (runs > r.remaining() / 2) {
+    return r.Error("term run count", std::to_string(runs) + " exceeds what the " +
+                                         std::to_string(r.remaining()) + " remaining bytes hold");
+  }
+  rec.term_runs.resize(static_cast<size_t>(runs));
+  for (size_t k = 0; k < rec.term_runs.size(); ++k) {
+    RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("term run first index", &rec.term_runs[k].first_index));
+    RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("term run term", &rec.term_runs[k].term));
+    if (k > 0 && (rec.term_runs[k].first_index <= rec.term_runs[k - 1].first_index ||
+                  rec.term_runs[k].term <= rec.term_runs[k - 1].term)) {
+      return r.Error("term runs", "are not increasing at run " + std::to_string(k));
+    }
+  }
+  RAFTLOG_RETURN_IF_ERROR(r.ExpectEnd());
+  return rec;
+}
+
+}  // namespace raftlog::format

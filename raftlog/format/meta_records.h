@@ -1,0 +1,93 @@
+// Encodings of the metadata values the engine keeps in LMDB: HardState,
+// ConfState, snapshot metadata and the segment manifest. Raft-agnostic plain
+// structs (the raft adapter converts from raftlog/raft/types.h).
+//
+// Every record starts with a version byte (1); decoders reject newer versions
+// with NotSupported, and version 0, trailing bytes, truncation, malformed
+// varints and out-of-range enum/bool bytes with Corruption naming the record
+// and field. They never allocate from an unchecked count (a list length is
+// checked against the bytes that remain first). The byte layouts are in
+// docs/format.md ("LMDB metadata records"); integers are LEB128 varints.
+// The engine adds the LMDB key to error messages (Status::WithContext).
+//
+// Thread-compatible.
+
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "raftlog/format/result.h"
+#include "raftlog/format/segment_footer.h"
+
+namespace raftlog::format {
+
+inline constexpr uint8_t kMetaRecordVersion = 1;
+
+struct HardStateRecord {
+  uint64_t term = 0;
+  uint64_t vote = 0;
+  uint64_t commit = 0;
+  friend bool operator==(const HardStateRecord&, const HardStateRecord&) = default;
+};
+// version, term, vote, commit.
+std::string EncodeHardState(const HardStateRecord& hs);
+Result<HardStateRecord> DecodeHardState(std::string_view bytes);
+
+struct ConfStateRecord {
+  std::vector<uint64_t> voters;
+  std::vector<uint64_t> learners;
+  std::vector<uint64_t> voters_outgoing;
+  std::vector<uint64_t> learners_next;
+  bool auto_leave = false;
+  friend bool operator==(const ConfStateRecord&, const ConfStateRecord&) = default;
+};
+// version, then voters, learners, voters_outgoing, learners_next (each a
+// varint count and that many varint ids), then auto_leave (one byte, 0 or 1).
+std::string EncodeConfState(const ConfStateRecord& cs);
+Result<ConfStateRecord> DecodeConfState(std::string_view bytes);
+
+// Metadata of the latest snapshot; the data itself lives in a snapshot file.
+struct SnapshotMetaRecord {
+  uint64_t index = 0;
+  uint64_t term = 0;
+  ConfStateRecord conf_state;
+  std::string file_name;  // in the log's snapshot directory; empty if no data file
+  uint64_t data_bytes = 0;
+  friend bool operator==(const SnapshotMetaRecord&, const SnapshotMetaRecord&) = default;
+};
+// version, index, term, the ConfState record (length-prefixed, with its own
+// version byte), file_name (length-prefixed), data_bytes.
+std::string EncodeSnapshotMeta(const SnapshotMetaRecord& meta);
+Result<SnapshotMetaRecord> DecodeSnapshotMeta(std::string_view bytes);
+
+enum class SegmentState : uint8_t {
+  kActive = 1,  // being appended to; its end is found by scanning
+  kSealed = 2,  // has a footer; last_index and footer_offset are final
+};
+
+// One entry of the segment manifest: LMDB's list of live segments is the
+// source of truth; segment files not listed are removed on open.
+struct SegmentRecord {
+  uint64_t segment_id = 0;
+  uint64_t base_index = 0;
+  uint64_t generation = 0;
+  SegmentState state = SegmentState::kActive;
+  uint64_t last_index = 0;     // sealed only
+  uint64_t footer_offset = 0;  // sealed only
+  uint64_t file_bytes = 0;     // sealed only: the file's size after sealing
+  // Sealed only: the terms of [base_index, last_index] as runs, so that a log
+  // opens without reading its sealed segments' footers.
+  std::vector<TermRun> term_runs;
+  friend bool operator==(const SegmentRecord&, const SegmentRecord&) = default;
+};
+// version, segment_id, base_index, generation, state (one byte), last_index,
+// footer_offset, file_bytes. Decoding rejects an unknown state; it does not
+// interpret the sealed-only fields of an active record (the engine may keep
+// a hint there).
+std::string EncodeSegmentRecord(const SegmentRecord& record);
+Result<SegmentRecord> DecodeSegmentRecord(std::string_view bytes);
+
+}  // namespace raftlog::format
