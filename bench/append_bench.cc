@@ -1,4 +1,4 @@
-// Append throughput (issue #3, targets 1 and 2), everything side by side in
+// Append throughput (the append targets of docs/benchmarks.md), everything side by side in
 // one run on one disk:
 //
 //   BM_RawPwriteFdatasync/<bytes>/<batch>   the disk's limit: pwrite of exactly

@@ -1,5 +1,5 @@
 // DiskStorage against the baselines that append_bench.cc does not cover
-// (issue #7), side by side in one run:
+// (docs/benchmarks.md), side by side in one run:
 //
 // The naive LMDB log (bench/lmdb_baseline.h: one key per entry, one write
 // transaction per batch, as raft-boltdb-style stores do), in the append
@@ -19,7 +19,7 @@
 //       lmdb_items_per_second and disk_vs_lmdb (target: >= 3); items are the
 //       entries of both writes.
 //
-// The shape of issue #7's storage targets, 1 KiB entries in batches of 64
+// The shape of the storage targets in docs/benchmarks.md, 1 KiB entries in batches of 64
 // (append_bench.cc has batches of 1, 16 and 256; these names do not clash):
 //
 //   BM_MemoryAppend/1024/64, BM_DiskAppend/nosync/1024/64 (Save with
@@ -322,7 +322,7 @@ void RegisterAll() {
       Register(paired, [=](benchmark::State& st) { LmdbSyncPaired(st, paired, bytes, batch); });
     }
   }
-  // Issue #7's 1 KiB x 64 shape.
+  // The report's 1 KiB x 64 shape.
   const size_t bytes = 1024, batch = 64;
   Register(BenchName("BM_RawPwriteFdatasync", {bytes, batch}),
            [=](benchmark::State& st) { RawPwriteFdatasync(st, bytes, batch); });

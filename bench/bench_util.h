@@ -11,7 +11,7 @@
 // Temporary files live under $RAFTLOG_BENCH_DIR, else /tmp (ext4 on our
 // machines, not tmpfs: fdatasync must reach a real disk to mean anything).
 //
-// Only public headers may be included here (STYLE.md §6.1).
+// Only public headers may be included here (the dependency rules of docs/architecture.md).
 //
 // Thread-compatible: benchmarks run one at a time on one thread.
 
@@ -301,7 +301,7 @@ inline uint64_t EngineBatchBytes(uint64_t bytes, uint64_t count, uint64_t max_fr
 
 // A file filled with zeros and fdatasync'ed, for the plain pwrite+fdatasync
 // baseline: writes into it overwrite already-written blocks, the fast case the
-// engine's prepared segments are made for (reference/measured-here.md).
+// engine's prepared segments are made for (docs/architecture.md, "Segments").
 // Closed and removed when the object goes away.
 class ZeroedFile {
  public:

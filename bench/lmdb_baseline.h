@@ -1,5 +1,5 @@
 // LmdbLogStorage: the naive "one LMDB key per raft entry" log that the
-// benchmarks compare DiskStorage with (issue #7's baseline). Bench-only.
+// benchmarks compare DiskStorage with (the report's baseline). Bench-only.
 //
 // This is how raft-boltdb (hashicorp/raft's default store) and many small
 // raft projects keep their log in an embedded B-tree: key = the entry's index
@@ -26,7 +26,7 @@
 // their own LMDB read transaction; writers are serialized by write_mu_.
 //
 // NB: LMDB is included here directly; outside bench/ only raftlog/engine/meta_store.h
-// may include lmdb.h (STYLE.md §6.2). bench/CMakeLists.txt links liblmdb.
+// may include lmdb.h. bench/CMakeLists.txt links liblmdb.
 
 #pragma once
 

@@ -1,4 +1,4 @@
-// Latency of log maintenance (for issue #7's report), DiskStorage against
+// Latency of log maintenance (for docs/benchmarks.md), DiskStorage against
 // MemoryStorage:
 //
 //   BM_DiskCompact/<bytes>/<step>, BM_MemoryCompact/<bytes>/<step>

@@ -1,4 +1,4 @@
-// Opening a log and what its index costs (issue #3, targets 4 and 5):
+// Opening a log and what its index costs (the open-time target of docs/benchmarks.md):
 //
 //   BM_OpenLog/<warm|cold>/<1|4>GiB          LogEngine::Open with default
 //       options on a log of that many bytes of segment files (1 KiB random

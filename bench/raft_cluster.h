@@ -24,7 +24,7 @@
 // To bound memory and disk, Compact() drops each node's log up to its
 // applied index (minus keep_entries); callers do it when CompactionDue().
 //
-// Only public headers (STYLE.md §6.1). Thread-compatible: one thread drives
+// Only public headers (the dependency rules of docs/architecture.md). Thread-compatible: one thread drives
 // a Cluster.
 
 #pragma once

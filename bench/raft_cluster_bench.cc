@@ -1,4 +1,4 @@
-// The storages under the raft core (issue #7): an in-process cluster of 1 or 3
+// The storages under the raft core: an in-process cluster of 1 or 3
 // RawNodes (bench/raft_cluster.h) whose leader proposes rounds of entries,
 // every node persisting each Ready to its backend:
 //

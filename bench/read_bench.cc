@@ -1,4 +1,4 @@
-// Read paths (issue #3, target 3, and issue #7's cold scans), DiskStorage
+// Read paths (the read targets and cold scans of docs/benchmarks.md), DiskStorage
 // against MemoryStorage holding the same entries, side by side in one run:
 //
 //   BM_DiskTerm/random/<entries>, BM_MemoryTerm/random/<entries>

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Runs raftlog's storage benchmarks with fixed settings and checks issue #3's targets.
+"""Runs raftlog's storage benchmarks with fixed settings and checks the storage targets.
 
 Runs each benchmark binary of bench/ (append_bench, read_bench,
 maintenance_bench, open_bench) once, with --benchmark_repetitions (default 3), writes
@@ -264,7 +264,7 @@ def build_table(runs):
                     t.info("3 Entries", what, figures, ratios)
     cz, cn = ips("BM_DiskEntriesCold/zstd/text/1024/64"), ips("BM_DiskEntriesCold/none/text/1024/64")
     if cz is not None and cn is not None:
-        t.info("(#7) cold scan", "sealed segments, zstd / uncompressed",
+        t.info("cold scan", "sealed segments, zstd / uncompressed",
                f"zstd {fmt_rate(med(cz))}/s none {fmt_rate(med(cn))}/s",
                pairwise(cz, cn, lambda x, y: x / y))
 
@@ -297,14 +297,14 @@ def build_table(runs):
         t.add("5 index memory", f"bytes/entry, {batch} entries/frame", figures, per, 8.0,
               higher_is_better=False)
 
-    # Issue #7 extras: maintenance latency.
+    # Extras: maintenance latency.
     for name in ("BM_DiskCompact/1024/1024", "BM_MemoryCompact/1024/1024",
                  "BM_DiskApplySnapshot/4096", "BM_DiskApplySnapshot/1048576",
                  "BM_MemoryApplySnapshot/4096"):
         rt = field(runs, name, "real_time")
         if rt is not None:
             unit = runs[name][0].get("time_unit", "")
-            t.info("(#7) latency", f"{name} ({unit})", "", rt, fmt="{:.1f}")
+            t.info("latency", f"{name} ({unit})", "", rt, fmt="{:.1f}")
     return t
 
 

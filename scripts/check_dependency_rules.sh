@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks the layering of STYLE.md §6.1 on the sources: which of our headers
+# Checks the layering of docs/architecture.md §1 on the sources: which of our headers
 # each folder may include. Prints every violation; exits 1 if there is any.
 set -u
 root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -43,7 +43,7 @@ check "tools/ (public headers only)" "$public" $(files tools)
 check "bench/ (public headers only)" "$public" $(files bench)
 
 if [ "$fail" -ne 0 ]; then
-  echo "dependency rules: violations found (see STYLE.md §6.1)"
+  echo "dependency rules: violations found (see docs/architecture.md §1)"
   exit 1
 fi
 echo "dependency rules: ok"

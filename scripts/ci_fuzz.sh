@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI step (issue #8): fuzzing. Builds the libFuzzer targets of fuzz/ with
+# CI step: fuzzing. Builds the libFuzzer targets of fuzz/ with
 # clang, ASan and UBSan (tests, tools and benchmarks off), replays each
 # checked-in corpus, then fuzzes each target for FUZZ_SECONDS, FUZZ_JOBS
 # targets at a time, starting from its corpus. New inputs go to a scratch

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI step (issue #8): the tests under sanitizers.
+# CI step: the tests under sanitizers.
 #  1. ASan + UBSan: builds the libraries, tests and tools (not the
 #     benchmarks) and runs the whole default test suite, as scripts/test.sh
 #     does but without the "build" label (packaging checks that rebuild the

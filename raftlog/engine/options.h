@@ -71,8 +71,8 @@ struct Options {
   // Segments kept prepared (fully written with zeros and synced) ahead of
   // need by a background thread, so an append never waits for allocation and
   // ENOSPC surfaces there, as an error, never as SIGBUS or mid-append.
-  // Writing zeros rather than fallocate() makes fdatasync ~2x faster here
-  // (reference/measured-here.md). 0: no background thread; a segment roll
+  // Writing zeros rather than fallocate() makes fdatasync ~2x faster on ext4
+  // (docs/architecture.md, "Segments"). 0: no background thread; a segment roll
   // prepares its file itself (slower rolls; deterministic I/O for tests).
   int prepared_segments = 1;
 

@@ -1,6 +1,6 @@
 // XXH3-64 checksums: the only checksum raftlog writes to disk.
 //
-// Why XXH3: 4-5 GB/s per core here (reference/measured-here.md), about 10x
+// Why XXH3: 4-5 GB/s per core on our 2-vCPU test machines, about 10x
 // CRC32C in software, with strong avalanche, and a 64-bit seed that we use to
 // bind a checksum to where the bytes belong (segment ID and truncation
 // generation): stale bytes copied or left from elsewhere cannot validate.

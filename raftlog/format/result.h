@@ -1,7 +1,8 @@
 // Result<T>: either a value of type T or a non-OK Status.
 //
 // Shaped like std::expected (C++23) and absl::StatusOr, so that a later switch
-// is mechanical; g++ 12 has no usable <expected> (see STYLE.md §6.3).
+// is mechanical; g++ 12 has no usable <expected> (it needs
+// -std=c++23 there and lacks and_then/transform, which arrived in GCC 13).
 //
 //   Result<uint64_t> r = storage.Term(i);
 //   if (!r.ok()) return r.status();

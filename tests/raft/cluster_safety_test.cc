@@ -1,4 +1,4 @@
-// Randomized cluster tests of the raft core (GitHub issue #4): clusters of 3
+// Randomized cluster tests of the raft core : clusters of 3
 // and 5 RawNodes, each running the Ready loop over a MemoryStorage or a
 // DiskStorage, driven through thousands of random steps: ticks, proposals,
 // partitions, message drops, delays (which reorder messages), crashes at

@@ -1107,7 +1107,7 @@ TEST_P(RaftTest, HandleHeartbeatResp) {
 }
 
 // Ports etcd's TestRaftFreesReadOnlyMem: raft frees the read request from
-// its read-only queue once confirmed (etcd issue 7571). In v3.7 the
+// its read-only queue once confirmed (etcd-io/etcd#7571). In v3.7 the
 // heartbeat's context is the request's position (8 bytes), not the
 // request's context.
 TEST_P(RaftTest, RaftFreesReadOnlyMem) {
@@ -3510,7 +3510,7 @@ TEST_P(RaftTest, LogReplicationWithReorderedMessage) {
 }
 
 // etcd v3.7 numbers read requests instead of keying them by their context
-// (PR #397): two reads with the same context are both answered, at the
+// (etcd-io/raft pull request 397): two reads with the same context are both answered, at the
 // commit index each saw (the v3.6 implementation lost one).
 TEST_P(RaftTest, ReadOnlyDuplicateRequest) {
   TestNetwork nt = NewNetwork(nullptr, nullptr, nullptr);

@@ -1,5 +1,5 @@
 // The Storage conformance suite: every case of etcd raft's storage_test.go
-// (see reference/etcd-raft.md §2) plus our own edge cases, written once and
+// (etcd's MemoryStorage semantics, docs/raft.md) plus our own edge cases, written once and
 // instantiated for every WritableStorage implementation.
 //
 // To run it against a backend, define a Backend class and instantiate:

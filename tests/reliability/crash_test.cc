@@ -1,4 +1,4 @@
-// A real crash test (issue #8): a child process (raftlog_crash_child) writes
+// A real crash test: a child process (raftlog_crash_child) writes
 // to a DiskStorage on the real file system, syncing as raft asks, and is
 // killed with SIGKILL at a random moment: during its open and recovery of the
 // previous round's crash, or in the middle of its calls. The child reports

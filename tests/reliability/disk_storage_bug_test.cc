@@ -1,5 +1,5 @@
 // Bugs the reliability tests and the fuzzers found in engine/ and snapshot/
-// (issue #8), each pinned down by a small test written while it still failed,
+// each pinned down by a small test written while it still failed,
 // and kept as a regression test now that it is fixed (docs/reliability.md §4
 // lists them with their fixes). The comment above each test describes the
 // bug as it was.

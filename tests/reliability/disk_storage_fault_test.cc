@@ -1,4 +1,4 @@
-// A failure at every I/O step of every DiskStorage write (issue #8): Save of a
+// A failure at every I/O step of every DiskStorage write : Save of a
 // Ready (steady state; a term and vote change; a new term cutting an
 // uncommitted tail, in the active segment and back into a sealed one; across
 // a segment roll; with a snapshot), CreateSnapshot (with pruning),

@@ -1,4 +1,4 @@
-// Faults during open and recovery (issue #8). Each recipe leaves a log that
+// Faults during open and recovery . Each recipe leaves a log that
 // the next open must repair: a torn or garbled tail (cut, and the segment
 // sealed at the cut), a seal interrupted after its footer was synced and
 // before the manifest said so (finished on open), a spare segment file,

@@ -1,5 +1,5 @@
 // Random raft-like workloads on a DiskStorage with simulated power losses at
-// random points (issue #8): between calls, and inside a call (every I/O call
+// random points: between calls, and inside a call (every I/O call
 // from a random one on fails, as if the power went there, and then the disk
 // keeps only what a real one could: the synced bytes, plus for torn and
 // garbled losses some or garbage of the rest). After each loss a reopen must

@@ -5,7 +5,7 @@
 // lower (CommitBounds); and a Harness that runs a DiskStorage on a
 // FaultFileSystem and keeps the model of everything acknowledged.
 //
-// The rule every check applies (issue #8): after a fault, a power loss or a
+// The rule every check applies: after a fault, a power loss or a
 // crash, a reopen yields a valid log that contains every acknowledged entry and
 // HardState and nothing that was never written. So the reopened state is the
 // acknowledged state, or the state after the interrupted call, or one of the

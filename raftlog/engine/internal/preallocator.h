@@ -4,7 +4,8 @@
 // halfway through a frame.
 //
 // A prepared file is written full of zeros (not just fallocate()d: fdatasync
-// into written blocks is ~2x faster here, reference/measured-here.md),
+// into written blocks is ~2x faster here: ~53 us against ~110 us after a 4 KiB
+// write on ext4 over virtio, docs/architecture.md),
 // fdatasync'ed, renamed from "<name>.tmp" to its final name and its directory
 // fsync'ed. So a file with a final segment name that is not in the manifest
 // and whose id is >= the manifest's next id is a complete, all-zero spare: the

@@ -2,7 +2,8 @@
 // that raft/ needs to read and write etcd's raftpb messages byte-compatibly:
 // base-128 varints, field tags, and length-delimited fields.
 //
-// raft/ may not use raftlog/format/coding.h (STYLE.md §6.1), hence this private copy.
+// raft/ may use only Status and Result of format/ (it links raftlog::status,
+// not raftlog::format: docs/architecture.md), hence this private copy.
 // ProtoReader is written for untrusted bytes: it never reads out of bounds,
 // never trusts a length beyond the bytes actually present, and reports every
 // malformation as Status::Corruption naming the message and byte offset.

@@ -12,7 +12,8 @@ namespace {
 
 // The context is a fixed 8-byte little-endian integer on the wire (etcd's
 // binary.LittleEndian), independent of the host's byte order. raft/ may not
-// use raftlog/format/coding.h (STYLE.md §6.1), hence these two small helpers.
+// use raftlog/format/coding.h (it links raftlog::status only), hence these two
+// small helpers.
 constexpr size_t kCtxSize = 8;
 
 std::string EncodePosition(uint64_t v) {

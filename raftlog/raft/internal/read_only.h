@@ -1,5 +1,5 @@
 // ReadOnly: the leader's bookkeeping for linearizable reads (ReadIndex,
-// Raft thesis §6.4), etcd raft's read_only.go as of v3.7 (PR #397).
+// Raft thesis §6.4), etcd raft's read_only.go as of v3.7 (etcd-io/raft pull request 397).
 //
 // In ReadOnlySafe mode the leader answers a read only after a quorum has
 // confirmed, through heartbeat responses, that it is still the leader. Each
