@@ -21,6 +21,8 @@ PACKAGES=(
   clang libclang-rt-dev                          # thread-safety analysis, sanitizers, fuzzing
   gnuplot-nox python3                            # benchmark report charts
 )
+# Not here: golang-go and golang-etcd-server-dev, which only the etcd raft
+# peer of the cluster benchmark needs; scripts/etcd_peer.sh installs them.
 
 missing=()
 for p in "${PACKAGES[@]}"; do
