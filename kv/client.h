@@ -78,6 +78,9 @@ class Client {
 
   // The endpoint the next request goes to first.
   const std::string& current() const { return endpoints_[current_]; }
+  // Makes the next request go to endpoints[i % size] first (e.g. to spread
+  // clients over the nodes, as clients that do not know the leader are).
+  void set_current(size_t i) { current_ = i % endpoints_.size(); }
 
  private:
   ClientResult Call(const std::string& method, const std::string& path, const nlohmann::json& body);

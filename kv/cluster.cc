@@ -35,6 +35,7 @@ Status Cluster::Launch(NodeProc* n) {
                                    "--log-level=" + options_.log_level};
   if (n->join) argv.push_back("--join");
   if (options_.fault_hooks) argv.push_back("--enable-fault-hooks");
+  if (options_.unsafe_stale_reads) argv.push_back("--unsafe-stale-reads");
   std::error_code ec;
   std::filesystem::create_directories(n->dir, ec);
   n->paused = false;

@@ -32,6 +32,7 @@ struct ClusterOptions {
   int request_timeout_ms = 1500;
   bool fault_hooks = false;
   std::string log_level = "info";
+  bool unsafe_stale_reads = false;  // a deliberate bug, to test the harness
 };
 
 class Cluster {

@@ -55,6 +55,7 @@ struct Flags {
   bool membership = true;
   uint64_t snapshot_interval = 300;
   uint64_t snapshot_keep = 100;
+  bool inject_stale_reads = false;
 };
 
 struct Counters {
@@ -96,6 +97,9 @@ void RunClient(int index, const Flags& f, Cluster& cluster, const std::atomic<bo
       endpoints = cluster.Endpoints();
       client = std::make_unique<Client>(endpoints, copts);
     }
+    // Now and then start at a random node, as a client that does not know
+    // the leader would: followers must redirect, never answer themselves.
+    if (rng() % 10 == 0) client->set_current(static_cast<size_t>(rng()));
     Operation op;
     op.client = index;
     op.key = "k" + std::to_string(rng() % static_cast<uint64_t>(f.keys));
@@ -333,6 +337,8 @@ int main(int argc, char** argv) {
   app.add_flag("--keep", f.keep, "keep the work directory even when the run passes");
   app.add_flag("!--no-membership", f.membership, "no membership changes");
   app.add_option("--snapshot-interval", f.snapshot_interval, "entries between node snapshots");
+  app.add_flag("--inject-stale-reads", f.inject_stale_reads,
+               "run the nodes with a deliberate bug (reads without ReadIndex): the check must fail");
   CLI11_PARSE(app, argc, argv);
   signal(SIGPIPE, SIG_IGN);
   if (f.binary.empty()) f.binary = SelfDir() + "/raftlog-kv";
@@ -350,6 +356,7 @@ int main(int argc, char** argv) {
   copts.fault_hooks = true;
   copts.snapshot_interval = f.snapshot_interval;
   copts.snapshot_keep = f.snapshot_keep;
+  copts.unsafe_stale_reads = f.inject_stale_reads;
   Cluster cluster(copts);
   if (raftlog::Status s = cluster.Bootstrap(3); !s.ok()) {
     Log("cannot start the cluster: %s", s.ToString().c_str());

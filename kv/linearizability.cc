@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <map>
-#include <unordered_set>
+#include <unordered_map>
 #include <utility>
 
 namespace raftlog::kv::check {
@@ -43,19 +43,41 @@ void Step(const Operation& op, const Value& s, std::vector<Value>* next) {
   }
 }
 
+// The search. Known operations must all be linearized; unknown ones
+// (infinite return time) may be linearized once their invocation allows it,
+// or never. Four prunings keep it small:
+//   - memoization: a (linearized known operations, register value) pair
+//     already explored with a subset of the unknown operations consumed is
+//     not explored again: having consumed more unknown operations leaves
+//     fewer choices, never more (they may always be left out);
+//   - an unknown operation is consumed only when it changes the value (one
+//     that leaves it alone is the same as leaving it out);
+//   - within a burst of unknown operations (between two known ones), a put
+//     or a delete comes first or not at all: what came before it in the
+//     burst is overwritten, so it could be left out;
+//   - after an unknown operation, the next known operation must be one that
+//     the value before that unknown operation did not allow. This loses no
+//     linearization: if the known operation k was allowed before the unknown
+//     u, then either k overwrites the value (u can be left out) or k leaves
+//     it alone (u can move after k, as its return time is infinite); doing
+//     this repeatedly turns any linearization into one of that form.
+// Known candidates are tried before unknown ones, so the first visit of a
+// pair tends to have consumed the fewest. Memoization applies only outside
+// bursts of unknown operations, where the options are not restricted.
 class Search {
  public:
-  Search(std::vector<Operation> ops, uint64_t budget) : ops_(std::move(ops)), budget_(budget) {
-    for (Operation& op : ops_) {
-      if (!op.known) op.ret = kNever;
-    }
-    std::sort(ops_.begin(), ops_.end(),
-              [](const Operation& a, const Operation& b) { return a.call < b.call; });
-    done_.assign(ops_.size(), false);
+  Search(std::vector<Operation> ops, uint64_t budget) : budget_(budget) {
+    for (Operation& op : ops) (op.known ? known_ : unknown_).push_back(std::move(op));
+    auto by_call = [](const Operation& a, const Operation& b) { return a.call < b.call; };
+    std::stable_sort(known_.begin(), known_.end(), by_call);
+    std::stable_sort(unknown_.begin(), unknown_.end(), by_call);
+    for (Operation& op : unknown_) op.ret = kNever;
+    done_.assign(known_.size(), false);
+    used_.assign((unknown_.size() + 63) / 64, 0);
   }
 
   // 1: linearizable, 0: not, -1: budget exceeded.
-  int Run() { return Dfs(0, 0, std::nullopt); }
+  int Run() { return Dfs(0, 0, std::nullopt, nullptr); }
 
   uint64_t states() const { return states_; }
 
@@ -63,86 +85,98 @@ class Search {
     std::string out = "no operation can follow after " + std::to_string(best_depth_) +
                       " linearized; the register would be " + Show(best_state_) +
                       "; the operations that could come next:";
-    for (size_t i : best_window_) out += "\n    " + Describe(ops_[i]);
+    for (size_t i : best_window_) out += "\n    " + Describe(known_[i]);
     return out;
   }
 
  private:
-  // `lo`: every operation before it is linearized; `depth`: how many are.
-  int Dfs(size_t lo, size_t depth, const Value& state) {
-    while (lo < ops_.size() && done_[lo]) ++lo;
-    if (lo == ops_.size()) return 1;
+  // `burst_prev`: set right after an unknown operation, the value before it.
+  int Dfs(size_t lo, size_t depth, const Value& state, const Value* burst_prev) {
+    while (lo < known_.size() && done_[lo]) ++lo;
+    if (lo == known_.size()) return 1;
     if (++states_ > budget_) return -1;
-    if (!seen_.insert(Key(lo, state)).second) return 0;
 
-    // The candidates: remaining operations invoked no later than the
-    // earliest answer among the remaining ones (none precedes them).
+    // The known candidates: remaining operations invoked no later than the
+    // earliest answer among the remaining ones (none precedes them). Every
+    // linearized known operation lies in [lo, end).
     int64_t min_ret = kNever;
-    std::vector<size_t> window;
-    for (size_t i = lo; i < ops_.size() && ops_[i].call <= min_ret; ++i) {
-      if (done_[i]) continue;
-      window.push_back(i);
-      min_ret = std::min(min_ret, ops_[i].ret);
+    size_t end = lo;
+    for (; end < known_.size() && known_[end].call <= min_ret; ++end) {
+      if (!done_[end]) min_ret = std::min(min_ret, known_[end].ret);
     }
-    std::vector<Value> next;
-    for (size_t i : window) {
-      if (ops_[i].call > min_ret) break;
-      Step(ops_[i], state, &next);
-      if (next.empty()) continue;
-      const std::vector<Value> branches = next;
-      done_[i] = true;
-      for (const Value& s : branches) {
-        const int r = Dfs(lo, depth + 1, s);
-        if (r != 0) {
-          done_[i] = false;
-          return r;
-        }
+    std::string key = std::to_string(lo) + ":";
+    for (size_t i = lo; i < end; i += 8) {
+      uint8_t byte = 0;
+      for (size_t b = 0; b < 8 && i + b < end; ++b) byte |= static_cast<uint8_t>(done_[i + b]) << b;
+      key.push_back(static_cast<char>(byte));
+    }
+    key.push_back(state ? 'v' : 'n');
+    if (state) key += *state;
+    if (burst_prev == nullptr) {
+      std::vector<std::vector<uint64_t>>& visits = seen_[key];
+      for (const std::vector<uint64_t>& prev : visits) {
+        bool subset = true;
+        for (size_t w = 0; w < used_.size() && subset; ++w) subset = (prev[w] & ~used_[w]) == 0;
+        if (subset) return 0;
       }
-      done_[i] = false;
+      visits.push_back(used_);
     }
-    if (depth >= best_depth_) {
+
+    std::vector<Value> next;
+    for (size_t i = lo; i < end; ++i) {
+      if (done_[i] || known_[i].call > min_ret) continue;
+      if (burst_prev != nullptr) {
+        Step(known_[i], *burst_prev, &next);
+        if (!next.empty()) continue;  // allowed without the unknown operation
+      }
+      Step(known_[i], state, &next);
+      if (next.empty()) continue;
+      const Value s = next.front();  // known operations are deterministic
+      done_[i] = true;
+      const int r = Dfs(lo, depth + 1, s, nullptr);
+      done_[i] = false;
+      if (r != 0) return r;
+    }
+    for (size_t j = 0; j < unknown_.size() && unknown_[j].call <= min_ret; ++j) {
+      if (Used(j)) continue;
+      // Within a burst only a cas may follow: whatever came before a put or
+      // a delete in the burst is overwritten, so it could be left out.
+      if (burst_prev != nullptr && unknown_[j].kind != OpKind::kCas) continue;
+      Step(unknown_[j], state, &next);
+      for (const Value& s : std::vector<Value>(next)) {
+        if (s == state) continue;  // no change: the same as leaving it out
+        SetUsed(j, true);
+        const int r = Dfs(lo, depth, s, &state);
+        SetUsed(j, false);
+        if (r != 0) return r;
+      }
+    }
+    if (burst_prev == nullptr && depth >= best_depth_) {
       best_depth_ = depth;
       best_state_ = state;
       best_window_.clear();
-      for (size_t i : window) {
-        if (ops_[i].call <= min_ret) best_window_.push_back(i);
+      for (size_t i = lo; i < end; ++i) {
+        if (!done_[i] && known_[i].call <= min_ret) best_window_.push_back(i);
       }
     }
     return 0;
   }
 
-  // The memo key: the linearized set (as `lo` and the bits after it up to
-  // the last linearized operation) and the register value.
-  std::string Key(size_t lo, const Value& state) const {
-    std::string k = std::to_string(lo) + ":";
-    size_t last = lo;
-    for (size_t i = lo; i < done_.size() && i < lo + 4096; ++i) {
-      if (done_[i]) last = i + 1;
+  bool Used(size_t j) const { return (used_[j / 64] >> (j % 64)) & 1; }
+  void SetUsed(size_t j, bool on) {
+    if (on) {
+      used_[j / 64] |= uint64_t{1} << (j % 64);
+    } else {
+      used_[j / 64] &= ~(uint64_t{1} << (j % 64));
     }
-    for (size_t i = lo; i < last; i += 8) {
-      uint8_t byte = 0;
-      for (size_t b = 0; b < 8 && i + b < last; ++b) byte |= static_cast<uint8_t>(done_[i + b]) << b;
-      k.push_back(static_cast<char>(byte));
-    }
-    // Ops beyond the 4096-wide window are essentially never linearized out
-    // of order that far; include their count to stay exact anyway.
-    size_t far = 0;
-    for (size_t i = lo + 4096; i < done_.size(); ++i) far += done_[i];
-    if (far != 0) {
-      k += "|";
-      for (size_t i = lo + 4096; i < done_.size(); ++i) {
-        if (done_[i]) k += std::to_string(i) + ",";
-      }
-    }
-    k.push_back(state ? 'v' : 'n');
-    if (state) k += *state;
-    return k;
   }
 
-  std::vector<Operation> ops_;
+  std::vector<Operation> known_;
+  std::vector<Operation> unknown_;
   const uint64_t budget_;
   std::vector<bool> done_;
-  std::unordered_set<std::string> seen_;
+  std::vector<uint64_t> used_;  // bitset over unknown_
+  std::unordered_map<std::string, std::vector<std::vector<uint64_t>>> seen_;
   uint64_t states_ = 0;
   size_t best_depth_ = 0;
   Value best_state_;

@@ -73,6 +73,7 @@ struct ServeFlags {
   int request_timeout_ms = 3000;
   std::string log_level = "info";
   bool fault_hooks = false;
+  bool unsafe_stale_reads = false;
 };
 
 int Serve(const ServeFlags& f) {
@@ -93,6 +94,7 @@ int Serve(const ServeFlags& f) {
   o.snapshot_interval = f.snapshot_interval;
   o.snapshot_keep = f.snapshot_keep;
   o.request_timeout = std::chrono::milliseconds(f.request_timeout_ms);
+  o.unsafe_stale_reads = f.unsafe_stale_reads;
   std::string err;
   if (!ParsePeers(f.peers, &o.peers, &err)) {
     log.Error("bad --peers", {{"error", err}});
@@ -179,6 +181,8 @@ int main(int argc, char** argv) {
   serve->add_option("--request-timeout-ms", f.request_timeout_ms, "client operation timeout");
   serve->add_option("--log-level", f.log_level, "debug, info, warn, error");
   serve->add_flag("--enable-fault-hooks", f.fault_hooks, "allow POST /v1/fault (testing only)");
+  serve->add_flag("--unsafe-stale-reads", f.unsafe_stale_reads,
+                  "a deliberate bug: reads without ReadIndex, on any node (to test the harness)");
 
   auto client_opts = [&](CLI::App* c) {
     c->add_option("--endpoints", endpoints, "HOST:PORT,... of the nodes");

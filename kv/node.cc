@@ -241,6 +241,10 @@ Outcome Node::Submit(Event ev, const std::shared_ptr<Pending>& pending) {
 }
 
 Outcome Node::Get(const std::string& key) {
+  if (options_.unsafe_stale_reads) {
+    auto pending = std::make_shared<Pending>(Clock::now() + options_.request_timeout);
+    return Submit(ReadEv{key, pending, true}, pending);
+  }
   if (std::optional<Outcome> o = CheckLeader()) {
     not_leader_++;
     return *o;
@@ -333,6 +337,10 @@ void Node::Handle(Event& ev) {
     }
     writes_[id] = p->pending;
   } else if (ReadEv* r = std::get_if<ReadEv>(&ev)) {
+    if (r->stale) {
+      r->pending->Complete({Outcome::Code::kOk, "", "", true, sm_.Get(r->key)});
+      return;
+    }
     if (raft_->GetBasicStatus().soft_state.raft_state != raft::StateType::kStateLeader) {
       r->pending->Complete({Outcome::Code::kNotLeader, "not the leader", "", true, {}});
       return;

@@ -74,6 +74,9 @@ struct NodeOptions {
   uint64_t snapshot_interval = 10000;  // applied entries between snapshots
   uint64_t snapshot_keep = 5000;       // entries kept behind a snapshot for slow followers
   std::chrono::milliseconds request_timeout{3000};
+  // A deliberate bug, for testing the fault harness only: serve reads from
+  // the local state on any node, without ReadIndex (stale reads).
+  bool unsafe_stale_reads = false;
 };
 
 struct Outcome {
@@ -141,6 +144,7 @@ class Node {
   struct ReadEv {
     std::string key;
     std::shared_ptr<Pending> pending;
+    bool stale = false;  // NodeOptions::unsafe_stale_reads
   };
   struct ConfEv {
     raft::ConfChange cc;

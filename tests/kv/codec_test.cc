@@ -55,6 +55,8 @@ raft::Message SnapMessage() {
   return m;
 }
 
+std::string Enc(const std::vector<raft::Message>& v) { return EncodeMessages(v); }
+
 void ExpectSame(const raft::Message& a, const raft::Message& b) {
   EXPECT_EQ(a.type, b.type);
   EXPECT_EQ(a.to, b.to);
@@ -69,25 +71,27 @@ void ExpectSame(const raft::Message& a, const raft::Message& b) {
   EXPECT_EQ(std::string_view(a.context), std::string_view(b.context));
   EXPECT_EQ(a.entries, b.entries);
   ASSERT_EQ(a.snapshot == nullptr, b.snapshot == nullptr);
-  if (a.snapshot) EXPECT_EQ(*a.snapshot, *b.snapshot);
+  if (a.snapshot) {
+    EXPECT_EQ(*a.snapshot, *b.snapshot);
+  }
 }
 
 TEST(KvCodec, MessagesRoundTrip) {
   std::vector<raft::Message> in = {FullMessage(), SnapMessage(), raft::Message{}};
-  Result<std::vector<raft::Message>> out = DecodeMessages(EncodeMessages(in));
+  Result<std::vector<raft::Message>> out = DecodeMessages(Enc(in));
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   ASSERT_EQ(out->size(), in.size());
   for (size_t i = 0; i < in.size(); ++i) ExpectSame(in[i], (*out)[i]);
 }
 
 TEST(KvCodec, EmptyBatchRoundTrips) {
-  Result<std::vector<raft::Message>> out = DecodeMessages(EncodeMessages({}));
+  Result<std::vector<raft::Message>> out = DecodeMessages(Enc(std::vector<raft::Message>{}));
   ASSERT_TRUE(out.ok());
   EXPECT_TRUE(out->empty());
 }
 
 TEST(KvCodec, RejectsUnknownVersion) {
-  std::string bytes = EncodeMessages({FullMessage()});
+  std::string bytes = Enc({FullMessage()});
   bytes[0] = 2;
   Result<std::vector<raft::Message>> out = DecodeMessages(bytes);
   ASSERT_FALSE(out.ok());
@@ -96,7 +100,7 @@ TEST(KvCodec, RejectsUnknownVersion) {
 }
 
 TEST(KvCodec, RejectsUnknownMessageAndEntryTypes) {
-  std::string bytes = EncodeMessages({FullMessage()});
+  std::string bytes = Enc({FullMessage()});
   std::string bad_type = bytes;
   bad_type[2] = static_cast<char>(raft::kMessageTypeCount);  // version, count, then the type
   EXPECT_FALSE(DecodeMessages(bad_type).ok());
@@ -108,14 +112,14 @@ TEST(KvCodec, RejectsUnknownMessageAndEntryTypes) {
 }
 
 TEST(KvCodec, RejectsTrailingBytes) {
-  std::string bytes = EncodeMessages({FullMessage()}) + "x";
+  std::string bytes = Enc({FullMessage()}) + "x";
   Result<std::vector<raft::Message>> out = DecodeMessages(bytes);
   ASSERT_FALSE(out.ok());
   EXPECT_TRUE(out.status().IsCorruption());
 }
 
 TEST(KvCodec, EveryTruncationIsAnError) {
-  const std::string bytes = EncodeMessages({FullMessage(), SnapMessage()});
+  const std::string bytes = Enc({FullMessage(), SnapMessage()});
   for (size_t n = 0; n < bytes.size(); ++n) {
     Result<std::vector<raft::Message>> out = DecodeMessages(std::string_view(bytes).substr(0, n));
     ASSERT_FALSE(out.ok()) << "prefix of " << n << " bytes decoded";
@@ -139,8 +143,8 @@ TEST(KvCodec, HugeCountsAreRejectedBeforeAllocating) {
 // to the same messages (nothing half-understood is accepted silently).
 TEST(KvCodec, RandomMutationsNeverCrash) {
   std::mt19937_64 rng(20261206);
-  const std::string seeds[] = {EncodeMessages({FullMessage()}), EncodeMessages({SnapMessage()}),
-                               EncodeMessages({FullMessage(), SnapMessage()})};
+  const std::string seeds[] = {Enc({FullMessage()}), Enc({SnapMessage()}),
+                               Enc({FullMessage(), SnapMessage()})};
   int accepted = 0;
   for (int iter = 0; iter < 20000; ++iter) {
     std::string bytes = seeds[iter % 3];

@@ -14,6 +14,7 @@
 #include "raftlog/engine/disk_storage.h"
 #include "raftlog/port/mutex.h"
 #include "raftlog/raft/memory_storage.h"
+#include "raftlog/raft/util.h"
 
 namespace raftlog::kv {
 namespace {
