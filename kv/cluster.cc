@@ -1,6 +1,7 @@
 #include "kv/cluster.h"
 
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <filesystem>
@@ -180,6 +181,20 @@ bool Cluster::Members(std::vector<uint64_t>* voters, std::vector<uint64_t>* lear
     (m.value("role", "") == "learner" ? learners : voters)->push_back(m.value("id", uint64_t{0}));
   }
   return true;
+}
+
+std::vector<std::string> Cluster::UnexpectedExits() {
+  port::MutexLock lock(&mu_);
+  std::vector<std::string> out;
+  for (auto& [id, n] : nodes_) {
+    int status = 0;
+    if (!n->proc.ExitedByItself(&status)) continue;
+    std::string how = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
+                      : WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
+                                            : "ended";
+    out.push_back("node " + std::to_string(id) + " " + how + " by itself; see " + n->dir + ".log");
+  }
+  return out;
 }
 
 std::vector<uint64_t> Cluster::Ids() const {

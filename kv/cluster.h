@@ -62,6 +62,10 @@ class Cluster {
   // The configuration as the leader reports it: voter and learner ids.
   bool Members(std::vector<uint64_t>* voters, std::vector<uint64_t>* learners);
 
+  // Nodes that ended without being told to (a crash, an abort, a sanitizer
+  // report): one line each, since the last call. They are left stopped.
+  std::vector<std::string> UnexpectedExits();
+
   std::vector<uint64_t> Ids() const;
   std::vector<uint64_t> LiveIds() const;  // running and not paused
   bool IsRunning(uint64_t id) const;

@@ -163,6 +163,7 @@ class Nemesis {
   void Run(const std::atomic<bool>& stop) {
     while (!stop.load()) {
       Sleep(Between(300, 1500));
+      Collect();
       if (stop.load()) break;
       const int dice = Between(0, 99);
       if (dice < 20) {
@@ -184,8 +185,18 @@ class Nemesis {
       } else {
         RestartAll();
       }
+      Collect();
     }
   }
+
+  // Nodes that died without being killed: each is a failure of the run.
+  void Collect() {
+    for (const std::string& e : cluster_.UnexpectedExits()) {
+      Log("UNEXPECTED EXIT: %s", e.c_str());
+      crashes_.push_back(e);
+    }
+  }
+  const std::vector<std::string>& crashes() const { return crashes_; }
 
  private:
   int Between(int lo, int hi) { return lo + static_cast<int>(rng_() % static_cast<uint64_t>(hi - lo + 1)); }
@@ -316,6 +327,7 @@ class Nemesis {
   Cluster& cluster_;
   Counters& c_;
   std::mt19937_64 rng_;
+  std::vector<std::string> crashes_;
 };
 
 void WriteHistory(const std::string& path, const std::vector<Operation>& ops) {
@@ -380,6 +392,7 @@ int main(int argc, char** argv) {
   std::this_thread::sleep_for(std::chrono::seconds(f.duration_s));
   stop_nemesis = true;
   nemesis_thread.join();
+  nemesis.Collect();
   Log("faults over; healing");
   cluster.ClearFaults();
   for (uint64_t id : cluster.Ids()) {
@@ -390,6 +403,7 @@ int main(int argc, char** argv) {
   stop_clients = true;
   for (std::thread& t : clients) t.join();
 
+  nemesis.Collect();
   // Every node restarts from its disk; then every key is read.
   Log("final: kill -9 every node and restart");
   for (uint64_t id : cluster.Ids()) cluster.Kill(id);
@@ -436,7 +450,8 @@ int main(int argc, char** argv) {
         r.inconclusive ? "INCONCLUSIVE" : "NOT LINEARIZABLE", r.explanation.c_str());
   }
   for (const std::string& l : lost) Log("LOST: %s", l.c_str());
-  const bool pass = read_all && result.ok() && lost.empty();
+  nemesis.Collect();
+  const bool pass = read_all && result.ok() && lost.empty() && nemesis.crashes().empty();
 
   for (uint64_t id : cluster.Ids()) cluster.Kill(id);
   nlohmann::ordered_json summary = {
@@ -459,6 +474,7 @@ int main(int argc, char** argv) {
       {"violations", result.violations},
       {"inconclusive", result.inconclusive},
       {"lost_writes", lost.size()},
+      {"unexpected_exits", nemesis.crashes().size()},
       {"final_reads", finals.size()},
       {"check_seconds", check_s},
       {"pass", pass}};

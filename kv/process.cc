@@ -43,6 +43,13 @@ Status Process::Start(const std::vector<std::string>& argv, const std::string& l
   return Status::OK();
 }
 
+bool Process::ExitedByItself(int* status) {
+  if (!running()) return false;
+  if (::waitpid(pid_, status, WNOHANG) != pid_) return false;
+  pid_ = -1;
+  return true;
+}
+
 bool Process::Signal(int sig) { return running() && ::kill(pid_, sig) == 0; }
 
 void Process::Kill() {

@@ -30,6 +30,9 @@ class Process {
   void Kill();
   // SIGTERM, waiting up to `timeout_ms` for it to exit, then SIGKILL.
   void Terminate(int timeout_ms);
+  // Whether the child ended by itself (it is then reaped and no longer
+  // running); `status` gets its wait status.
+  bool ExitedByItself(int* status);
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
 
