@@ -12,6 +12,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -146,6 +147,58 @@ int Serve(const ServeFlags& f) {
   return 0;
 }
 
+// `serve --config FILE`: the file's "name = value" lines (# comments, blank
+// lines, optional quotes) become --name=value arguments placed before the
+// command line's own, so that flags given on the command line win.
+bool ExpandConfig(int argc, char** argv, std::vector<std::string>* out, std::string* err) {
+  out->assign(argv, argv + argc);
+  if (argc < 2 || std::string(argv[1]) != "serve") return true;
+  std::string path;
+  std::vector<std::string> rest;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--config" && i + 1 < argc) {
+      path = argv[++i];
+    } else if (a.rfind("--config=", 0) == 0) {
+      path = a.substr(9);
+    } else {
+      rest.push_back(a);
+    }
+  }
+  if (path.empty()) return true;
+  std::ifstream in(path);
+  if (!in) {
+    *err = "cannot read config file " + path;
+    return false;
+  }
+  std::vector<std::string> from_file;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    auto trim = [](std::string s) {
+      const size_t b = s.find_first_not_of(" \t\r");
+      const size_t e = s.find_last_not_of(" \t\r");
+      return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+    };
+    line = trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    const size_t eq = line.find('=');
+    if (eq == std::string::npos) {
+      *err = path + ":" + std::to_string(n) + ": expected name = value";
+      return false;
+    }
+    const std::string name = trim(line.substr(0, eq));
+    std::string value = trim(line.substr(eq + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+      value = value.substr(1, value.size() - 2);
+    }
+    from_file.push_back("--" + name + "=" + value);
+  }
+  out->resize(2);
+  out->insert(out->end(), from_file.begin(), from_file.end());
+  out->insert(out->end(), rest.begin(), rest.end());
+  return true;
+}
+
 int Print(const ClientResult& r) {
   if (r.ok()) {
     std::cout << r.body.dump() << "\n";
@@ -166,7 +219,11 @@ int main(int argc, char** argv) {
 
   ServeFlags f;
   CLI::App* serve = app.add_subcommand("serve", "run a node");
-  serve->set_config("--config", "", "read flags from this file (name = value lines)");
+  // A flag given twice (in the config file, then on the command line): the
+  // last one wins.
+  serve->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  std::string config_path;  // read by ExpandConfig before parsing
+  serve->add_option("--config", config_path, "read flags from this file (name = value lines)");
   serve->add_option("--id", f.id, "this node's id (> 0)")->required();
   serve->add_option("--listen", f.listen, "HOST:PORT for peers and clients (default: from --peers)");
   serve->add_option("--peers", f.peers, "ID=HOST:PORT,... every member (this node included)");
@@ -211,7 +268,15 @@ int main(int argc, char** argv) {
   CLI::App* status = app.add_subcommand("status", "every endpoint's raft status");
   for (CLI::App* c : {put, get, del, cas, members, member, status}) client_opts(c);
 
-  CLI11_PARSE(app, argc, argv);
+  std::vector<std::string> args;
+  std::string config_err;
+  if (!ExpandConfig(argc, argv, &args, &config_err)) {
+    std::fprintf(stderr, "raftlog-kv: %s\n", config_err.c_str());
+    return 2;
+  }
+  std::vector<char*> cargs;
+  for (std::string& a : args) cargs.push_back(a.data());
+  CLI11_PARSE(app, static_cast<int>(cargs.size()), cargs.data());
   if (serve->parsed()) return Serve(f);
 
   ClientOptions copts;
