@@ -45,7 +45,7 @@ void Step(const Operation& op, const Value& s, std::vector<Value>* next) {
 
 // The search. Known operations must all be linearized; unknown ones
 // (infinite return time) may be linearized once their invocation allows it,
-// or never. Four prunings keep it small:
+// or never. Five prunings keep it small:
 //   - memoization: a (linearized known operations, register value) pair
 //     already explored with a subset of the unknown operations consumed is
 //     not explored again: having consumed more unknown operations leaves
@@ -55,6 +55,8 @@ void Step(const Operation& op, const Value& s, std::vector<Value>* next) {
 //   - within a burst of unknown operations (between two known ones), a put
 //     or a delete comes first or not at all: what came before it in the
 //     burst is overwritten, so it could be left out;
+//   - of unknown operations with the same effect that are all available
+//     (invoked early enough), only one is tried: they are interchangeable;
 //   - after an unknown operation, the next known operation must be one that
 //     the value before that unknown operation did not allow. This loses no
 //     linearization: if the known operation k was allowed before the unknown
@@ -137,8 +139,18 @@ class Search {
       done_[i] = false;
       if (r != 0) return r;
     }
+    std::vector<const Operation*> tried;
     for (size_t j = 0; j < unknown_.size() && unknown_[j].call <= min_ret; ++j) {
       if (Used(j)) continue;
+      // Two unknown operations with the same effect (two deletes, say) that
+      // are both available now are interchangeable: try one of them.
+      const Operation& u = unknown_[j];
+      bool same = false;
+      for (const Operation* t : tried) {
+        same = same || (t->kind == u.kind && t->value == u.value && t->expected == u.expected);
+      }
+      if (same) continue;
+      tried.push_back(&u);
       // Within a burst only a cas may follow: whatever came before a put or
       // a delete in the burst is overwritten, so it could be left out.
       if (burst_prev != nullptr && unknown_[j].kind != OpKind::kCas) continue;
