@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <map>
 #include <filesystem>
 #include <thread>
 
@@ -147,23 +148,25 @@ void Cluster::ClearFaults() {
 }
 
 uint64_t Cluster::WaitForLeader(int timeout_ms) {
+  // A leader counts once a majority of the live processes follow it (itself
+  // included). Not "all of them": a process may not be a member at all (a
+  // joiner whose addition timed out), and it never learns of a leader.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
-    uint64_t leader = 0;
-    bool agree = true;
-    for (uint64_t id : LiveIds()) {
+    const std::vector<uint64_t> live = LiveIds();
+    std::map<uint64_t, size_t> followers;
+    std::map<uint64_t, bool> claims;
+    for (uint64_t id : live) {
       Client c({Addr(id)});
       ClientResult r = c.Status(Addr(id));
       if (!r.ok() || r.body.value("removed", false)) continue;
       const uint64_t lead = r.body.value("leader", uint64_t{0});
-      if (r.body.value("state", "") == "StateLeader") {
-        if (leader != 0 && leader != id) agree = false;
-        leader = id;
-      } else if (lead == 0) {
-        agree = false;
-      }
+      if (lead != 0) followers[lead]++;
+      if (r.body.value("state", "") == "StateLeader") claims[id] = true;
     }
-    if (leader != 0 && agree) return leader;
+    for (const auto& [id, claimed] : claims) {
+      if (claimed && followers[id] * 2 > live.size()) return id;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return 0;

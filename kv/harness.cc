@@ -189,6 +189,20 @@ class Nemesis {
     }
   }
 
+  // Removes the processes that are not members (a joiner whose addition
+  // timed out and never took effect). False if the leader did not answer.
+  bool Reconcile(std::vector<uint64_t>* voters, std::vector<uint64_t>* learners) {
+    if (!cluster_.Members(voters, learners)) return false;
+    for (uint64_t id : cluster_.Ids()) {
+      if (std::find(voters->begin(), voters->end(), id) == voters->end() &&
+          std::find(learners->begin(), learners->end(), id) == learners->end()) {
+        Log("membership: node %" PRIu64 " is not a member; removing its process", id);
+        cluster_.Destroy(id);
+      }
+    }
+    return true;
+  }
+
   // Nodes that died without being killed: each is a failure of the run.
   void Collect() {
     for (const std::string& e : cluster_.UnexpectedExits()) {
@@ -269,17 +283,7 @@ class Nemesis {
   void ChangeMembership() {
     Client client(cluster_.Endpoints());
     std::vector<uint64_t> voters, learners;
-    if (!cluster_.Members(&voters, &learners)) return;
-    auto member = [&](uint64_t id) {
-      return std::find(voters.begin(), voters.end(), id) != voters.end() ||
-             std::find(learners.begin(), learners.end(), id) != learners.end();
-    };
-    for (uint64_t id : cluster_.Ids()) {
-      if (!member(id)) {
-        Log("membership: node %" PRIu64 " is not a member; removing its process", id);
-        cluster_.Destroy(id);
-      }
-    }
+    if (!Reconcile(&voters, &learners)) return;
     for (uint64_t id : learners) {
       ClientResult r = client.ChangeMember("promote", id, "");
       Log("membership: promote leftover learner %" PRIu64 ": %s", id, r.ok() ? "ok" : r.error.c_str());
@@ -398,6 +402,10 @@ int main(int argc, char** argv) {
   for (uint64_t id : cluster.Ids()) {
     cluster.Resume(id);
     (void)cluster.Restart(id);
+  }
+  {
+    std::vector<uint64_t> voters, learners;
+    (void)nemesis.Reconcile(&voters, &learners);
   }
   Sleep(1000);  // some load on the healed cluster
   stop_clients = true;
