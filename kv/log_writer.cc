@@ -1,12 +1,50 @@
 #include "kv/log_writer.h"
 
 #include <deque>
+#include <iterator>
 #include <thread>
 #include <utility>
 
 #include "raftlog/port/mutex.h"
 
 namespace raftlog::kv {
+
+namespace {
+
+// The HardState a MsgStorageAppend carries (empty if none).
+raft::HardState HardStateOf(const raft::Message& m) {
+  if (m.term == 0 && m.vote == 0 && m.commit == 0) return {};
+  return raft::HardState{m.term, m.vote, m.commit};
+}
+
+}  // namespace
+
+std::vector<bool> SyncPlan(const std::vector<raft::Message>& batch, raft::HardState* last) {
+  std::vector<bool> need(batch.size(), false);
+  size_t last_entries = batch.size();  // none
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const raft::Message& m = batch[i];
+    const raft::HardState hs = HardStateOf(m);
+    const bool new_term_or_vote =
+        !raft::IsEmptyHardState(hs) && (hs.term != last->term || hs.vote != last->vote);
+    need[i] = !m.entries.empty() || m.snapshot != nullptr || new_term_or_vote;
+    if (!raft::IsEmptyHardState(hs)) *last = hs;
+    if (!m.entries.empty()) last_entries = i;
+  }
+  std::vector<bool> sync(batch.size(), false);
+  bool pending = false;  // a need not yet covered by a sync
+  for (size_t i = 0; i < batch.size(); ++i) {
+    pending = pending || need[i];
+    if (i == last_entries) {
+      sync[i] = pending;
+      pending = false;
+    } else if (i > last_entries || last_entries == batch.size()) {
+      sync[i] = need[i];
+      pending = false;
+    }
+  }
+  return sync;
+}
 
 namespace {
 
@@ -42,12 +80,13 @@ class ThreadedLogWriter final : public LogWriter {
   void Run() {
     bool failed = false;
     for (;;) {
-      std::deque<raft::Message> batch;
+      std::vector<raft::Message> batch;
       {
         port::MutexLock lock(&mu_);
         while (queue_.empty() && !stop_) cv_.Wait();
         if (queue_.empty()) return;
-        batch.swap(queue_);
+        batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+        queue_.clear();
         in_flight_ = batch.size();
       }
       if (!failed) failed = !Persist(batch);
@@ -58,25 +97,17 @@ class ThreadedLogWriter final : public LogWriter {
     }
   }
 
-  // Saves the batch in order, syncing once at the end, then hands out the
+  // Saves the batch in order, syncing as SyncPlan says, then hands out the
   // responses. Returns false after a failure (reported to on_error_).
-  bool Persist(std::deque<raft::Message>& batch) {
-    bool need_sync = false;
+  bool Persist(std::vector<raft::Message>& batch) {
+    const std::vector<bool> sync = SyncPlan(batch, &last_);
     for (size_t i = 0; i < batch.size(); ++i) {
       const raft::Message& m = batch[i];
-      raft::HardState hs;
-      if (m.term != 0 || m.vote != 0 || m.commit != 0) hs = raft::HardState{m.term, m.vote, m.commit};
-      // etcd's MustSync: entries, or a new term or vote, must be durable
-      // before the responses go out; a commit bump alone need not be.
-      need_sync = need_sync || !m.entries.empty() || m.snapshot != nullptr ||
-                  (!raft::IsEmptyHardState(hs) && (hs.term != last_.term || hs.vote != last_.vote));
-      const bool last = i + 1 == batch.size();
-      Status s = storage_->Save(hs, m.entries, m.snapshot.get(), last && need_sync);
+      Status s = storage_->Save(HardStateOf(m), m.entries, m.snapshot.get(), sync[i]);
       if (!s.ok()) {
         on_error_(s);
         return false;
       }
-      if (!raft::IsEmptyHardState(hs)) last_ = hs;
     }
     for (raft::Message& m : batch) done_(std::move(m.responses));
     return true;

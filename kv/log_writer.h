@@ -48,11 +48,19 @@ class LogWriter {
 
 // A writer on its own thread over `storage` (borrowed; must outlive the
 // writer). It drains everything queued at once and persists the batch with
-// one sync: each message is saved in order without sync and the last one
-// with sync if any of them needed it (DiskStorage's fdatasync of the active
-// segment covers the earlier unsynced frames, and a segment roll syncs the
-// sealed segment), so a burst of Readys costs one fdatasync.
+// one sync (SyncPlan), so a burst of Readys costs one fdatasync.
 std::unique_ptr<LogWriter> NewThreadedLogWriter(raft::WritableStorage* storage,
                                                 LogWriter::Done done, LogWriter::OnError on_error);
+
+// Which messages of a batch of MsgStorageAppends the writer saves with
+// must_sync, in order. A message needs a sync if it carries entries, a
+// snapshot, or a new term or vote (etcd's MustSync; `last` is the HardState
+// saved before the batch, updated). The batch is saved in order and only the
+// last message that carries entries is synced, if anything up to it needed
+// a sync: DiskStorage's fdatasync of the active segment makes the earlier
+// unsynced frames durable too (a segment roll syncs the sealed segment). A
+// message after it is synced only if it needs it itself (a new term or vote;
+// DiskStorage makes those durable in any case). Public for tests.
+std::vector<bool> SyncPlan(const std::vector<raft::Message>& batch, raft::HardState* last);
 
 }  // namespace raftlog::kv

@@ -119,6 +119,37 @@ void WriterDeliversInOrder(raft::WritableStorage* storage) {
   EXPECT_EQ(st->hard_state.vote, 1u);
 }
 
+raft::Message Hs(uint64_t term, uint64_t vote, uint64_t commit) {
+  raft::Message m;
+  m.type = raft::MessageType::kMsgStorageAppend;
+  m.to = raft::kLocalAppendThread;
+  m.term = term;
+  m.vote = vote;
+  m.commit = commit;
+  return m;
+}
+
+// One sync per batch, on the last message that carries entries; a batch that
+// ends with a commit-only message must still sync its entries (it did not:
+// the sync was asked of the last message, and DiskStorage does not sync an
+// empty append).
+TEST(KvLogWriter, SyncPlanSyncsTheLastEntriesOfABatch) {
+  raft::HardState last{1, 1, 0};
+  EXPECT_EQ(SyncPlan({Append(1, 1, 2, 0, 0), Append(1, 3, 2, 0, 1), Append(1, 5, 2, 0, 2)}, &last),
+            (std::vector<bool>{false, false, true}));
+  EXPECT_EQ(SyncPlan({Append(1, 7, 2, 0, 0), Hs(1, 1, 8)}, &last), (std::vector<bool>{true, false}));
+  EXPECT_EQ(SyncPlan({Hs(1, 1, 9)}, &last), (std::vector<bool>{false}));
+  // A new term or vote alone needs its sync.
+  EXPECT_EQ(SyncPlan({Hs(2, 0, 9)}, &last), (std::vector<bool>{true}));
+  EXPECT_EQ(SyncPlan({Hs(2, 3, 9)}, &last), (std::vector<bool>{true}));
+  // After the last entries, a message syncs only for its own sake.
+  EXPECT_EQ(SyncPlan({Append(2, 9, 1, 9, 0), Hs(3, 3, 9)}, &last), (std::vector<bool>{true, true}));
+  // A term change before the entries is covered by their sync.
+  EXPECT_EQ(SyncPlan({Hs(4, 0, 9), Append(4, 10, 1, 9, 0), Hs(4, 1, 10)}, &last),
+            (std::vector<bool>{false, true, false}));
+  EXPECT_EQ(last, (raft::HardState{4, 1, 10}));
+}
+
 TEST(KvLogWriter, MemoryStorage) {
   raft::MemoryStorage storage;
   WriterDeliversInOrder(&storage);
