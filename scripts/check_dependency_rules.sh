@@ -41,6 +41,7 @@ check "engine/disk_storage (the adapter)" \
 public='raftlog/(format|io|snapshot|engine|raft)/([a-z0-9_]+)\.h|raftlog/raft/(quorum|tracker|confchange)/[a-z0-9_]+\.h|raftlog/port/[a-z0-9_]+\.h|tools/[a-z0-9_]+\.h|bench/[a-z0-9_]+\.h'
 check "tools/ (public headers only)" "$public" $(files tools)
 check "bench/ (public headers only)" "$public" $(files bench)
+check "kv/ (public headers only)" "$public|kv/[a-z0-9_]+\.h" $(files kv)
 
 if [ "$fail" -ne 0 ]; then
   echo "dependency rules: violations found (see docs/architecture.md §1)"

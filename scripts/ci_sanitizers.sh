@@ -8,9 +8,10 @@
 #  2. TSan: builds the tests (not the tool) and runs every test whose name
 #     says Concurren* (readers during appends, truncations, compactions and
 #     snapshot pruning; concurrent FaultFileSystem and Logger use), then the
-#     whole suites of TSAN_FULL_SUITES (default: engine, io, snapshot and
-#     raft: background preparation and syncing, readers that must not wait
-#     for fdatasync, the raft core on DiskStorage).
+#     whole suites of TSAN_FULL_SUITES (default: engine, io, snapshot, raft
+#     and kv: background preparation and syncing, readers that must not wait
+#     for fdatasync, the raft core on DiskStorage, the kv service's threads
+#     under the fault harness).
 # Prints the time of each phase; exits non-zero on any failure.
 #
 #   scripts/ci_sanitizers.sh
@@ -23,7 +24,7 @@ ASAN_DIR=${ASAN_BUILD_DIR:-build-ci-asan}
 TSAN_DIR=${TSAN_BUILD_DIR:-build-ci-tsan}
 JOBS=${JOBS:-$(nproc)}
 TSAN_SUITES=${TSAN_SUITES:-"engine io snapshot raft"}
-TSAN_FULL_SUITES=${TSAN_FULL_SUITES:-"engine io snapshot raft"}
+TSAN_FULL_SUITES=${TSAN_FULL_SUITES:-"engine io snapshot raft kv"}
 # Tests that measure memory (RSS) and so cannot hold under ASan's shadow
 # memory and quarantine; a regular expression for ctest -E.
 ASAN_EXCLUDE=${ASAN_EXCLUDE:-"^DumpMemoryTest\\."}

@@ -18,6 +18,7 @@ PACKAGES=(
   liblmdb-dev libxxhash-dev libzstd-dev          # engine: metadata, checksums, compression
   libgtest-dev libgmock-dev libbenchmark-dev     # tests and benchmarks
   libcli11-dev nlohmann-json3-dev                # the raftlog tool: arguments, JSON
+  libcpp-httplib-dev                             # raftlog-kv: HTTP transport and client API
   clang libclang-rt-dev                          # thread-safety analysis, sanitizers, fuzzing
   gnuplot-nox python3                            # benchmark report charts
 )
