@@ -37,6 +37,7 @@ fi
 CC=$CC_BIN CXX=$CXX_BIN cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DRAFTLOG_BUILD_FUZZERS=ON -DRAFTLOG_SANITIZE=address,undefined \
   -DRAFTLOG_BUILD_TESTS=OFF -DRAFTLOG_BUILD_TOOLS=OFF -DRAFTLOG_BUILD_BENCHMARKS=OFF \
+  -DRAFTLOG_BUILD_KV=OFF \
   -DRAFTLOG_INSTALL=OFF >"$BUILD_DIR.configure.log" 2>&1 ||
   { cat "$BUILD_DIR.configure.log"; exit 1; }
 cmake --build "$BUILD_DIR" --parallel "$JOBS"
