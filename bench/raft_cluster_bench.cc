@@ -23,18 +23,39 @@
 // compacted, with the timer paused, after every 16 MiB of applied data.
 // Everything runs on one thread, so the nodes' fsyncs of a round are
 // serialized (see raft_cluster.h).
+//
+// Windowed mode (bench/raft_window_cluster.h), the workload of the etcd raft
+// peer in bench/etcd, one case per run, one JSON line on stdout in the peer's
+// format ("impl":"raftlog"; storage memory, disk_sync or disk_nosync, the
+// counterparts of the peer's memory, wal_sync and wal_nosync):
+//
+//   raft_cluster_bench --windowed --storage=memory --nodes=3 --entry-bytes=1024
+//       [--window=256] [--seconds=10] [--warmup=3] [--compact-every=100000]
+//       [--keep=5000] [--pool=1024]
+//
+// It warms up until the leader's first compaction or for --warmup seconds,
+// whichever comes first, then measures for --seconds. Errors go to stderr
+// with exit status 1 (2 for bad arguments). scripts/cluster_vs_etcd.sh runs
+// it beside the peer.
 
 #include <benchmark/benchmark.h>
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "bench/bench_util.h"
 #include "bench/raft_cluster.h"
+#include "bench/raft_window_cluster.h"
 
 namespace raftlog::bench {
 namespace {
@@ -148,9 +169,160 @@ void RegisterAll() {
   }
 }
 
+// --- windowed mode --------------------------------------------------------------
+
+struct WindowArgs {
+  WindowOptions options;
+  std::string storage = "memory";
+  double seconds = 10;
+  double warmup = 3;
+};
+
+// Parses --name=value flags; false (with a message) on anything else.
+bool ParseWindowArgs(int argc, char** argv, WindowArgs* a) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--windowed") continue;
+    const size_t eq = arg.find('=');
+    if (arg.rfind("--", 0) != 0 || eq == std::string::npos) {
+      std::fprintf(stderr, "raft_cluster_bench: bad argument '%s' (--name=value)\n", arg.c_str());
+      return false;
+    }
+    const std::string name = arg.substr(2, eq - 2);
+    const std::string value = arg.substr(eq + 1);
+    char* end = nullptr;
+    const double v = std::strtod(value.c_str(), &end);
+    const bool number = !value.empty() && end != nullptr && *end == '\0' && v >= 0;
+    if (name == "storage") {
+      a->storage = value;
+    } else if (!number) {
+      std::fprintf(stderr, "raft_cluster_bench: --%s needs a number >= 0\n", name.c_str());
+      return false;
+    } else if (name == "nodes") {
+      a->options.nodes = static_cast<int>(v);
+    } else if (name == "entry-bytes") {
+      a->options.entry_bytes = static_cast<size_t>(v);
+    } else if (name == "window") {
+      a->options.window = static_cast<size_t>(v);
+    } else if (name == "seconds") {
+      a->seconds = v;
+    } else if (name == "warmup") {
+      a->warmup = v;
+    } else if (name == "compact-every") {
+      a->options.compact_every = static_cast<uint64_t>(v);
+    } else if (name == "keep") {
+      a->options.keep_entries = static_cast<uint64_t>(v);
+    } else if (name == "pool") {
+      a->options.pool_size = static_cast<size_t>(v);
+    } else {
+      std::fprintf(stderr, "raft_cluster_bench: unknown flag --%s\n", name.c_str());
+      return false;
+    }
+  }
+  if (a->storage == "memory") {
+    a->options.backend = Backend::kMemory;
+  } else if (a->storage == "disk_sync") {
+    a->options.backend = Backend::kDiskSync;
+  } else if (a->storage == "disk_nosync") {
+    a->options.backend = Backend::kDiskNoSync;
+  } else {
+    std::fprintf(stderr, "raft_cluster_bench: --storage is memory, disk_sync or disk_nosync\n");
+    return false;
+  }
+  if (a->seconds <= 0) {
+    std::fprintf(stderr, "raft_cluster_bench: --seconds must be > 0\n");
+    return false;
+  }
+  return true;
+}
+
+double Round1(double x) { return std::round(x * 10) / 10; }
+
+// The nearest-rank q-quantile of sorted v (the peer's quantileNs); 0 if empty.
+int64_t QuantileNs(const std::vector<int64_t>& v, double q) {
+  if (v.empty()) return 0;
+  const double rank = std::max(1.0, std::ceil(q * static_cast<double>(v.size())));
+  return v[std::min(static_cast<size_t>(rank) - 1, v.size() - 1)];
+}
+
+int RunWindowed(int argc, char** argv) {
+  WindowArgs a;
+  if (!ParseWindowArgs(argc, argv, &a)) return 2;
+  using Clock = std::chrono::steady_clock;
+  std::unique_ptr<TempDir> dir;  // declared first: removed after the cluster closes
+  if (a.options.backend != Backend::kMemory) {
+    dir = std::make_unique<TempDir>("window-" + a.storage);
+    a.options.dir = dir->path();
+  }
+  const std::string where = a.storage + "/" + std::to_string(a.options.nodes) + "/" +
+                            std::to_string(a.options.entry_bytes);
+  Result<std::unique_ptr<WindowCluster>> started = WindowCluster::Start(a.options);
+  if (!started.ok()) {
+    std::fprintf(stderr, "raft_cluster_bench: %s: %s\n", where.c_str(),
+                 started.status().ToString().c_str());
+    return 1;
+  }
+  WindowCluster& c = **started;
+  // A new log's preallocator starts writing a spare segment at once.
+  for (int id = 1; id <= c.size(); ++id) {
+    if (const engine::DiskStorage* d = c.disk(id)) {
+      WaitForSpareSegments(c.node_dir(id), d->engine().GetStats().segments);
+    }
+  }
+  auto fail = [&](const Status& s) {
+    std::fprintf(stderr, "raft_cluster_bench: %s: %s\n", where.c_str(), s.ToString().c_str());
+    return 1;
+  };
+  const auto warm_start = Clock::now();
+  const auto warm_until = warm_start + std::chrono::duration<double>(a.warmup);
+  while (c.counters().compactions == 0 && Clock::now() < warm_until) {
+    if (Status s = c.Step(); !s.ok()) return fail(s);
+  }
+  const double warmup_s = std::chrono::duration<double>(Clock::now() - warm_start).count();
+
+  // Measure: entries the leader sees committed from here on (the window
+  // stays full across the line).
+  c.ResetCounters();
+  const uint64_t syncs_before = c.LogSyncs();
+  const auto start = Clock::now();
+  const auto deadline = start + std::chrono::duration<double>(a.seconds);
+  Clock::time_point now;
+  for (;;) {
+    if (Status s = c.Step(); !s.ok()) return fail(s);
+    if ((now = Clock::now()) >= deadline) break;
+  }
+  const double elapsed = std::chrono::duration<double>(now - start).count();
+  WindowCluster::Counters& k = c.counters();
+  std::sort(k.latencies_ns.begin(), k.latencies_ns.end());
+  auto us = [](int64_t ns) { return Round1(static_cast<double>(ns) / 1e3); };
+  std::printf(
+      "{\"impl\":\"raftlog\",\"nodes\":%d,\"entry_bytes\":%zu,\"storage\":\"%s\","
+      "\"window\":%zu,\"seconds\":%.3f,\"committed\":%llu,\"entries_per_s\":%.1f,"
+      "\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,\"readies\":%llu,"
+      "\"log_fsyncs\":%llu,\"compactions\":%llu,\"warmup_s\":%.3f}\n",
+      a.options.nodes, a.options.entry_bytes, a.storage.c_str(), a.options.window, elapsed,
+      static_cast<unsigned long long>(k.committed),
+      Round1(static_cast<double>(k.committed) / elapsed), us(QuantileNs(k.latencies_ns, 0.50)),
+      us(QuantileNs(k.latencies_ns, 0.99)),
+      us(k.latencies_ns.empty() ? 0 : k.latencies_ns.back()),
+      static_cast<unsigned long long>(k.readies),
+      static_cast<unsigned long long>(c.LogSyncs() - syncs_before),
+      static_cast<unsigned long long>(k.compactions), warmup_s);
+  std::fflush(stdout);
+  return 0;
+}
+
 }  // namespace
 }  // namespace raftlog::bench
 
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--windowed") == 0) {
+      // The allocator settings of BenchMain: freed memory stays in the heap.
+      ::mallopt(M_TRIM_THRESHOLD, 1 << 30);
+      ::mallopt(M_MMAP_THRESHOLD, 64 << 20);
+      return raftlog::bench::RunWindowed(argc, argv);
+    }
+  }
   return raftlog::bench::BenchMain(argc, argv, raftlog::bench::RegisterAll, [] {});
 }

@@ -1,0 +1,339 @@
+// The windowed workload of the raft cluster benchmark (raft_cluster_bench
+// --windowed): the same workload as the etcd raft peer in bench/etcd
+// (cluster.go), so that the two give "raftlog ÷ etcd raft" ratios when run
+// side by side (scripts/cluster_vs_etcd.sh).
+//
+// One thread drives N in-process RawNodes (messages delivered in memory):
+//   - the leader (node 1) keeps `window` proposals in flight: before every
+//     wave it calls Propose once per entry until `window` are uncommitted;
+//   - payloads come from a pool of `pool_size` prepared buffers (an 8-byte
+//     little-endian tag k, then fixed pseudo-random bytes), so the loop
+//     makes no payload;
+//   - waves: every node steps the messages addressed to it, then every node
+//     with a Ready handles one: persist (WritableStorage::Save), send, apply,
+//     Advance; a Ready is persisted before any of its messages is delivered;
+//   - every node applies every committed entry and checks it: its size, and
+//     that its tag is the next pool buffer in proposal order;
+//   - every `compact_every` applied entries a node takes a snapshot at its
+//     applied index (CreateSnapshot, no data) and compacts keeping
+//     `keep_entries` below it;
+//   - latency per entry: from its Propose call to the leader's Ready that
+//     hands it over in committed_entries, timed right after that Ready was
+//     persisted.
+//
+// Only public headers. Thread-compatible: one thread drives a WindowCluster.
+
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bench/raft_cluster.h"
+#include "raftlog/engine/disk_storage.h"
+#include "raftlog/engine/options.h"
+#include "raftlog/engine/stats.h"
+#include "raftlog/format/result.h"
+#include "raftlog/format/status.h"
+#include "raftlog/raft/conf_change.h"
+#include "raftlog/raft/config.h"
+#include "raftlog/raft/logger.h"
+#include "raftlog/raft/memory_storage.h"
+#include "raftlog/raft/rawnode.h"
+#include "raftlog/raft/ready.h"
+#include "raftlog/raft/storage.h"
+#include "raftlog/raft/types.h"
+
+namespace raftlog::bench {
+
+struct WindowOptions {
+  Backend backend = Backend::kMemory;  // kMemory, kDiskSync or kDiskNoSync
+  int nodes = 3;
+  std::string dir;  // on-disk backends: node k logs to <dir>/node<k>; must exist
+  size_t entry_bytes = 1024;  // at least 16
+  size_t window = 256;
+  uint64_t compact_every = 100000;  // applied entries between a node's compactions; 0: never
+  uint64_t keep_entries = 5000;     // entries kept below the snapshot index
+  size_t pool_size = 1024;
+};
+
+// The prepared payload buffers: buffer k starts with k as a little-endian
+// uint64, then xorshift64 bytes from a fixed seed (the bytes of the Go peer).
+inline std::vector<std::string> MakePayloadPool(size_t n, size_t size) {
+  std::vector<std::string> pool;
+  pool.reserve(n);
+  uint64_t x = 20240603;
+  for (size_t k = 0; k < n; ++k) {
+    std::string b(size, '\0');
+    const uint64_t tag = k;
+    std::memcpy(b.data(), &tag, sizeof(tag));  // little-endian on every target we build for
+    for (size_t i = 8; i < size; ++i) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      b[i] = static_cast<char>(x);
+    }
+    pool.emplace_back(std::move(b));
+  }
+  return pool;
+}
+
+class WindowCluster {
+ public:
+  // Counters of a run; ResetCounters() clears them after the warm-up.
+  struct Counters {
+    uint64_t committed = 0;             // data entries the leader saw committed
+    std::vector<int64_t> latencies_ns;  // Propose -> leader sees it committed, per entry
+    uint64_t readies = 0;               // Readies handled, all nodes
+    uint64_t compactions = 0;           // node snapshots + compactions
+  };
+
+  // Opens every node's storage with the membership {1..nodes} in a snapshot
+  // at index 1, elects node 1 and runs until the cluster is quiet. Errors:
+  // the storages', kInvalidArgument for bad options, kUnavailable if node 1
+  // did not become leader.
+  static Result<std::unique_ptr<WindowCluster>> Start(const WindowOptions& options) {
+    if (options.nodes < 1 || options.entry_bytes < 16 || options.window < 1 ||
+        options.pool_size < 1 || options.backend == Backend::kLmdbSync) {
+      return Status::InvalidArgument(
+          "window cluster: need nodes >= 1, entry_bytes >= 16, window >= 1, pool >= 1, and "
+          "memory or disk storage");
+    }
+    std::unique_ptr<WindowCluster> c(new WindowCluster(options));
+    raft::Snapshot initial;
+    initial.metadata.index = 1;
+    initial.metadata.term = 1;
+    for (int id = 1; id <= options.nodes; ++id) {
+      initial.metadata.conf_state.voters.push_back(static_cast<uint64_t>(id));
+    }
+    for (int id = 1; id <= options.nodes; ++id) {
+      auto n = std::make_unique<Node>();
+      n->id = static_cast<uint64_t>(id);
+      RAFTLOG_RETURN_IF_ERROR(c->OpenStorage(n.get()));
+      RAFTLOG_RETURN_IF_ERROR(n->storage->ApplySnapshot(initial));
+      n->conf_state = initial.metadata.conf_state;
+      raft::Config config;
+      config.id = n->id;
+      config.election_tick = 10;
+      config.heartbeat_tick = 1;
+      config.storage = n->storage.get();
+      config.applied = 1;
+      config.max_size_per_msg = 1u << 20;
+      config.max_inflight_msgs = 256;
+      config.logger = c->logger_.get();
+      Result<std::unique_ptr<raft::RawNode>> rn = raft::RawNode::New(config);
+      if (!rn.ok()) return rn.status();
+      n->raft = std::move(rn).value();
+      c->nodes_.push_back(std::move(n));
+    }
+    RAFTLOG_RETURN_IF_ERROR(c->nodes_[0]->raft->Campaign());
+    for (;;) {
+      Result<bool> busy = c->Wave();
+      if (!busy.ok()) return busy.status();
+      if (!*busy) break;
+    }
+    if (c->nodes_[0]->raft->GetBasicStatus().soft_state.raft_state !=
+        raft::StateType::kStateLeader) {
+      return Status::Unavailable("window cluster: node 1 did not become leader");
+    }
+    return c;
+  }
+
+  WindowCluster(const WindowCluster&) = delete;
+  WindowCluster& operator=(const WindowCluster&) = delete;
+
+  // Tops the leader's proposals up to the window, then runs one wave.
+  // Errors: a dropped proposal, the storages', a failed apply check.
+  Status Step() {
+    raft::RawNode& leader = *nodes_[0]->raft;
+    while (proposed_ - acked_ < options_.window) {
+      const uint64_t seq = proposed_;
+      propose_times_[seq % options_.window] = Clock::now();
+      Status s = leader.Propose(pool_[seq % pool_.size()]);
+      if (!s.ok()) {
+        return Status::Unavailable("window cluster: proposal " + std::to_string(seq) +
+                                   " dropped: " + s.ToString());
+      }
+      ++proposed_;
+    }
+    Result<bool> busy = Wave();
+    return busy.status();
+  }
+
+  Counters& counters() { return counters_; }
+  void ResetCounters() {
+    counters_ = Counters();
+    counters_.latencies_ns.reserve(1u << 20);
+  }
+  // Segment fdatasyncs of all nodes (DiskStorage; 0 otherwise).
+  uint64_t LogSyncs() const {
+    uint64_t syncs = 0;
+    for (const auto& n : nodes_) {
+      if (n->disk != nullptr) syncs += n->disk->engine().GetStats().log_syncs;
+    }
+    return syncs;
+  }
+  int size() const { return static_cast<int>(nodes_.size()); }
+  const engine::DiskStorage* disk(int id) const { return nodes_[id - 1]->disk; }
+  std::string node_dir(int id) const { return options_.dir + "/node" + std::to_string(id); }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  struct Node {
+    uint64_t id = 0;
+    // Declared before raft: the RawNode borrows the storage and goes first.
+    std::unique_ptr<raft::WritableStorage> storage;
+    engine::DiskStorage* disk = nullptr;  // storage, when it is a DiskStorage
+    std::unique_ptr<raft::RawNode> raft;
+    std::vector<raft::Message> inbox;
+    std::vector<raft::Message> spare;  // the previous inbox's array, reused
+    uint64_t applied = 1;              // index of the last entry applied
+    // Data entries applied: the next one must carry pool tag
+    // data_applied % pool_size (every node applies the same sequence).
+    uint64_t data_applied = 0;
+    uint64_t snap_index = 1;  // index of the last snapshot taken
+    raft::ConfState conf_state;
+  };
+
+  explicit WindowCluster(const WindowOptions& options)
+      : options_(options),
+        logger_(std::make_unique<raft::StderrLogger>(raft::LogLevel::kWarning)),
+        pool_(MakePayloadPool(options.pool_size, options.entry_bytes)),
+        propose_times_(options.window) {
+    ResetCounters();
+  }
+
+  Status OpenStorage(Node* n) {
+    if (options_.backend == Backend::kMemory) {
+      n->storage = std::make_unique<raft::MemoryStorage>();
+      return Status::OK();
+    }
+    engine::DiskStorageOptions opts;
+    if (options_.backend == Backend::kDiskNoSync) opts.engine.sync = engine::SyncPolicy::kNever;
+    Result<std::unique_ptr<engine::DiskStorage>> s =
+        engine::DiskStorage::Open(node_dir(static_cast<int>(n->id)), opts);
+    if (!s.ok()) return s.status();
+    n->disk = s->get();
+    n->storage = std::move(s).value();
+    return Status::OK();
+  }
+
+  // Every node steps its inbox, then every node with a Ready handles one.
+  // Returns whether any node had something to do.
+  Result<bool> Wave() {
+    bool busy = false;
+    for (auto& n : nodes_) {
+      if (n->inbox.empty()) continue;
+      busy = true;
+      std::vector<raft::Message> msgs;
+      msgs.swap(n->inbox);
+      n->inbox.swap(n->spare);
+      for (raft::Message& m : msgs) {
+        // Errors are stale or unknown messages, dropped as a transport would.
+        (void)n->raft->Step(std::move(m));
+      }
+      msgs.clear();
+      n->spare.swap(msgs);
+    }
+    for (auto& n : nodes_) {
+      if (!n->raft->HasReady()) continue;
+      busy = true;
+      RAFTLOG_RETURN_IF_ERROR(HandleReady(*n));
+    }
+    return busy;
+  }
+
+  Status HandleReady(Node& n) {
+    raft::Ready rd = n.raft->Ready();
+    ++counters_.readies;
+    RAFTLOG_RETURN_IF_ERROR(
+        n.storage->Save(rd.hard_state, rd.entries, rd.snapshot.get(), rd.must_sync));
+    const auto now = Clock::now();  // persisted: the entries are applied now
+    for (raft::Message& m : rd.messages) {
+      if (m.to >= 1 && m.to <= nodes_.size()) nodes_[m.to - 1]->inbox.push_back(std::move(m));
+    }
+    if (rd.HasSnapshot()) {
+      n.applied = rd.snapshot->metadata.index;
+      n.conf_state = rd.snapshot->metadata.conf_state;
+    }
+    const bool is_leader = &n == nodes_[0].get();
+    for (const raft::Entry& e : rd.committed_entries) {
+      n.applied = e.index;
+      if (e.type != raft::EntryType::kNormal) {
+        Result<raft::ConfChangeI> cc = raft::ConfChangeFromEntry(e);
+        if (!cc.ok()) return cc.status();
+        n.conf_state = n.raft->ApplyConfChange(*cc);
+        continue;
+      }
+      if (e.data.empty()) continue;  // a new leader's empty entry
+      RAFTLOG_RETURN_IF_ERROR(Check(n, e));
+      if (is_leader) {
+        const uint64_t seq = acked_;
+        if (seq >= proposed_) {
+          return Status::Corruption("window cluster: leader committed entry " +
+                                    std::to_string(seq) + " of " + std::to_string(proposed_) +
+                                    " proposed");
+        }
+        counters_.latencies_ns.push_back(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(
+                now - propose_times_[seq % options_.window])
+                .count());
+        ++acked_;
+        ++counters_.committed;
+      }
+    }
+    n.raft->Advance();
+    if (options_.compact_every > 0 && n.applied - n.snap_index >= options_.compact_every) {
+      return Compact(n);
+    }
+    return Status::OK();
+  }
+
+  // The size, and that the tag is the next pool buffer in proposal order.
+  Status Check(Node& n, const raft::Entry& e) {
+    const uint64_t want = n.data_applied % pool_.size();
+    uint64_t got = 0;
+    if (e.data.size() >= sizeof(got)) std::memcpy(&got, e.data.data(), sizeof(got));
+    if (e.data.size() != options_.entry_bytes || got != want) {
+      return Status::Corruption("window cluster: node " + std::to_string(n.id) +
+                                " applied entry " + std::to_string(e.index) + " with " +
+                                std::to_string(e.data.size()) + " bytes, tag " +
+                                std::to_string(got) + "; want " +
+                                std::to_string(options_.entry_bytes) + " bytes, tag " +
+                                std::to_string(want));
+    }
+    ++n.data_applied;
+    return Status::OK();
+  }
+
+  // A snapshot at the applied index (no data: the state machine has no
+  // state), then compaction keeping keep_entries below it.
+  Status Compact(Node& n) {
+    Result<raft::Snapshot> snap = n.storage->CreateSnapshot(n.applied, &n.conf_state, {});
+    if (!snap.ok()) return snap.status();
+    n.snap_index = snap->metadata.index;
+    if (n.snap_index > options_.keep_entries) {
+      Status s = n.storage->Compact(n.snap_index - options_.keep_entries);
+      if (!s.ok() && !s.IsCompacted()) return s;
+    }
+    ++counters_.compactions;
+    return Status::OK();
+  }
+
+  const WindowOptions options_;
+  std::unique_ptr<raft::Logger> logger_;  // borrowed by the RawNodes: outlives them
+  std::vector<std::string> pool_;
+  std::vector<std::unique_ptr<Node>> nodes_;  // nodes_[k] has id k+1; node 1 leads
+  uint64_t proposed_ = 0;                     // data entries proposed on the leader
+  uint64_t acked_ = 0;  // data entries the leader saw committed (proposed_ - acked_ in flight)
+  std::vector<Clock::time_point> propose_times_;  // [seq % window]: Propose() time of seq
+  Counters counters_;
+};
+
+}  // namespace raftlog::bench
