@@ -38,7 +38,7 @@ check "engine/'s core (never raft/ or snapshot/)" \
 check "engine/disk_storage (the adapter)" \
   'raftlog/engine/[a-z0-9_/]+\.h|raftlog/snapshot/[a-z0-9_]+\.h|raftlog/raft/storage\.h|raftlog/raft/types\.h|raftlog/format/[a-z0-9_]+\.h|raftlog/io/[a-z0-9_]+\.h|raftlog/port/[a-z0-9_]+\.h' \
   $(files raftlog/engine | grep '^raftlog/engine/disk_storage\.')
-public='raftlog/(format|io|snapshot|engine|raft)/([a-z0-9_]+)\.h|raftlog/raft/(quorum|tracker|confchange)/[a-z0-9_]+\.h|raftlog/port/[a-z0-9_]+\.h|tools/[a-z0-9_]+\.h|bench/[a-z0-9_]+\.h'
+public='raftlog/version\.h|raftlog/(format|io|snapshot|engine|raft)/([a-z0-9_]+)\.h|raftlog/raft/(quorum|tracker|confchange)/[a-z0-9_]+\.h|raftlog/port/[a-z0-9_]+\.h|tools/[a-z0-9_]+\.h|bench/[a-z0-9_]+\.h'
 check "tools/ (public headers only)" "$public" $(files tools)
 check "bench/ (public headers only)" "$public" $(files bench)
 check "kv/ (public headers only)" "$public|kv/[a-z0-9_]+\.h" $(files kv)

@@ -14,11 +14,8 @@
 #include <CLI/CLI.hpp>
 #include <vector>
 
+#include "raftlog/version.h"
 #include "tools/command.h"
-
-#ifndef RAFTLOG_TOOL_VERSION
-#define RAFTLOG_TOOL_VERSION "unknown"
-#endif
 
 namespace {
 
@@ -45,7 +42,7 @@ int main(int argc, char** argv) {
   ::sigaction(SIGBUS, &sa, nullptr);
 
   CLI::App app{"Inspect, check, repair and benchmark raftlog logs (see docs/tools.md).", "raftlog"};
-  app.set_version_flag("--version", "raftlog " RAFTLOG_TOOL_VERSION);
+  app.set_version_flag("--version", "raftlog " RAFTLOG_VERSION_STRING);
   app.require_subcommand(1, 1);
   app.footer(
       "Exit codes: 0 ok, 1 problems found, 2 usage error, 3 cannot open (missing, not a log, "
