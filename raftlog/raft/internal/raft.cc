@@ -24,14 +24,15 @@ const char* StateName(StateType s) { return StateTypeName(s).data(); }
 
 std::string StatusText(const Status& s) { return std::string(s.message()); }
 
-// gogo-protobuf's CompactTextString of the conf change, which etcd prints
-// with %v when it refuses a proposed one, e.g.
-// "transition:ConfChangeTransitionAuto changes:<type:ConfChangeAddNode node_id:3 > ".
+// The protobuf text form of the conf change, as etcd prints it with %v when
+// it refuses a proposed one: fields separated by one space, nested messages
+// in braces, no trailing space, e.g.
+// "transition:ConfChangeTransitionAuto changes:{type:ConfChangeAddNode node_id:3}".
 std::string CompactText(const ConfChangeI& cc) {
-  std::string out;
-  auto bytes_field = [&out](const char* name, const std::string& v) {
+  std::vector<std::string> fields;
+  auto bytes_field = [&fields](const char* name, const std::string& v) {
     if (v.empty()) return;
-    out += name;
+    std::string out = name;
     out += ":\"";
     // Protobuf text format escapes like C: octal for non-printables.
     for (unsigned char c : v) {
@@ -62,29 +63,32 @@ std::string CompactText(const ConfChangeI& cc) {
           }
       }
     }
-    out += "\" ";
+    out += '"';
+    fields.push_back(std::move(out));
   };
   if (const ConfChange* v1 = cc.AsV1()) {
-    out += "type:";
-    out += ConfChangeTypeName(v1->type);
-    out += StringPrintf(" node_id:%" PRIu64 " ", v1->node_id);
+    fields.push_back("type:" + std::string(ConfChangeTypeName(v1->type)));
+    fields.push_back(StringPrintf("node_id:%" PRIu64, v1->node_id));
     bytes_field("context", v1->context);
-    out += StringPrintf("id:%" PRIu64 " ", v1->id);
-    return out;
+    fields.push_back(StringPrintf("id:%" PRIu64, v1->id));
+  } else {
+    const ConfChangeV2 v2 = cc.AsV2();
+    static constexpr const char* kTransitions[] = {"ConfChangeTransitionAuto",
+                                                   "ConfChangeTransitionJointImplicit",
+                                                   "ConfChangeTransitionJointExplicit"};
+    fields.push_back(std::string("transition:") +
+                     kTransitions[static_cast<size_t>(v2.transition) % 3]);
+    for (const ConfChangeSingle& c : v2.changes) {
+      fields.push_back("changes:{type:" + std::string(ConfChangeTypeName(c.type)) +
+                       StringPrintf(" node_id:%" PRIu64 "}", c.node_id));
+    }
+    bytes_field("context", v2.context);
   }
-  const ConfChangeV2 v2 = cc.AsV2();
-  static constexpr const char* kTransitions[] = {"ConfChangeTransitionAuto",
-                                                 "ConfChangeTransitionJointImplicit",
-                                                 "ConfChangeTransitionJointExplicit"};
-  out += "transition:";
-  out += kTransitions[static_cast<size_t>(v2.transition) % 3];
-  out += ' ';
-  for (const ConfChangeSingle& c : v2.changes) {
-    out += "changes:<type:";
-    out += ConfChangeTypeName(c.type);
-    out += StringPrintf(" node_id:%" PRIu64 " > ", c.node_id);
+  std::string out;
+  for (const std::string& f : fields) {
+    if (!out.empty()) out += ' ';
+    out += f;
   }
-  bytes_field("context", v2.context);
   return out;
 }
 
@@ -791,8 +795,8 @@ Status Raft::Step(Message m) {
         // change committed without it and not applied by it yet. The
         // candidate knows it as a voter, and without its vote the only
         // candidate able to win may never get a quorum. A candidate with a
-        // stale configuration cannot win anyway (see
-        // etcd-io/etcd#7625#issuecomment-488798263).
+        // stale configuration cannot win anyway (its log is behind the
+        // entry that changed the configuration).
         logger_->Info("%" PRIx64 " [logterm: %" PRIu64 ", index: %" PRIu64 ", vote: %" PRIx64
                       "] cast %s for %" PRIx64 " [logterm: %" PRIu64 ", index: %" PRIu64
                       "] at term %" PRIu64,
