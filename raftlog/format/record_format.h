@@ -99,7 +99,7 @@ inline constexpr std::string_view kTrailerMagic = "RLTRAILR";  // 8 bytes
 inline constexpr size_t kTrailerBytes = 32;
 
 // No frame payload (stored or raw) may exceed this: a length field read from
-// disk above it is rejected before anything is allocated (etcd #14098).
+// disk above it is rejected before anything is allocated (a corrupt length never allocates).
 inline constexpr uint32_t kMaxFramePayloadBytes = 1u << 30;
 
 enum class FrameType : uint8_t {

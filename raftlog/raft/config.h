@@ -97,11 +97,11 @@ struct Config {
   // nothing new while joint). The checks have false positives because the
   // active configuration may trail the log; use only if something above
   // raft serializes and verifies conf changes: an invalid change that gets
-  // applied panics. See etcd-io/raft#80.
+  // applied panics (etcd makes the same trade-off).
   bool disable_conf_change_validation = false;
 
   // The leader steps down when it is removed or demoted to learner (this
-  // will become unconditional in etcd; see etcd-io/raft#83).
+  // is planned to become unconditional in etcd).
   bool step_down_on_removal = false;
 
   // Checks the configuration and fills the defaults (etcd's validate):

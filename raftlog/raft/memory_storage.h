@@ -1,7 +1,7 @@
 // MemoryStorage: the in-memory Storage, with etcd raft's exact semantics.
 //
 // The reference implementation that every other Storage is tested against
-// (tests/raft/storage_conformance_test.h) and the storage of choice for tests
+// (tests/raft/storage_conformance.h) and the storage of choice for tests
 // and for applications that persist the log themselves.
 //
 // Representation (etcd's): ents_[0] is a dummy entry whose index and term are

@@ -84,7 +84,7 @@ class Storage {
 };
 
 // The writer side, with MemoryStorage's names and semantics. The conformance
-// suite (tests/raft/storage_conformance_test.h) pins down every case.
+// suite (tests/raft/storage_conformance.h) pins down every case.
 class WritableStorage : public Storage {
  public:
   // Saves the HardState. MemoryStorage does no validation, as in etcd.

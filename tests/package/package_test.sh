@@ -56,7 +56,7 @@ check_prefix() {
     [ -e "$prefix/$f" ] || fail "$f is not installed"
   done
   for f in raftlogConfig.cmake raftlogConfigVersion.cmake raftlogTargets.cmake; do
-    [ -e "$libdir/cmake/raftlog/$f" ] || fail "cmake/raftlog/$f is not installed"
+    [ -e "$libdir/cmake/raftlog/$f" ] || fail "<libdir>/cmake/raftlog/$f is not installed"
   done
   if [ "$kind" = shared ]; then
     [ -e "$libdir/libraftlog_raft_storage.so" ] || fail "libraftlog_raft_storage.so is not installed"

@@ -527,7 +527,7 @@ class SafetyCluster {
   // takes a voter out of fewer than 3. etcd applies configurations when
   // their entries are applied, not when they are appended, which costs
   // liveness in some histories even once every node is up and connected
-  // (etcd-io/etcd#12359, #10563): when the leader commits a change that
+  // (a known etcd liveness gap): when the leader commits a change that
   // removes or demotes a voter X and then stops leading, X may hold the
   // longest log yet cannot campaign (it has applied its removal), while
   // nodes that have not learnt of the commit still count X's vote in the
@@ -712,7 +712,7 @@ class SafetyCluster {
           !cs.voters.empty()) {
         // A leader removed from the configuration (without
         // step_down_on_removal) goes on leading but drops every proposal
-        // (etcd-io/raft#83); the application hands leadership over.
+        // (etcd behaves the same); the application hands leadership over.
         const uint64_t to = cs.voters[Uniform(cs.voters.size())];
         Trace(StringPrintf("removed leader %" PRIu64 " transfers leadership to %" PRIu64,
                            leader->id(), to));
