@@ -32,6 +32,14 @@ constexpr std::string_view kStatePrefix = "state/";
 constexpr std::string_view kMetaFile = "meta.mdb";
 constexpr std::string_view kLockFile = "LOCK";
 constexpr std::string_view kSegmentsDir = "segments";
+// Where a new log's metadata is made before it is renamed into place.
+constexpr std::string_view kStagingDir = "creating.tmp";
+
+// Entries a creation of ours interrupted before meta.mdb was renamed into
+// place can leave: the lock file, LMDB's lock file and the staging directory.
+bool IsCreationLeftover(std::string_view name) {
+  return name == kLockFile || name == "meta.mdb-lock" || name == kStagingDir;
+}
 
 constexpr uint64_t kMinSegmentBytes = 64u << 10;
 constexpr uint64_t kMaxSegmentBytes = 2ull << 30;
@@ -194,13 +202,20 @@ Status LogEngine::OpenImpl() NO_THREAD_SAFETY_ANALYSIS {
 
   const std::string meta_path = io::JoinPath(dir_, kMetaFile);
   if (!fs_->Exists(meta_path)) {
-    // A new log may only be made in an empty directory: never scribble over
-    // someone else's files.
+    // A new log may only be made in a directory that holds nothing but what
+    // an interrupted creation of ours leaves (LOCK, LMDB's lock file, the
+    // staging directory): never scribble over someone else's files, and
+    // never refuse a directory our own crash left behind.
     RAFTLOG_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_->ListDir(dir_));
-    if (!names.empty()) {
+    std::vector<std::string> foreign;
+    for (const std::string& name : names) {
+      if (!IsCreationLeftover(name)) foreign.push_back(name);
+    }
+    if (!foreign.empty()) {
       return Status::InvalidArgument(dir_ + " is not a raftlog log directory (no " +
                                      std::string(kMetaFile) + ", but it holds " +
-                                     std::to_string(names.size()) + " other entries)");
+                                     std::to_string(foreign.size()) + " other entries, e.g. " +
+                                     foreign.front() + ")");
     }
     if (!options_.create_if_missing || read_only) {
       return Status::NotFound("no log in " + dir_ + " (no " + std::string(kMetaFile) + ")");
@@ -208,6 +223,11 @@ Status LogEngine::OpenImpl() NO_THREAD_SAFETY_ANALYSIS {
   }
   if (!read_only) {
     RAFTLOG_ASSIGN_OR_RETURN(lock_, fs_->Lock(io::JoinPath(dir_, kLockFile)));
+    // Under the lock: another process may have created the log meanwhile.
+    if (!fs_->Exists(meta_path)) RAFTLOG_RETURN_IF_ERROR(CreateMetaStore(meta_path));
+    // A staging directory next to a complete meta.mdb: a creation that
+    // crashed after its rename. Best effort; the next open tries again.
+    if (fs_->Exists(io::JoinPath(dir_, kStagingDir))) (void)RemoveStaging();
   }
   MetaStore::OpenOptions meta_options;
   meta_options.read_only = read_only;
@@ -266,6 +286,38 @@ Status LogEngine::OpenImpl() NO_THREAD_SAFETY_ANALYSIS {
   }
   preallocator_->Start();
   return Status::OK();
+}
+
+Status LogEngine::RemoveStaging() {
+  const std::string staging = io::JoinPath(dir_, kStagingDir);
+  auto names = fs_->ListDir(staging);
+  if (!names.ok()) return names.status().IsNotFound() ? Status::OK() : names.status();
+  for (const std::string& name : *names) {
+    Status s = fs_->Remove(io::JoinPath(staging, name));
+    if (!s.ok() && !s.IsNotFound()) return s;
+  }
+  Status s = fs_->RemoveDir(staging);
+  if (!s.ok() && !s.IsNotFound()) return s;
+  return Status::OK();
+}
+
+Status LogEngine::CreateMetaStore(const std::string& meta_path) NO_THREAD_SAFETY_ANALYSIS {
+  // The metadata of a new log is made complete in a staging directory and
+  // renamed into place last: meta.mdb in the log directory always holds an
+  // initialized log (LMDB synced its commit before the rename), and a crash
+  // at any earlier step leaves only what IsCreationLeftover accepts, which
+  // the next open removes and creates again.
+  RAFTLOG_RETURN_IF_ERROR(RemoveStaging());
+  const std::string staging = io::JoinPath(dir_, kStagingDir);
+  RAFTLOG_RETURN_IF_ERROR(fs_->CreateDir(staging));
+  const std::string staged = io::JoinPath(staging, kMetaFile);
+  RAFTLOG_ASSIGN_OR_RETURN(meta_, MetaStore::Open(staged, MetaStore::OpenOptions{}));
+  Status s = InitOrCheckFormat();
+  meta_.reset();
+  RAFTLOG_RETURN_IF_ERROR(s);
+  RAFTLOG_RETURN_IF_ERROR(fs_->Rename(staged, meta_path));
+  RAFTLOG_RETURN_IF_ERROR(fs_->SyncDir(dir_));
+  return RemoveStaging();
 }
 
 Status LogEngine::InitOrCheckFormat() NO_THREAD_SAFETY_ANALYSIS {

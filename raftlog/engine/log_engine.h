@@ -194,6 +194,10 @@ class LogEngine {
   // Open steps.
   Status OpenImpl();
   Status InitOrCheckFormat();
+  // Makes the metadata of a new log (see the definition) at meta_path.
+  Status CreateMetaStore(const std::string& meta_path);
+  // Removes the staging directory of an interrupted creation, if any.
+  Status RemoveStaging();
   Status LoadSegments(const std::vector<format::SegmentRecord>& records);
   Status OpenSealed(const format::SegmentRecord& record);
   Status RecoverActive(const format::SegmentRecord& record);
