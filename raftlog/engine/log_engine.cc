@@ -643,6 +643,10 @@ Status LogEngine::RecoverActive(const format::SegmentRecord& record) NO_THREAD_S
   Segment* seg = segments_.back().get();
 
   active_ = seg;
+  // The segment keeps the size it was made with (its header says it; a
+  // segment whose header was never written has its file's size), whatever
+  // Options::segment_bytes is now: new segments take the new size.
+  active_bytes_ = header_ok ? std::min(header->segment_bytes, size) : size;
   write_offset_ = header_ok ? end : format::kSegmentHeaderBytes;
   header_pending_ = !header_ok;
   active_runs_ = static_cast<uint32_t>(found.runs.size());
@@ -970,7 +974,7 @@ Stats LogEngine::GetStats() const {
         st.sealed_segments++;
         st.segment_file_bytes += seg->record().file_bytes;
       } else {
-        st.segment_file_bytes += options_.segment_bytes;
+        st.segment_file_bytes += seg->bytes().size();  // its size when it was made
       }
       st.index_heap_bytes += seg->IndexHeapBytes();
     }
@@ -1111,7 +1115,7 @@ Status LogEngine::WriteFrames(std::span<const format::EntryView> entries, uint64
     if (active_ == nullptr ||
         write_offset_ + estimate +
                 SealReserve(active_->frame_count() + frames, active_runs_ + frames) >
-            options_.segment_bytes) {
+            active_bytes_) {
       RAFTLOG_ASSIGN_OR_RETURN(internal::PreparedSegment spare, preallocator_->Take());
       spare_ = std::make_unique<internal::PreparedSegment>(std::move(spare));
     }
@@ -1134,7 +1138,7 @@ Status LogEngine::WriteFrames(std::span<const format::EntryView> entries, uint64
       const uint64_t frames_after = active_->frame_count() + pending.frames.size() + 1;
       const uint64_t runs_after = active_runs_ + pending.segment_runs + (new_segment_run ? 1 : 0);
       const uint64_t used = write_offset_ + SealReserve(frames_after, runs_after);
-      room = used < options_.segment_bytes ? options_.segment_bytes - used : 0;
+      room = used < active_bytes_ ? active_bytes_ - used : 0;
     }
     // The next frame: entries of one term, at most max_frame_bytes of
     // payload, fitting the room.
@@ -1181,7 +1185,7 @@ Status LogEngine::WriteFrames(std::span<const format::EntryView> entries, uint64
       header.segment_id = active_->id();
       header.base_index = active_->base_index();
       header.generation = active_->generation();
-      header.segment_bytes = options_.segment_bytes;
+      header.segment_bytes = active_bytes_;
       header.created_unix_ns =
           static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                     std::chrono::system_clock::now().time_since_epoch())
@@ -1329,6 +1333,7 @@ Status LogEngine::Activate(MetaStore::Batch* batch) NO_THREAD_SAFETY_ANALYSIS {
   write_offset_ = format::kSegmentHeaderBytes;
   durable_offset_ = 0;
   header_pending_ = true;
+  active_bytes_ = options_.segment_bytes;
   active_runs_ = 0;
   {
     port::MutexLock lock(&sync_mu_);

@@ -272,6 +272,9 @@ class LogEngine {
   // Guarded by write_mu_:
   internal::Segment* active_ GUARDED_BY(write_mu_) = nullptr;  // == segments_.back() or null
   uint64_t write_offset_ GUARDED_BY(write_mu_) = 0;            // next frame's offset in active_
+  // The size active_ was made with (its header's segment_bytes), which may
+  // differ from Options::segment_bytes after a restart with a new value.
+  uint64_t active_bytes_ GUARDED_BY(write_mu_) = 0;
   // Bytes of active_ known durable (synced by this process, or rewritten and
   // synced on open): written into every frame (FrameHeader::durable_offset).
   // With kInterval the syncer's fdatasyncs advance it too (sync_durable_).
