@@ -60,6 +60,8 @@ Result<std::unique_ptr<DiskStorage>> DiskStorage::Open(const std::string& dir,
   // newer snapshot may an older file go (PruneSnapshots).
   snapshot::SnapshotStore::Options store_options;
   store_options.keep = std::numeric_limits<size_t>::max();
+  // A read-only storage changes nothing on disk, snapshots included.
+  store_options.read_only = options.engine.read_only;
   RAFTLOG_ASSIGN_OR_RETURN(
       std::unique_ptr<snapshot::SnapshotStore> store,
       snapshot::SnapshotStore::Open(fs, io::JoinPath(dir, kSnapshotsDir), store_options));
@@ -96,20 +98,31 @@ Status DiskStorage::Load() {
   hard_state_.commit = std::min(std::max(hard_state_.commit, engine_->recovered_commit_hint()),
                                 std::max(last, snapshot_meta_.index));
   hard_state_.commit = std::max(hard_state_.commit, snapshot_meta_.index);
-  if (hard_state_.commit > stored_commit && !engine_->read_only()) {
+  if (hard_state_.commit != stored_commit && !engine_->read_only()) {
     // Make what was recovered durable now: the frames that carried it may be
-    // sealed by this open's recovery and never scanned again.
+    // sealed by this open's recovery and never scanned again. And a commit
+    // index capped at the log's end must be stored capped: else it comes
+    // back once the log grows past it again, though those entries were
+    // never committed.
     RAFTLOG_RETURN_IF_ERROR(engine_->PutState({{kHardStateKey, EncodeHardState(hard_state_)}}));
   }
 
   // Snapshot files newer than the one the metadata names are leftovers of a
   // CreateSnapshot/ApplySnapshot interrupted before its metadata commit.
-  RAFTLOG_ASSIGN_OR_RETURN(std::vector<snapshot::SnapshotInfo> files, snapshots_->List());
+  RAFTLOG_ASSIGN_OR_RETURN(snapshot::SnapshotListing listing, snapshots_->Scan());
+  for (const snapshot::DamagedSnapshot& damaged : listing.damaged) {
+    // The file the metadata names is unreadable: say why (NotSupported for
+    // a newer format, Corruption for damage), not just "missing".
+    if (!snapshot_file_.empty() && damaged.name == snapshot_file_) {
+      return damaged.status.WithContext("snapshot file " + snapshot_file_ +
+                                        " named by the metadata of " + engine_->dir());
+    }
+  }
   bool referenced_found = snapshot_file_.empty();
-  for (const snapshot::SnapshotInfo& info : files) {
+  for (const snapshot::SnapshotInfo& info : listing.snapshots) {
     if (info.name == snapshot_file_) {
       referenced_found = true;
-    } else if (info.meta.index >= snapshot_meta_.index) {
+    } else if (info.meta.index >= snapshot_meta_.index && !engine_->read_only()) {
       RAFTLOG_RETURN_IF_ERROR(snapshots_->Remove(info.name));
     }
   }

@@ -222,7 +222,11 @@ Status LogEngine::OpenImpl() NO_THREAD_SAFETY_ANALYSIS {
     }
   }
   if (!read_only) {
-    RAFTLOG_ASSIGN_OR_RETURN(lock_, fs_->Lock(io::JoinPath(dir_, kLockFile)));
+    // The directory itself is the lock: a lock file can be unlinked from
+    // under its holder, letting a second writer in. LOCK is still taken for
+    // processes of earlier versions, which lock only it.
+    RAFTLOG_ASSIGN_OR_RETURN(lock_, fs_->Lock(dir_));
+    RAFTLOG_ASSIGN_OR_RETURN(lock_file_, fs_->Lock(io::JoinPath(dir_, kLockFile)));
     // Under the lock: another process may have created the log meanwhile.
     if (!fs_->Exists(meta_path)) RAFTLOG_RETURN_IF_ERROR(CreateMetaStore(meta_path));
     // A staging directory next to a complete meta.mdb: a creation that
@@ -704,7 +708,16 @@ Status LogEngine::MakeDurable(io::File* file, std::string_view bytes, uint64_t f
   for (uint64_t off = from; off < to && !differs; off += kChunk) {
     const uint64_t len = std::min(kChunk, to - off);
     auto device = file->ReadFromDevice(off, static_cast<size_t>(len));
-    if (device.status().IsNotSupported()) return Status::OK();  // tmpfs: nothing is durable
+    if (device.status().IsNotSupported()) {
+      // No direct I/O here (tmpfs, some FUSE and network file systems): what
+      // the device holds cannot be read, so assume the worst and write every
+      // byte back. (The page cache may hold bytes a failed fdatasync never
+      // wrote and marked clean; writing them dirties them again, and the
+      // sync below writes them.) The cost is the span after the last known
+      // durable offset, usually one append's frames.
+      differs = true;
+      break;
+    }
     if (!device.ok()) return device.status().WithContext("checking recovered frames on the device");
     differs = std::string_view(*device) != bytes.substr(off, len);
   }
@@ -861,6 +874,7 @@ void LogEngine::ReleaseLocked() {
   active_ = nullptr;
   spare_.reset();  // an untaken spare stays on disk, reused on the next open
   meta_.reset();
+  lock_file_.reset();
   lock_.reset();
 }
 

@@ -5,7 +5,8 @@
 // Design (docs/architecture.md and docs/crash-safety.md say it at length):
 //
 // Files. One directory per log:
-//   LOCK              flock'ed while the log is open; a second opener gets Busy
+//   (the directory)   flock'ed while a writer has the log open; a second gets Busy
+//   LOCK              flock'ed too, for processes of earlier versions
 //   meta.mdb          LMDB (plus meta.mdb-lock): manifest, log start, state
 //   segments/<id>.seg segment files, id = 16 hex digits, never reused
 // LMDB's manifest of live segments is the source of truth: on open, segment
@@ -241,7 +242,8 @@ class LogEngine {
   const std::string segments_dir_;
   const Options options_;
   io::FileSystem* const fs_;
-  std::unique_ptr<io::FileLock> lock_;
+  std::unique_ptr<io::FileLock> lock_;       // flock of dir_ (exclusive; writers only)
+  std::unique_ptr<io::FileLock> lock_file_;  // flock of LOCK, for earlier versions
   std::unique_ptr<MetaStore> meta_;
   std::unique_ptr<internal::Preallocator> preallocator_;
   std::unique_ptr<internal::FrameCache> cache_;

@@ -2,6 +2,7 @@
 
 #include <lmdb.h>
 
+#include <cerrno>
 #include <mutex>
 
 #include "raftlog/engine/lmdb_check.h"
@@ -62,8 +63,12 @@ struct MetaStore::Env {
   // transaction at a time, and resizing the map needs no transaction of any
   // kind in flight. Reads are rare (open, tools), so one lock is enough.
   std::mutex mu;
+  // A read-only store opened without LMDB's lock file (MDB_NOLOCK) holds a
+  // shared flock on the log directory instead, released after the env.
+  std::unique_ptr<io::FileLock> dir_lock;
   ~Env() {
     if (env != nullptr) mdb_env_close(env);
+    env = nullptr;
   }
 };
 
@@ -73,6 +78,32 @@ void MetaStore::Batch::Put(std::string_view key, std::string_view value) {
 
 void MetaStore::Batch::Delete(std::string_view key) {
   ops_.push_back(Op{std::string(key), std::nullopt});
+}
+
+namespace {
+
+std::string ParentDir(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
+int MetaStore::OpenEnv(Env* env, const std::string& path, const OpenOptions& options,
+                       bool no_lock) {
+  int rc = mdb_env_create(&env->env);
+  if (rc != 0) return rc;
+  env->map_bytes = options.map_bytes;
+  rc = mdb_env_set_mapsize(env->env, env->map_bytes);
+  if (rc != 0) return rc;
+  // MDB_NOTLS: read transactions are not tied to threads (we use short ones
+  // from any thread). MDB_NOSUBDIR: `path` is the data file itself.
+  unsigned flags = MDB_NOSUBDIR | MDB_NOTLS;
+  if (options.read_only) flags |= MDB_RDONLY;
+  if (no_lock) flags |= MDB_NOLOCK;
+  return mdb_env_open(env->env, path.c_str(), flags, 0600);
 }
 
 MetaStore::MetaStore(std::string path, std::unique_ptr<Env> env, bool read_only)
@@ -93,16 +124,20 @@ Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& path, Open
     if (*size > 0) RAFTLOG_RETURN_IF_ERROR(CheckLmdbFile(fs, path).status());
   }
   auto env = std::make_unique<Env>();
-  int rc = mdb_env_create(&env->env);
-  if (rc != 0) return LmdbError("env_create", path, rc);
-  env->map_bytes = options.map_bytes;
-  rc = mdb_env_set_mapsize(env->env, env->map_bytes);
-  if (rc != 0) return LmdbError("set_mapsize", path, rc);
-  // MDB_NOTLS: read transactions are not tied to threads (we use short ones
-  // from any thread). MDB_NOSUBDIR: `path` is the data file itself.
-  unsigned flags = MDB_NOSUBDIR | MDB_NOTLS;
-  if (options.read_only) flags |= MDB_RDONLY;
-  rc = mdb_env_open(env->env, path.c_str(), flags, 0600);
+  int rc = OpenEnv(env.get(), path, options, /*no_lock=*/false);
+  if (options.read_only && (rc == EACCES || rc == EROFS || rc == EPERM)) {
+    // A reader that may read the log but not write LMDB's lock file (or
+    // create it): LMDB's reader table is out of reach, so exclude writers
+    // another way. Every writer holds an exclusive flock on the log
+    // directory (LogEngine::Open); a shared one here waits for none and
+    // keeps any from starting while this store is open. Then LMDB needs no
+    // lock file at all (MDB_NOLOCK).
+    env = std::make_unique<Env>();
+    auto dir_lock = fs->LockShared(ParentDir(path));
+    if (!dir_lock.ok()) return dir_lock.status().WithContext("read-only open of " + path);
+    env->dir_lock = std::move(*dir_lock);
+    rc = OpenEnv(env.get(), path, options, /*no_lock=*/true);
+  }
   if (rc != 0) return LmdbError("open", path, rc);
 
   // A store that another process grew has a larger map than ours.

@@ -89,6 +89,8 @@ class MetaStore {
  private:
   struct Env;
   MetaStore(std::string path, std::unique_ptr<Env> env, bool read_only);
+  // Creates and opens env's LMDB environment; returns LMDB's code.
+  static int OpenEnv(Env* env, const std::string& path, const OpenOptions& options, bool no_lock);
 
   const std::string path_;
   std::unique_ptr<Env> env_;

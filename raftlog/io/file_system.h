@@ -115,9 +115,16 @@ class FileSystem {
   virtual Result<bool> IsDirectory(const std::string& path) = 0;
   virtual bool Exists(const std::string& path) = 0;
 
-  // Takes an exclusive, non-blocking flock on path (created 0600 if missing).
-  // Returns Busy ("... is locked by another process") if someone holds it.
+  // Takes an exclusive, non-blocking flock on path: a directory (opened
+  // read-only, so it cannot be unlinked from under the holder), or a file
+  // (created 0600 if missing). Returns Busy ("... is locked by another
+  // process") if someone holds it.
   virtual Result<std::unique_ptr<FileLock>> Lock(const std::string& path) = 0;
+  // A shared, non-blocking flock on an existing path, opened read-only (no
+  // write permission needed): Busy while someone holds Lock(path).
+  virtual Result<std::unique_ptr<FileLock>> LockShared(const std::string& path) {
+    return Status::NotSupported("shared lock of " + path + ": not supported by this file system");
+  }
 };
 
 // Joins a directory and a name with exactly one '/'.

@@ -307,13 +307,36 @@ class PosixFileSystem final : public FileSystem {
   bool Exists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
 
   Result<std::unique_ptr<FileLock>> Lock(const std::string& path) override {
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    return TakeLock(path, /*exclusive=*/true);
+  }
+
+  Result<std::unique_ptr<FileLock>> LockShared(const std::string& path) override {
+    return TakeLock(path, /*exclusive=*/false);
+  }
+
+ private:
+  static Result<std::unique_ptr<FileLock>> TakeLock(const std::string& path, bool exclusive) {
+    // A directory is locked through a read-only descriptor of itself: it
+    // cannot be unlinked from under the holder (as a lock file can, letting
+    // a second holder in), and needs no write permission.
+    struct stat st;
+    const bool is_dir = ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    int flags = O_CLOEXEC;
+    if (is_dir) {
+      flags |= O_RDONLY | O_DIRECTORY;
+    } else if (exclusive) {
+      flags |= O_RDWR | O_CREAT;
+    } else {
+      flags |= O_RDONLY;
+    }
+    const int fd = ::open(path.c_str(), flags, 0600);
     if (fd < 0) return PosixError("open lock file", path, errno);
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (::flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
       const int err = errno;
       ::close(fd);
       if (err == EWOULDBLOCK) {
-        return Status::Busy(path + " is locked by another process (is the log already open?)");
+        return Status::Busy(path + " is locked by another process (is the log already open" +
+                            std::string(exclusive ? "?)" : " for writing?)"));
       }
       return PosixError("flock", path, err);
     }

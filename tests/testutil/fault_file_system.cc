@@ -235,6 +235,9 @@ class FaultFileSystem::FaultFile final : public io::File {
     port::MutexLock lock(&fs_->mu_);
     RAFTLOG_RETURN_IF_ERROR(CheckAlive("pread(O_DIRECT)"));
     RAFTLOG_RETURN_IF_ERROR(fs_->CheckFault(FsOp::kPRead, "pread(O_DIRECT)", path()));
+    if (!fs_->direct_reads_supported_) {
+      return Status::NotSupported(path() + ": direct read refused");
+    }
     return fs_->DurableRange(node_.get(), base_.get(), offset, n);
   }
 
@@ -1067,6 +1070,21 @@ Result<std::unique_ptr<io::FileLock>> FaultFileSystem::Lock(const std::string& p
     }
   }
   return file_lock;
+}
+
+}  // namespace raftlog::testutil
+
+namespace raftlog::testutil {
+
+Result<std::unique_ptr<io::FileLock>> FaultFileSystem::LockShared(const std::string& path) {
+  port::MutexLock lock(&mu_);
+  RAFTLOG_RETURN_IF_ERROR(CheckFault(FsOp::kLock, "open lock file", path));
+  return base_->LockShared(path);
+}
+
+void FaultFileSystem::set_direct_reads_supported(bool on) {
+  port::MutexLock lock(&mu_);
+  direct_reads_supported_ = on;
 }
 
 }  // namespace raftlog::testutil

@@ -225,6 +225,11 @@ class FaultFileSystem final : public io::FileSystem {
   Result<bool> IsDirectory(const std::string& path) override;
   bool Exists(const std::string& path) override;
   Result<std::unique_ptr<io::FileLock>> Lock(const std::string& path) override;
+  Result<std::unique_ptr<io::FileLock>> LockShared(const std::string& path) override;
+
+  // If false, File::ReadFromDevice returns NotSupported, as on a file system
+  // that refuses O_DIRECT. Default true.
+  void set_direct_reads_supported(bool on);
 
  private:
   class FaultFile;
@@ -292,6 +297,7 @@ class FaultFileSystem final : public io::FileSystem {
   uint64_t counts_[kNumFsOps + 1] GUARDED_BY(mu_) = {};
   uint64_t faults_fired_ GUARDED_BY(mu_) = 0;
   bool failed_sync_loses_data_ GUARDED_BY(mu_) = true;
+  bool direct_reads_supported_ GUARDED_BY(mu_) = true;
   // Bumped by SimulatePowerLoss; a File whose epoch differs is dead.
   uint64_t epoch_ GUARDED_BY(mu_) = 0;
   uint64_t next_node_id_ GUARDED_BY(mu_) = 0;
