@@ -6,7 +6,8 @@
 namespace raftlog::tools {
 
 Result<ActiveScan> ScanActiveSegment(SegmentReader* reader, const format::SegmentRecord& record,
-                                     uint64_t min_term, const FrameCheck& check) {
+                                     uint64_t min_term, const FrameCheck& check,
+                                     uint64_t max_index) {
   ActiveScan scan;
   scan.good_end = format::kSegmentHeaderBytes;
   scan.last_index = record.base_index - 1;
@@ -38,7 +39,7 @@ Result<ActiveScan> ScanActiveSegment(SegmentReader* reader, const format::Segmen
   if (scan.header_ok) {
     uint64_t offset = format::kSegmentHeaderBytes;
     uint64_t expected = record.base_index;
-    for (;;) {
+    while (scan.last_index < max_index) {
       format::FrameError error = format::FrameError::kNone;
       auto frame = reader->ReadFrame(offset, size, seed, &error);
       if (!frame.ok()) {

@@ -61,9 +61,13 @@ using FrameCheck = std::function<Status(const format::FrameView& frame, uint64_t
 // Scans the active segment `record` through `reader`. Frames must hold
 // consecutive indexes from the record's base index with terms not below
 // `min_term` and not decreasing; `check` (may be empty) is called for every
-// entries frame that passes those rules. Returns IOError if reading fails;
-// everything about the bytes is in the result.
+// entries frame that passes those rules. The scan ends, as at a clean end,
+// after the frame holding `max_index`: beside a live writer, frames past
+// what the engine saw when the command started are its progress, not
+// something to judge. Returns IOError if reading fails; everything about the
+// bytes is in the result.
 Result<ActiveScan> ScanActiveSegment(SegmentReader* reader, const format::SegmentRecord& record,
-                                     uint64_t min_term, const FrameCheck& check);
+                                     uint64_t min_term, const FrameCheck& check,
+                                     uint64_t max_index = UINT64_MAX);
 
 }  // namespace raftlog::tools

@@ -2,6 +2,7 @@
 // memory (EntryWalker), as text, JSON Lines or hex. Read-only.
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <limits>
@@ -13,6 +14,7 @@
 
 #include "raftlog/io/file_system.h"
 #include "tools/command.h"
+#include "tools/engine_verdict.h"
 #include "tools/entry_decode.h"
 #include "tools/entry_walker.h"
 #include "tools/json.h"
@@ -100,6 +102,10 @@ int RunDump(const DumpOptions& opt) {
   io::FileSystem* fs = io::FileSystem::Default();
   auto opened = LogDir::Open(fs, opt.dir);
   if (!opened.ok()) return ReportError("dump", opened.status());
+  // The engine's verdict first (see info.cc): a log it refuses is refused
+  // with its message, and the dump never goes past the last entry it serves.
+  const EngineVerdict verdict = JudgeWithEngine(opt.dir);
+  if (verdict.refused()) return ReportError("dump", verdict.open_status);
   auto meta = (*opened)->ReadMetadata(nullptr);
   if (!meta.ok()) return ReportError("dump", meta.status());
   if (!meta->problem.ok()) return ReportError("dump", meta->problem);
@@ -111,7 +117,9 @@ int RunDump(const DumpOptions& opt) {
   DumpVisitor visitor(opt, std::move(types), &out);
   EntryWalker walker(opened->get(), &*meta);
   WalkResult result;
-  const Status s = walker.Walk(opt.from, opt.to, /*seek=*/true, &visitor, &result);
+  const uint64_t to = std::min(opt.to, verdict.last_index);
+  const Status s =
+      opt.from > to ? Status::OK() : walker.Walk(opt.from, to, /*seek=*/true, &visitor, &result);
   out.Flush();
   if (out.broken_pipe()) return kExitOk;  // `| head`: the reader has what it wanted
   if (!out.ok()) {
@@ -119,13 +127,26 @@ int RunDump(const DumpOptions& opt) {
     return kExitCannotOpen;
   }
   if (!s.ok()) return ReportError("dump", s);
-  if (result.torn_tail.has_value()) {
+  if (result.reached_end && result.last_index < to && opt.from <= to) {
+    return ReportError("dump", Status::Corruption("the segment files end at index " +
+                                                  std::to_string(result.last_index) +
+                                                  " but the engine serves entries up to " +
+                                                  std::to_string(verdict.last_index)));
+  }
+  if (verdict.committed_missing() > 0) {
+    return ReportError("dump", Status::Corruption(verdict.CommittedMissingText()));
+  }
+  if (!verdict.nothing_cut) {
+    std::string where;
+    if (result.end_offset.has_value() && to == verdict.last_index && !meta->segments.empty() &&
+        result.at_file == SegmentRelPath(meta->segments.back().segment_id)) {
+      where = " at " + result.at_file + " offset " + std::to_string(*result.end_offset);
+    }
     std::fprintf(stderr,
-                 "raftlog dump: note: the log ends with a torn write at %s offset %llu (%s); the "
-                 "engine cuts it on its next open\n",
-                 result.torn_tail->file.c_str(),
-                 static_cast<unsigned long long>(result.torn_tail->offset),
-                 result.torn_tail->what.c_str());
+                 "raftlog dump: note: the log ends with a torn write%s (%llu bytes); the engine "
+                 "cuts it on its next open, and the log then ends at index %llu\n",
+                 where.c_str(), static_cast<unsigned long long>(verdict.stats.torn_tail_bytes),
+                 static_cast<unsigned long long>(verdict.last_index));
   }
   return kExitOk;
 }

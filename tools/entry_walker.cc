@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,34 @@ uint64_t SeekSealed(SegmentReader* reader, const format::SegmentRecord& record, 
   return std::prev(it)->offset;
 }
 
+// The trailer and footer of a sealed segment: readable, and agreeing with
+// the manifest.
+Result<format::FooterContents> CheckSealedEnds(SegmentReader* reader,
+                                               const format::SegmentRecord& record, uint64_t seed,
+                                               WalkResult* result) {
+  if (reader->size() < record.file_bytes) {
+    return Status::Corruption(reader->name() + ": truncated: " + std::to_string(reader->size()) +
+                              " bytes, the manifest says " + std::to_string(record.file_bytes));
+  }
+  result->at_offset = record.file_bytes - format::kTrailerBytes;
+  RAFTLOG_ASSIGN_OR_RETURN(format::Trailer trailer, reader->ReadTrailer(seed, record.file_bytes));
+  if (trailer.footer_offset != record.footer_offset) {
+    return Status::Corruption(reader->Where(*result->at_offset) + ": the trailer points to offset " +
+                              std::to_string(trailer.footer_offset) + ", the manifest to " +
+                              std::to_string(record.footer_offset));
+  }
+  result->at_offset = record.footer_offset;
+  RAFTLOG_ASSIGN_OR_RETURN(
+      auto footer,
+      reader->ReadFooter(seed, record.footer_offset, record.file_bytes - format::kTrailerBytes));
+  if (footer.last_index < record.last_index) {
+    return Status::Corruption(reader->Where(record.footer_offset) + ": the footer's last index " +
+                              std::to_string(footer.last_index) + " is below the manifest's " +
+                              std::to_string(record.last_index));
+  }
+  return footer;
+}
+
 }  // namespace
 
 Status EntryWalker::Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* visitor,
@@ -58,6 +87,8 @@ Status EntryWalker::Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* vis
     const format::SegmentRecord& record = meta_->segments[k];
     const bool sealed = record.state == format::SegmentState::kSealed;
     const std::string rel = SegmentRelPath(record.segment_id);
+    result->at_file = rel;
+    result->at_offset.reset();
     if (!sealed && k + 1 != meta_->segments.size()) {
       return Status::Corruption(dir_->Path(rel) +
                                 ": the manifest lists it as active but it is not the last segment");
@@ -86,6 +117,7 @@ Status EntryWalker::Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* vis
     std::unique_ptr<SegmentReader> reader = std::move(*opened);
     visitor->OnSegment(record, reader->size());
 
+    result->at_offset = 0;
     auto header = reader->ReadHeader();
     if (!header.ok()) {
       auto zero = reader->HeaderIsZero();
@@ -106,27 +138,53 @@ Status EntryWalker::Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* vis
           ", generation " + std::to_string(record.generation) + ")");
     }
     const uint64_t seed = header->seed();
+    std::optional<format::FooterContents> footer;
+    if (sealed) {
+      // As the engine does on a sealed segment's first read: its trailer
+      // and footer must be sound, or none of its entries is served.
+      RAFTLOG_ASSIGN_OR_RETURN(footer, CheckSealedEnds(reader.get(), record, seed, result));
+    }
     const uint64_t limit = sealed ? record.footer_offset : reader->size();
     uint64_t offset =
         seek && sealed ? SeekSealed(reader.get(), record, seed, from) : format::kSegmentHeaderBytes;
     uint64_t expected = 0;  // the next frame's first index; 0 until the first frame
     uint64_t seg_last = record.base_index - 1;
     for (;;) {
+      result->at_offset = offset;
       format::FrameError error = format::FrameError::kNone;
       auto frame = reader->ReadFrame(offset, limit, seed, &error);
       if (!frame.ok()) {
         if (error == format::FrameError::kNone) return frame.status();  // I/O
-        if (error == format::FrameError::kEndOfData) {
-          if (sealed && (expected == 0 || expected <= record.last_index)) {
+        if (sealed && error == format::FrameError::kEndOfData && expected > record.last_index) {
+          break;
+        }
+        if (sealed) {
+          // A damaged frame whose entries are all compacted away is never
+          // read by the engine: note it and go on at the next frame.
+          auto next = std::upper_bound(
+              footer->frames.begin(), footer->frames.end(), offset,
+              [](uint64_t o, const format::FrameRef& fr) { return o < fr.offset; });
+          const bool listed = next != footer->frames.begin() && std::prev(next)->offset == offset;
+          if (!listed || next == footer->frames.end() ||
+              record.base_index + next->index_delta > first_index) {
+            if (error != format::FrameError::kEndOfData) return frame.status();
             return Status::Corruption(reader->Where(offset) +
                                       ": no frame where the sealed segment's entries continue "
                                       "(index " +
                                       std::to_string(expected != 0 ? expected : record.base_index) +
                                       ")");
           }
-          break;
+          result->compacted_damage.push_back(CompactedDamage{
+              rel, offset, record.base_index + std::prev(next)->index_delta,
+              record.base_index + next->index_delta - 1,
+              error == format::FrameError::kEndOfData
+                  ? std::string("an all-zero frame header")
+                  : StripWhere(frame.status(), reader->Where(offset))});
+          offset = next->offset;
+          expected = record.base_index + next->index_delta;
+          continue;
         }
-        if (sealed) return frame.status();
+        if (error == format::FrameError::kEndOfData) break;
         uint64_t valid_after = 0;
         RAFTLOG_ASSIGN_OR_RETURN(
             auto next, reader->FindValidFrame(offset + format::kFrameAlignment, reader->size(),
@@ -184,6 +242,7 @@ Status EntryWalker::Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* vis
         }
       }
       if (frame_last >= to) {
+        result->end_offset = offset + f.frame_bytes;
         result->last_index = std::max(result->last_index, std::min(frame_last, to));
         return Status::OK();
       }

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "raftlog/format/meta_records.h"
 #include "raftlog/format/record.h"
@@ -52,6 +53,15 @@ struct TornTail {
   std::string what;     // the decoder's description
 };
 
+// A damaged frame of a sealed segment that holds only compacted entries
+// (below the log's first index): the engine never reads it again.
+struct CompactedDamage {
+  std::string file;  // "segments/<id>.seg"
+  uint64_t offset = 0;
+  uint64_t first_index = 0, last_index = 0;  // the entries it held
+  std::string what;
+};
+
 struct WalkResult {
   // The last entry of the log (first_index - 1 if it is empty), if the walk
   // reached the end; else the last index it read.
@@ -60,6 +70,14 @@ struct WalkResult {
   // visitor).
   bool reached_end = false;
   std::optional<TornTail> torn_tail;
+  std::vector<CompactedDamage> compacted_damage;
+  // Where the walk was last: the segment ("segments/<id>.seg") and the
+  // offset of the frame being read. When Walk fails, where the problem is.
+  std::string at_file;
+  std::optional<uint64_t> at_offset;
+  // When the walk stopped at `to`: where the frame holding `to` ends in
+  // at_file.
+  std::optional<uint64_t> end_offset;
 };
 
 class EntryWalker {

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "raftlog/io/file_system.h"
 #include "tools/command.h"
 #include "tools/entry_decode.h"
+#include "tools/engine_verdict.h"
 #include "tools/entry_walker.h"
 #include "tools/json.h"
 #include "tools/log_dir.h"
@@ -40,9 +42,11 @@ struct SegmentStats {
   bool has_entries = false;
 };
 
-// Gathers the figures of the walk.
+// Gathers the figures of the walk, up to the last entry the engine serves
+// (frames past it, a torn tail's valid frames, are not part of the log).
 class InfoVisitor : public WalkVisitor {
  public:
+  explicit InfoVisitor(uint64_t cap) : cap_(cap) {}
   void OnSegment(const format::SegmentRecord& record, uint64_t file_bytes) override {
     SegmentStats& s = segments[record.segment_id];
     s.file_bytes = file_bytes;
@@ -50,10 +54,11 @@ class InfoVisitor : public WalkVisitor {
   }
   void OnFrame(const format::SegmentRecord& record, const format::FrameView& frame,
                uint64_t /*offset*/) override {
+    if (frame.header.first_index > cap_) return;
     SegmentStats& s = segments[record.segment_id];
     s.frames++;
     s.frame_bytes += frame.frame_bytes;
-    s.last_index = frame.header.end_index() - 1;
+    s.last_index = std::min(frame.header.end_index() - 1, cap_);
     s.has_entries = true;
     frames++;
     frame_bytes += frame.frame_bytes;
@@ -63,6 +68,7 @@ class InfoVisitor : public WalkVisitor {
     max_commit_hint = std::max(max_commit_hint, frame.header.commit);
   }
   bool OnEntry(const format::EntryView& entry) override {
+    if (entry.index > cap_) return false;
     types[entry.type]++;
     entries++;
     entry_data += entry.data.size();
@@ -73,6 +79,9 @@ class InfoVisitor : public WalkVisitor {
   std::map<uint8_t, uint64_t> types;
   uint64_t frames = 0, frame_bytes = 0, payload_stored = 0, payload_raw = 0;
   uint64_t compressed_frames = 0, entries = 0, entry_data = 0, max_commit_hint = 0;
+
+ private:
+  const uint64_t cap_;
 };
 
 std::string StateName(format::SegmentState s) {
@@ -83,21 +92,76 @@ double Ratio(uint64_t raw, uint64_t stored) {
   return stored == 0 ? 1.0 : static_cast<double>(raw) / static_cast<double>(stored);
 }
 
+// What stops the walk, in a Status message, after "<path> at offset N: ".
+std::string WithoutWhere(const Status& s) {
+  const std::string_view msg = s.message();
+  const size_t at = msg.find(" at offset ");
+  if (at == std::string_view::npos) return std::string(msg);
+  const size_t colon = msg.find(": ", at);
+  return colon == std::string_view::npos ? std::string(msg) : std::string(msg.substr(colon + 2));
+}
+
+// The problems the walk and the engine's verdict show, each with its file
+// and offset when known.
+void AddWalkProblems(const EngineVerdict& verdict, const LogMetadata& meta,
+                     const Status& walk_status, const WalkResult& walk, Findings* problems) {
+  const std::string end = "; the log then ends at index " + std::to_string(verdict.last_index);
+  if (!verdict.nothing_cut) {
+    // The walk stopped at the engine's last entry: the torn write starts
+    // where that entry's frame ends.
+    const bool located = walk_status.ok() && walk.end_offset.has_value() &&
+                         !meta.segments.empty() &&
+                         walk.at_file == SegmentRelPath(meta.segments.back().segment_id);
+    problems->Add(Severity::kWarning, located ? walk.at_file : std::string(),
+                  located ? walk.end_offset : std::nullopt,
+                  "torn write at the end of the log (" +
+                      std::to_string(verdict.stats.torn_tail_bytes) +
+                      " bytes); the engine cuts it on its next open" + end);
+  }
+  for (const CompactedDamage& d : walk.compacted_damage) {
+    problems->Add(Severity::kWarning, d.file, d.offset,
+                  d.what + "; the frame holds entries " + std::to_string(d.first_index) + " .. " +
+                      std::to_string(d.last_index) +
+                      ", all compacted away (the engine never reads them again)");
+  }
+  if (!walk_status.ok()) {
+    problems->Add(Severity::kError, walk.at_file, walk.at_offset, WithoutWhere(walk_status));
+  } else if (walk.reached_end && walk.last_index < verdict.last_index) {
+    problems->Add(Severity::kError, walk.at_file, std::nullopt,
+                  "the segment files end at index " + std::to_string(walk.last_index) +
+                      " but the engine serves entries up to " +
+                      std::to_string(verdict.last_index));
+  }
+  if (verdict.committed_missing() > 0) {
+    problems->Add(Severity::kError, "meta.mdb", std::nullopt, verdict.CommittedMissingText());
+  }
+}
+
 int RunInfo(const InfoOptions& opt) {
   io::FileSystem* fs = io::FileSystem::Default();
   auto opened = LogDir::Open(fs, opt.dir);
   if (!opened.ok()) return ReportError("info", opened.status());
   const LogDir& dir = **opened;
+  // The engine's verdict first: what it refuses, info refuses with its
+  // message; what it serves is the range shown. The metadata is read after
+  // it, so that beside a live writer the manifest covers every entry the
+  // engine saw.
+  const EngineVerdict verdict = JudgeWithEngine(opt.dir);
+  if (verdict.refused()) return ReportError("info", verdict.open_status);
   Findings meta_findings;
   auto read = dir.ReadMetadata(&meta_findings);
   if (!read.ok()) return ReportError("info", read.status());
   const LogMetadata& meta = *read;
   if (!meta.problem.ok()) return ReportError("info", meta.problem);
 
-  InfoVisitor visitor;
+  InfoVisitor visitor(verdict.last_index);
   WalkResult walk;
   EntryWalker walker(&dir, &meta);
-  const Status walk_status = walker.Walk(0, UINT64_MAX, /*seek=*/false, &visitor, &walk);
+  const Status walk_status =
+      walker.Walk(0, verdict.last_index, /*seek=*/false, &visitor, &walk);
+  Findings problems;
+  AddWalkProblems(verdict, meta, walk_status, walk, &problems);
+  for (const Finding& f : meta_findings.all()) problems.Add(f.severity, f.file, f.offset, f.what, f.hint);
 
   // Snapshot files.
   std::vector<snapshot::SnapshotInfo> snapshot_files;
@@ -117,7 +181,11 @@ int RunInfo(const InfoOptions& opt) {
   }
 
   const uint64_t first = *meta.first_index;
-  const uint64_t last = walk.last_index;
+  // What was read: the engine's range, unless the walk stopped at damage:
+  // then the entries before it (consecutive from the first), so that the
+  // range and the counts below agree.
+  const uint64_t last = walk_status.ok() ? std::min(walk.last_index, verdict.last_index)
+                                         : first + visitor.entries - 1;
   uint64_t file_bytes = 0, sealed = 0;
   for (const format::SegmentRecord& r : meta.segments) {
     SegmentStats& s = visitor.segments[r.segment_id];
@@ -212,26 +280,20 @@ int RunInfo(const InfoOptions& opt) {
     }
     for (const auto& [t, n] : visitor.types) types[EntryTypeLabel(t)] = n;
     j["entry_types"] = std::move(types);
-    Json problems = Json::array();
-    if (walk.torn_tail.has_value()) {
-      problems.push_back(
-          Json{{"severity", "warning"},
-               {"file", walk.torn_tail->file},
-               {"offset", walk.torn_tail->offset},
-               {"what", "torn write at the end of the log: " + walk.torn_tail->what}});
-    }
-    for (const Finding& f : meta_findings.all()) {
-      problems.push_back(
-          Json{{"severity", SeverityName(f.severity)}, {"file", f.file}, {"what", f.what}});
-    }
-    if (!walk_status.ok()) {
-      problems.push_back(Json{{"severity", "error"}, {"what", std::string(walk_status.message())}});
+    Json problem_list = Json::array();
+    for (const Finding& f : problems.all()) {
+      problem_list.push_back(Json{{"severity", SeverityName(f.severity)},
+                                  {"file", f.file},
+                                  {"offset", f.offset.has_value() ? Json(*f.offset) : Json(nullptr)},
+                                  {"what", f.what}});
     }
     if (!snapshot_status.ok()) {
-      problems.push_back(
-          Json{{"severity", "error"}, {"what", std::string(snapshot_status.message())}});
+      problem_list.push_back(Json{{"severity", "error"},
+                                  {"file", std::string(kSnapshotsDir)},
+                                  {"offset", nullptr},
+                                  {"what", std::string(snapshot_status.message())}});
     }
-    j["problems"] = std::move(problems);
+    j["problems"] = std::move(problem_list);
     out.Line(DumpJson(j, /*pretty=*/true));
   } else {
     auto row = [&](std::string_view key, const std::string& value) {
@@ -243,7 +305,11 @@ int RunInfo(const InfoOptions& opt) {
     row("format", "version " + std::to_string(*meta.format_version));
     if (last >= first) {
       row("entries", std::to_string(first) + " .. " + std::to_string(last) + " (" +
-                         std::to_string(last + 1 - first) + " entries)");
+                         std::to_string(last + 1 - first) + " entries" +
+                         (walk_status.ok() ? ")"
+                                           : " read; the rest is behind the damage below, the "
+                                             "engine would serve up to " +
+                                                 std::to_string(verdict.last_index) + ")"));
     } else {
       row("entries", "none (first index " + std::to_string(first) + ")");
     }
@@ -317,17 +383,16 @@ int RunInfo(const InfoOptions& opt) {
       if (t > kEntryConfChangeV2) types += ", " + EntryTypeLabel(t) + " " + std::to_string(n);
     }
     row("entry types", types);
-    if (walk.torn_tail.has_value()) {
-      out.Line("warning: " + walk.torn_tail->file + " at offset " +
-               std::to_string(walk.torn_tail->offset) + ": torn write at the end of the log (" +
-               walk.torn_tail->what + "); the engine cuts it on its next open");
-    }
-    for (const Finding& f : meta_findings.all()) out.Line(FormatFinding(f));
+    for (const Finding& f : problems.all()) out.Line(FormatFinding(f));
   }
   out.Flush();
+  if (!out.ok()) {
+    std::fprintf(stderr, "raftlog info: cannot write the output\n");
+    return kExitCannotOpen;
+  }
   if (!walk_status.ok()) return ReportError("info", walk_status);
   if (!snapshot_status.ok()) return ReportError("info", snapshot_status);
-  if (meta_findings.errors() > 0 || !damaged_snapshots.empty()) return kExitProblems;
+  if (problems.errors() > 0 || !damaged_snapshots.empty()) return kExitProblems;
   return kExitOk;
 }
 

@@ -11,33 +11,13 @@
 #include "raftlog/format/record_format.h"
 #include "raftlog/snapshot/snapshot_format.h"
 #include "tools/active_scan.h"
+#include "tools/log_checker_hints.h"
 #include "tools/segment_reader.h"
 #include "tools/snapshots.h"
 
 namespace raftlog::tools {
 
-namespace {
-
-constexpr std::string_view kRestoreHint =
-    "the log has lost acknowledged data: rebuild this member from its peers (remove it from the "
-    "cluster and add it back empty, so that raft sends it a snapshot) or restore the directory "
-    "from a backup; `raftlog dump` can still read the entries before the damage";
-constexpr std::string_view kRepairTailHint =
-    "the engine cuts it on its next read-write open; `raftlog repair` cuts it now and keeps the "
-    "removed bytes in a side file";
-constexpr std::string_view kRepairCorruptHint =
-    "the engine refuses to open the log; if the entries after this point may be dropped (e.g. "
-    "the log was written with SyncPolicy::kNever, or peers hold them), `raftlog repair "
-    "--truncate-at-corruption` cuts the segment here and keeps the removed bytes in a side file; "
-    "otherwise rebuild this member from its peers";
-constexpr std::string_view kStrayHint =
-    "not part of the log; the engine deletes it on its next read-write open";
-
-std::string Rel(std::string_view dir, std::string_view name) {
-  return std::string(dir) + "/" + std::string(name);
-}
-
-}  // namespace
+using namespace checker_internal;  // NOLINT: the shared hints
 
 uint64_t LogChecker::EstimateBytes(io::FileSystem* fs, const std::string& dir) {
   uint64_t total = 0;
@@ -57,13 +37,29 @@ void LogChecker::Progressed(uint64_t bytes) {
   if (progress_ != nullptr) progress_->Add(bytes);
 }
 
-void LogChecker::Run() {
+void LogChecker::Run(bool report_engine) {
   CheckMetadata();
+  // The engine's verdict before the manifest is read (see log_checker.h),
+  // and only once meta.mdb's header passed CheckMetadata: LMDB must not map
+  // a file that check refused.
+  if (log_dir_ != nullptr) verdict_ = JudgeWithEngine(dir_);
+  if (log_dir_ != nullptr) ReadManifest();
   if (meta_.has_value()) CheckManifest();
   CheckSegments();
   CheckSnapshots();
   if (meta_.has_value()) CheckTogether();
-  if (findings_.errors() == 0 && meta_.has_value()) CheckWithEngine();
+  if (log_dir_ != nullptr && report_engine) ReportEngineVerdict();
+}
+
+bool LogChecker::ChangedSince(uint64_t segment_id, bool was_listed, bool was_sealed) const {
+  if (log_dir_ == nullptr) return false;
+  auto now = log_dir_->ReadMetadata(nullptr);
+  if (!now.ok()) return false;
+  for (const format::SegmentRecord& r : now->segments) {
+    if (r.segment_id != segment_id) continue;
+    return !was_listed || (!was_sealed && r.state == format::SegmentState::kSealed);
+  }
+  return was_listed;
 }
 
 // --- metadata ---------------------------------------------------------------------
@@ -85,6 +81,10 @@ void LogChecker::CheckMetadata() {
     return;
   }
   log_dir_ = std::move(*opened);
+}
+
+void LogChecker::ReadManifest() {
+  const std::string meta_file(kMetaFile);
   auto meta = log_dir_->ReadMetadata(&findings_);
   if (!meta.ok()) {
     findings_.AddStatus(Severity::kError, meta_file, std::nullopt, meta.status(), "");
@@ -95,6 +95,14 @@ void LogChecker::CheckMetadata() {
   if (!meta_->problem.ok()) return;
   summary_.first_index = meta_->first_index;
   first_index_ = *meta_->first_index;
+  if (verdict_.clean()) {
+    // Frames past what the engine saw, and past the sealed segments listed
+    // now, are a writer's progress after the check started.
+    scan_bound_ = verdict_.last_index;
+    for (const format::SegmentRecord& r : meta_->segments) {
+      if (r.state == format::SegmentState::kSealed) scan_bound_ = std::max(scan_bound_, r.last_index);
+    }
+  }
 }
 
 void LogChecker::CheckManifest() {
@@ -255,6 +263,11 @@ void LogChecker::CheckSealed(const format::SegmentRecord& record) {
   const std::string range =
       "entries " + std::to_string(record.base_index) + " .. " + std::to_string(record.last_index);
   auto opened = SegmentReader::Open(fs_, SegmentPath(record.segment_id), rel);
+  if (!opened.ok() && opened.status().IsNotFound() &&
+      ChangedSince(record.segment_id, /*was_listed=*/true, /*was_sealed=*/true)) {
+    prev_last_index_ = record.last_index;
+    return;  // compacted away since the manifest was read
+  }
   if (!opened.ok()) {
     findings_.Add(
         Severity::kError, rel, std::nullopt,
@@ -349,12 +362,38 @@ void LogChecker::CheckSealed(const format::SegmentRecord& record) {
       bad = CheckPayload(*frame, record.last_index);
     }
     if (!bad.ok()) {
-      lost(offset, std::string(bad.message()));
-      // Keep going: the footer says where the next frame starts.
-      if (!footer.has_value()) return;
+      // Keep going: the footer says where the next frame starts, and which
+      // entries the damaged one holds.
+      if (!footer.has_value()) {
+        lost(offset, std::string(bad.message()));
+        return;
+      }
       auto next =
           std::upper_bound(footer->frames.begin(), footer->frames.end(), offset,
                            [](uint64_t o, const format::FrameRef& f) { return o < f.offset; });
+      const bool listed = next != footer->frames.begin() && std::prev(next)->offset == offset;
+      if (!listed) {
+        lost(offset, std::string(bad.message()));
+      } else {
+        const uint64_t lo = record.base_index + std::prev(next)->index_delta;
+        const uint64_t hi = next != footer->frames.end()
+                                ? record.base_index + next->index_delta - 1
+                                : footer->last_index;
+        const std::string held = std::string(bad.message()) + "; the frame holds entries " +
+                                 std::to_string(lo) + " .. " + std::to_string(hi);
+        if (hi < first_index_) {
+          findings_.Add(Severity::kWarning, rel, offset,
+                        held + ", all below the log's first index " +
+                            std::to_string(first_index_) +
+                            " (compacted away: the engine never reads them again)",
+                        "nothing acknowledged is lost; the engine deletes this segment once the "
+                        "log is compacted past its last index " +
+                            std::to_string(record.last_index) +
+                            " (raft compacts after its next snapshot)");
+        } else {
+          lost(offset, held);
+        }
+      }
       if (next == footer->frames.end()) break;
       offset = next->offset;
       expected = record.base_index + next->index_delta;
@@ -392,6 +431,10 @@ void LogChecker::CheckSealed(const format::SegmentRecord& record) {
 void LogChecker::CheckActive(const format::SegmentRecord& record) {
   const std::string rel = SegmentRelPath(record.segment_id);
   auto opened = SegmentReader::Open(fs_, SegmentPath(record.segment_id), rel);
+  if (!opened.ok() && opened.status().IsNotFound() &&
+      ChangedSince(record.segment_id, /*was_listed=*/true, /*was_sealed=*/false)) {
+    return;  // replaced or compacted away since the manifest was read
+  }
   if (!opened.ok()) {
     findings_.Add(
         Severity::kError, rel, std::nullopt,
@@ -418,7 +461,8 @@ void LogChecker::CheckActive(const format::SegmentRecord& record) {
   }
   auto scan = ScanActiveSegment(
       &reader, record, prev_term_,
-      [this](const format::FrameView& frame, uint64_t) { return CheckPayload(frame, UINT64_MAX); });
+      [this](const format::FrameView& frame, uint64_t) { return CheckPayload(frame, UINT64_MAX); },
+      scan_bound_);
   Progressed(reader.size());
   if (!scan.ok()) {
     findings_.AddStatus(Severity::kError, rel, std::nullopt, scan.status(), "");
@@ -426,7 +470,8 @@ void LogChecker::CheckActive(const format::SegmentRecord& record) {
   }
   prev_last_index_ = scan->last_index;
   prev_term_ = std::max(prev_term_, scan->last_term);
-  if (scan->unfinished_seal) {
+  if (scan->unfinished_seal &&
+      !ChangedSince(record.segment_id, /*was_listed=*/true, /*was_sealed=*/false)) {
     findings_.Add(Severity::kWarning, rel, scan->good_end,
                   "a footer follows the last frame: a seal was interrupted before the manifest "
                   "recorded it",
@@ -448,229 +493,6 @@ void LogChecker::CheckActive(const format::SegmentRecord& record) {
                       " are behind the damage",
                   std::string(kRepairCorruptHint));
   }
-}
-
-void LogChecker::CheckUnlisted(const std::vector<std::string>& names,
-                               const std::vector<format::SegmentRecord>& checked) {
-  std::set<uint64_t> listed;
-  for (const format::SegmentRecord& r : checked) listed.insert(r.segment_id);
-  std::vector<std::string> sorted = names;
-  std::sort(sorted.begin(), sorted.end());
-  for (const std::string& name : sorted) {
-    const std::string rel = Rel(kSegmentsDir, name);
-    const std::optional<uint64_t> id = ParseSegmentFileName(name);
-    if (id.has_value() && listed.count(*id) != 0) continue;
-    if (!id.has_value()) {
-      findings_.Add(Severity::kWarning, rel, std::nullopt,
-                    name.size() > 4 && name.substr(name.size() - 4) == ".tmp"
-                        ? "a segment file whose preparation was interrupted"
-                        : "not a segment file name",
-                    std::string(kStrayHint));
-      continue;
-    }
-    auto opened = SegmentReader::Open(fs_, SegmentPath(*id), rel);
-    if (!opened.ok()) {
-      findings_.AddStatus(Severity::kWarning, rel, std::nullopt, opened.status(), "");
-      continue;
-    }
-    SegmentReader& reader = **opened;
-    summary_.segment_bytes += reader.size();
-    Progressed(reader.size());
-    const bool may_be_spare =
-        !meta_.has_value() || !meta_->next_segment_id.has_value() || *id >= *meta_->next_segment_id;
-    auto end = reader.EndOfNonZero(0, reader.size());
-    if (!end.ok()) {
-      findings_.AddStatus(Severity::kWarning, rel, std::nullopt, end.status(), "");
-      continue;
-    }
-    if (may_be_spare && *end == 0) {
-      summary_.spare_segments++;  // a prepared spare: all zeros, not yet used
-      continue;
-    }
-    if (!meta_.has_value()) {
-      findings_.Add(Severity::kError, rel, std::nullopt,
-                    "not a readable segment (its header does not decode or does not match its "
-                    "name), and without the manifest nothing says whether the log needs it",
-                    std::string(kRestoreHint));
-    } else if (may_be_spare) {
-      findings_.Add(Severity::kWarning, rel, *end == 0 ? std::nullopt : std::optional<uint64_t>(0),
-                    "named like a prepared spare segment but not all zeros (non-zero bytes up to "
-                    "offset " +
-                        std::to_string(*end) + ") and not in the manifest",
-                    "not part of the log; the engine deletes it on its next read-write open "
-                    "unless it has exactly the segment size, in which case it would write new "
-                    "segments over it; remove it");
-    } else {
-      findings_.Add(Severity::kWarning, rel, std::nullopt,
-                    "a segment file the manifest does not list (left by an interrupted "
-                    "compaction or truncation)",
-                    std::string(kStrayHint));
-    }
-  }
-}
-
-// --- snapshots --------------------------------------------------------------------
-
-void LogChecker::CheckSnapshots() {
-  const std::string snaps(kSnapshotsDir);
-  const bool referenced =
-      meta_.has_value() && meta_->snapshot.has_value() && !meta_->snapshot->file_name.empty();
-  std::unique_ptr<snapshot::SnapshotStore> store;
-  if (log_dir_ != nullptr) {
-    auto opened = OpenSnapshotsReadOnly(*log_dir_);
-    if (!opened.ok()) {
-      findings_.AddStatus(Severity::kError, snaps, std::nullopt, opened.status(), "");
-      return;
-    }
-    store = std::move(*opened);
-  } else if (fs_->Exists(io::JoinPath(dir_, kSnapshotsDir))) {
-    snapshot::SnapshotStore::Options options;
-    options.read_only = true;
-    auto opened = snapshot::SnapshotStore::Open(fs_, io::JoinPath(dir_, kSnapshotsDir), options);
-    if (!opened.ok()) {
-      findings_.AddStatus(Severity::kError, snaps, std::nullopt, opened.status(), "");
-      return;
-    }
-    store = std::move(*opened);
-  }
-  if (store == nullptr) {
-    if (referenced) {
-      findings_.Add(Severity::kError, snaps, std::nullopt,
-                    "missing, but the metadata names snapshot " + meta_->snapshot->file_name,
-                    std::string(kRestoreHint));
-    }
-    return;
-  }
-  auto listing = store->Scan();
-  if (!listing.ok()) {
-    findings_.AddStatus(Severity::kError, snaps, std::nullopt, listing.status(), "");
-    return;
-  }
-  if (store->stats().temp_files_found > 0) {
-    findings_.Add(Severity::kWarning, snaps, std::nullopt,
-                  std::to_string(store->stats().temp_files_found) +
-                      " temp file(s) of interrupted snapshot writes",
-                  "harmless; removed when the log is next opened for writing");
-  }
-  for (const snapshot::DamagedSnapshot& d : listing->damaged) {
-    const bool is_referenced = referenced && d.name == meta_->snapshot->file_name;
-    findings_.Add(Severity::kError, Rel(snaps, d.name), std::nullopt,
-                  std::string(d.status.message()),
-                  is_referenced ? std::string(kRestoreHint)
-                                : "not the snapshot the metadata names; remove it once it is "
-                                  "no longer needed as evidence");
-  }
-  bool referenced_ok = false;
-  for (const snapshot::SnapshotInfo& info : listing->snapshots) {
-    Status s = store->Verify(info.name);
-    Progressed(info.file_bytes);
-    summary_.snapshots++;
-    const bool is_referenced = referenced && info.name == meta_->snapshot->file_name;
-    if (!s.ok()) {
-      findings_.Add(Severity::kError, Rel(snaps, info.name), std::nullopt, std::string(s.message()),
-                    is_referenced ? std::string(kRestoreHint) : std::string());
-      continue;
-    }
-    if (!is_referenced) {
-      if (meta_.has_value() && meta_->snapshot.has_value() &&
-          info.meta.index >= meta_->snapshot->index) {
-        findings_.Add(Severity::kWarning, Rel(snaps, info.name), std::nullopt,
-                      "newer than the snapshot the metadata names (left by a snapshot whose "
-                      "metadata commit was interrupted)",
-                      "harmless; DiskStorage removes it on its next read-write open");
-      }
-      continue;
-    }
-    referenced_ok = true;
-    const format::SnapshotMetaRecord& m = *meta_->snapshot;
-    std::string mismatch;
-    if (info.meta.index != m.index || info.meta.term != m.term) {
-      mismatch = "holds index " + std::to_string(info.meta.index) + " term " +
-                 std::to_string(info.meta.term) + ", the metadata says index " +
-                 std::to_string(m.index) + " term " + std::to_string(m.term);
-    } else if (info.data_bytes != m.data_bytes) {
-      mismatch = "holds " + std::to_string(info.data_bytes) + " data bytes, the metadata says " +
-                 std::to_string(m.data_bytes);
-    } else {
-      auto cs = format::DecodeConfState(info.meta.conf_state);
-      if (!cs.ok() || !(*cs == m.conf_state)) {
-        mismatch = "its ConfState differs from the metadata's";
-      }
-    }
-    if (!mismatch.empty()) {
-      findings_.Add(Severity::kError, Rel(snaps, info.name), std::nullopt, mismatch,
-                    std::string(kRestoreHint));
-    }
-  }
-  if (referenced && !referenced_ok &&
-      std::none_of(listing->damaged.begin(), listing->damaged.end(),
-                   [&](const auto& d) { return d.name == meta_->snapshot->file_name; }) &&
-      std::none_of(listing->snapshots.begin(), listing->snapshots.end(),
-                   [&](const auto& s) { return s.name == meta_->snapshot->file_name; })) {
-    findings_.Add(Severity::kError, Rel(snaps, meta_->snapshot->file_name), std::nullopt,
-                  "missing: the metadata names this snapshot (index " +
-                      std::to_string(meta_->snapshot->index) + ")",
-                  std::string(kRestoreHint));
-  }
-}
-
-// --- cross-structure --------------------------------------------------------------
-
-void LogChecker::CheckTogether() {
-  const LogMetadata& m = *meta_;
-  if (!m.first_index.has_value() || !summary_.last_index.has_value()) return;
-  const uint64_t first = *m.first_index;
-  const uint64_t last = *summary_.last_index;
-  const std::string meta_file(kMetaFile);
-  if (m.hard_state.has_value()) {
-    if (max_entry_term_ > m.hard_state->term) {
-      findings_.Add(Severity::kError, meta_file, std::nullopt,
-                    "key state/hardstate: term " + std::to_string(m.hard_state->term) +
-                        " is older than entries on disk (term " + std::to_string(max_entry_term_) +
-                        "): the HardState must be written before entries of a new term");
-    }
-    const uint64_t snap_index = m.snapshot.has_value() ? m.snapshot->index : 0;
-    if (m.hard_state->commit > std::max(last, snap_index)) {
-      findings_.Add(Severity::kWarning, meta_file, std::nullopt,
-                    "key state/hardstate: commit index " + std::to_string(m.hard_state->commit) +
-                        " is beyond the last entry " + std::to_string(last),
-                    "DiskStorage caps it at the last entry on open (a crash between the "
-                    "HardState and the entries of one Ready); raft learns the commit index again "
-                    "from the leader");
-    }
-  }
-  if (m.snapshot.has_value() && m.snapshot->index + 1 < first) {
-    findings_.Add(Severity::kWarning, meta_file, std::nullopt,
-                  "the log is compacted to index " + std::to_string(first - 1) +
-                      ", past the latest snapshot (index " + std::to_string(m.snapshot->index) +
-                      "): entries " + std::to_string(m.snapshot->index + 1) + " .. " +
-                      std::to_string(first - 1) + " are kept nowhere",
-                  "a follower that needs them cannot catch up until a newer snapshot is taken");
-  }
-}
-
-void LogChecker::CheckWithEngine() {
-  engine::Options options;
-  options.read_only = true;
-  options.create_if_missing = false;
-  options.prepared_segments = 0;
-  auto engine = engine::LogEngine::Open(dir_, options);
-  summary_.engine_checked = true;
-  if (!engine.ok()) {
-    findings_.Add(Severity::kError, "", std::nullopt,
-                  "the engine refuses to open the log: " + engine.status().ToString());
-    return;
-  }
-  if (summary_.first_index.has_value() && summary_.last_index.has_value() &&
-      ((*engine)->FirstIndex() != *summary_.first_index ||
-       (*engine)->LastIndex() != *summary_.last_index)) {
-    findings_.Add(Severity::kError, "", std::nullopt,
-                  "the engine sees entries " + std::to_string((*engine)->FirstIndex()) + " .. " +
-                      std::to_string((*engine)->LastIndex()) + ", this check saw " +
-                      std::to_string(*summary_.first_index) + " .. " +
-                      std::to_string(*summary_.last_index));
-  }
-  (void)(*engine)->Close();
 }
 
 }  // namespace raftlog::tools

@@ -19,8 +19,17 @@
 //              and temp files, the file the metadata names and its
 //              agreement with the metadata
 //   together   HardState against the entries, the log against the snapshot
-//   engine     finally, if nothing else was wrong, LogEngine::Open with
-//              read_only, whose verdict must agree
+//   engine     first of all, the engine's own verdict (engine_verdict.h): a
+//              log it refuses, or from which committed entries are gone, is
+//              an error whatever else was found; a torn tail it would cut
+//              a warning; the index range it serves must be what the
+//              segment files hold
+//
+// Beside a live writer the check describes the log as of its start: the
+// engine's verdict is taken first and the metadata read after it, the
+// active segment is scanned only up to the last entry the engine saw, and a
+// segment that was sealed, created or removed since (the manifest says so
+// when read again) is the writer's progress, not damage.
 //
 // Thread-compatible.
 
@@ -35,6 +44,7 @@
 #include "raftlog/format/meta_records.h"
 #include "raftlog/format/record.h"
 #include "raftlog/io/file_system.h"
+#include "tools/engine_verdict.h"
 #include "tools/findings.h"
 #include "tools/log_dir.h"
 #include "tools/progress.h"
@@ -61,8 +71,13 @@ class LogChecker {
   LogChecker(io::FileSystem* fs, std::string dir, Progress* progress)
       : fs_(fs), dir_(std::move(dir)), progress_(progress) {}
 
-  // Runs every check. REQUIRES: LogDir::CheckIsLogDir(dir) is OK.
-  void Run();
+  // Runs every check. REQUIRES: LogDir::CheckIsLogDir(dir) is OK. Without
+  // `report_engine` the engine's verdict is taken (and bounds the scans) but
+  // not added to the findings: for repair, which acts on it itself.
+  void Run(bool report_engine = true);
+
+  // The engine's verdict, once Run() took it.
+  const EngineVerdict& verdict() const { return verdict_; }
 
   const Findings& findings() const { return findings_; }
   const CheckSummary& summary() const { return summary_; }
@@ -72,7 +87,8 @@ class LogChecker {
   static uint64_t EstimateBytes(io::FileSystem* fs, const std::string& dir);
 
  private:
-  void CheckMetadata();
+  void CheckMetadata();  // meta.mdb's header; opens it
+  void ReadManifest();
   void CheckManifest();
   void CheckSegments();
   void CheckSealed(const format::SegmentRecord& record);
@@ -86,7 +102,11 @@ class LogChecker {
   std::string SegmentPath(uint64_t id) const;
   void CheckSnapshots();
   void CheckTogether();
-  void CheckWithEngine();
+  void ReportEngineVerdict();
+  // The manifest as of now: whether the writer has changed `segment_id`
+  // since the check read the metadata (sealed it, listed it, or removed it
+  // from the manifest). False if the metadata cannot be read again.
+  bool ChangedSince(uint64_t segment_id, bool was_listed, bool was_sealed) const;
 
   // Decompresses and parses an entries frame's payload, counts its live
   // entries (up to `cap_index`) and checks their terms against the
@@ -107,6 +127,9 @@ class LogChecker {
   uint64_t prev_term_ = 0;
   uint64_t max_entry_term_ = 0;
   uint64_t first_index_ = 1;  // log/start, once read
+  EngineVerdict verdict_;
+  // The active segment is scanned up to this index (see above).
+  uint64_t scan_bound_ = UINT64_MAX;
   format::Decompressor decompressor_;
   std::string decompress_scratch_;
 };

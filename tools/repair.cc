@@ -6,6 +6,7 @@
 // operator has, and nothing is changed.
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -16,6 +17,7 @@
 #include "raftlog/io/file_system.h"
 #include "tools/active_scan.h"
 #include "tools/command.h"
+#include "tools/engine_verdict.h"
 #include "tools/findings.h"
 #include "tools/log_checker.h"
 #include "tools/log_dir.h"
@@ -75,7 +77,8 @@ int RunRepair(const RepairOptions& opt) {
   // Everything but the active segment's tail must be sound: repair cuts only
   // there, and must not hide damage elsewhere.
   LogChecker checker(fs, opt.dir, nullptr);
-  checker.Run();
+  checker.Run(/*report_engine=*/false);
+  const EngineVerdict& verdict = checker.verdict();
   const format::SegmentRecord* active = nullptr;
   if (!meta->segments.empty() && meta->segments.back().state == format::SegmentState::kActive) {
     active = &meta->segments.back();
@@ -113,6 +116,19 @@ int RunRepair(const RepairOptions& opt) {
   auto scan = ScanActiveSegment(reader->get(), *active, 0, PayloadCheck(&decompressor, &scratch));
   if (!scan.ok()) return ReportError("repair", scan.status());
 
+  if (!scan->bad_offset.has_value() && (verdict.refused() || verdict.committed_missing() > 0)) {
+    std::fprintf(stderr,
+                 "raftlog repair: %s ends cleanly, but %s; that is not a tail repair can cut: "
+                 "rebuild this member from its peers or restore the directory from a backup. "
+                 "Nothing was changed.\n",
+                 active_rel.c_str(),
+                 verdict.refused()
+                     ? ("the engine refuses to open the log: " +
+                        std::string(verdict.open_status.message()))
+                           .c_str()
+                     : verdict.CommittedMissingText().c_str());
+    return kExitProblems;
+  }
   if (!scan->bad_offset.has_value()) {
     Say("nothing to repair: " + active_rel + " ends cleanly at offset " +
         std::to_string(scan->good_end) + " (last index " + std::to_string(scan->last_index) + ")" +
@@ -124,17 +140,39 @@ int RunRepair(const RepairOptions& opt) {
   const uint64_t from = *scan->bad_offset;
   const uint64_t to = scan->damage_end;
   const std::string where = active_rel + " at offset " + std::to_string(from);
-  if (scan->corrupt() && !opt.truncate_at_corruption) {
+  // The engine's verdict decides what is a torn tail: repair cuts no more
+  // than the engine's own recovery would, unless told to.
+  const bool engine_cuts_same = !verdict.refused() && !verdict.nothing_cut &&
+                                scan->torn_tail() && verdict.last_index == scan->last_index;
+  const bool committed_cut = meta->hard_state.has_value() &&
+                             meta->hard_state->commit > std::max(scan->last_index,
+                                                                 verdict.snapshot_index);
+  if (!opt.truncate_at_corruption && (!engine_cuts_same || committed_cut)) {
+    std::string why;
+    if (scan->corrupt()) {
+      why = scan->bad_what + ", followed by " + std::to_string(scan->valid_frames_after) +
+            " valid frame(s) from offset " + std::to_string(*scan->valid_after) +
+            ": acknowledged entries after index " + std::to_string(scan->last_index) +
+            " are behind the damage";
+    } else if (verdict.refused()) {
+      why = scan->bad_what + "; the engine refuses to open the log: " +
+            std::string(verdict.open_status.message());
+    } else if (committed_cut) {
+      why = scan->bad_what + "; cutting here would end the log at index " +
+            std::to_string(scan->last_index) + ", below the HardState's commit index " +
+            std::to_string(meta->hard_state->commit) + ": committed entries are gone";
+    } else {
+      why = scan->bad_what + "; the engine's recovery would end the log at index " +
+            std::to_string(verdict.last_index) + ", this scan at " +
+            std::to_string(scan->last_index);
+    }
     std::fprintf(stderr,
-                 "raftlog repair: %s: %s, followed by %llu valid frame(s) from offset %llu: "
-                 "acknowledged entries after index %llu are behind the damage. Cutting here "
-                 "would drop them; rerun with --truncate-at-corruption to do so (for logs written "
-                 "with SyncPolicy::kNever/kInterval, or whose peers hold those entries). Nothing "
-                 "was changed.\n",
-                 where.c_str(), scan->bad_what.c_str(),
-                 static_cast<unsigned long long>(scan->valid_frames_after),
-                 static_cast<unsigned long long>(*scan->valid_after),
-                 static_cast<unsigned long long>(scan->last_index));
+                 "raftlog repair: %s: %s. This is not a torn write the engine would cut by "
+                 "itself; cutting here would drop acknowledged entries. Rerun with "
+                 "--truncate-at-corruption to cut anyway (for logs written with "
+                 "SyncPolicy::kNever/kInterval, or whose peers hold those entries). Nothing was "
+                 "changed.\n",
+                 where.c_str(), why.c_str());
     return kExitProblems;
   }
 

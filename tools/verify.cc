@@ -88,6 +88,11 @@ int RunVerify(const VerifyOptions& opt) {
                   : ""));
   }
   out.Flush();
+  if (!out.ok()) {
+    // A report that did not reach its reader must not pass for a clean one.
+    std::fprintf(stderr, "raftlog verify: cannot write the output\n");
+    return kExitCannotOpen;
+  }
   return failed ? kExitProblems : kExitOk;
 }
 

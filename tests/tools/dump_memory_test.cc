@@ -72,7 +72,11 @@ void ExpectFlat(uint64_t small_bytes, uint64_t large_bytes) {
   // window is 4 MiB, the largest frame 1 MiB).
   EXPECT_LT(large, small + 8 * 1024);
   if (!kSanitized) {
-    EXPECT_LT(large, 48u * 1024);  // ASan's shadow memory inflates RSS
+    // ASan's shadow memory inflates RSS. The engine's read-only open, which
+    // gives every command its verdict first, maps and scans the active
+    // segment (64 MiB, file-backed pages released when it closes): a cost
+    // bounded by the segment size, not by the log's.
+    EXPECT_LT(large, 48u * 1024 + 64u * 1024);
   }
 }
 

@@ -115,10 +115,13 @@ TEST(ErrorsTest, TruncatedSegmentFiles) {
   }
   const CliResult r = RunCli({"verify", dir, "--format", "json"});
   const auto j = r.Json();
-  ASSERT_EQ(j["errors"], 2) << j.dump(2);
+  // Each file's damage, and the engine's refusal of the log.
+  ASSERT_EQ(j["errors"], 3) << j.dump(2);
   EXPECT_EQ(j["findings"][0]["file"], "segments/0000000000000002.seg");
   EXPECT_NE(j["findings"][0]["what"].get<std::string>().find("truncated"), std::string::npos);
   EXPECT_EQ(j["findings"][1]["file"], "segments/0000000000000003.seg");
+  EXPECT_EQ(j["findings"][2]["file"], "");
+  EXPECT_EQ(j["findings"][2]["what"].get<std::string>().rfind("the engine refuses", 0), 0u);
 }
 
 TEST(ErrorsTest, HelpForEveryCommand) {

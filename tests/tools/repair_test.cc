@@ -30,7 +30,8 @@ class RepairTest : public ::testing::Test {
   }
 
   // Appends one entry with the engine (read-write) and reads it back.
-  // `strict`: verify must find no warning either.
+  // `strict`: verify must find no warning either; else verify must find
+  // exactly the committed entries the cut removed (an error).
   void AppendAfterRepair(uint64_t expected_last, bool strict) {
     engine::Options options;
     options.segment_bytes = spec_.segment_bytes;
@@ -41,7 +42,17 @@ class RepairTest : public ::testing::Test {
     ASSERT_TRUE((*log)->Append({&e, 1}, engine::AppendOptions{}).ok());
     ASSERT_TRUE((*log)->Close().ok());
     const CliResult v = strict ? RunCli({"verify", dir_, "--strict"}) : RunCli({"verify", dir_});
-    EXPECT_EQ(v.exit_code, 0) << v.out;
+    if (strict) {
+      EXPECT_EQ(v.exit_code, 0) << v.out;
+    } else {
+      EXPECT_EQ(v.exit_code, 1) << v.out;
+      EXPECT_NE(v.out.find("error: meta.mdb: key state/hardstate: the HardState's commit index "
+                           "2900 is beyond the last entry the engine serves (" +
+                           std::to_string(expected_last + 1) + ")"),
+                std::string::npos)
+          << v.out;
+      EXPECT_NE(v.out.find("FAILED: 1 error(s)"), std::string::npos) << v.out;
+    }
     const CliResult d = RunCli(
         {"dump", dir_, "--format", "json", "--from", std::to_string(expected_last + 1), "--data"});
     ASSERT_EQ(d.JsonLines().size(), 1u);
@@ -112,8 +123,8 @@ TEST_F(RepairTest, RefusesCorruptionFollowedByValidFramesUnlessAsked) {
   const std::string& original = damaged;
   EXPECT_EQ(cut, original.substr(frames[3].offset, cut.size()));
   EXPECT_EQ(original.find_first_not_of('\0', frames[3].offset + cut.size()), std::string::npos);
-  // The engine still holds the HardState's commit 2900 above the new end,
-  // which verify warns about: not --strict.
+  // The HardState's commit 2900 is still above the new end: committed
+  // entries were cut on request, and verify keeps saying so.
   AppendAfterRepair(frames[3].first_index - 1, /*strict=*/false);
 }
 

@@ -1,0 +1,210 @@
+// LogChecker's checks of the files the manifest does not list and of the
+// snapshot files (see log_checker.h).
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <system_error>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "raftlog/format/meta_records.h"
+#include "raftlog/snapshot/snapshot_store.h"
+#include "tools/log_checker.h"
+#include "tools/log_checker_hints.h"
+#include "tools/segment_reader.h"
+#include "tools/snapshots.h"
+
+namespace raftlog::tools {
+
+using namespace checker_internal;  // NOLINT: the shared hints
+
+namespace {
+
+// A file modified in the last 10 seconds: a live writer's preallocator is
+// preparing it (it renames it into place when done), so it is progress, not
+// the leftover of an interrupted preparation (which is older than the
+// process that left it).
+bool BeingWritten(const std::string& path) {
+  std::error_code ec;
+  const auto written = std::filesystem::last_write_time(path, ec);
+  if (ec) return false;
+  return written > std::filesystem::file_time_type::clock::now() - std::chrono::seconds(10);
+}
+
+}  // namespace
+
+void LogChecker::CheckUnlisted(const std::vector<std::string>& names,
+                               const std::vector<format::SegmentRecord>& checked) {
+  std::set<uint64_t> listed;
+  for (const format::SegmentRecord& r : checked) listed.insert(r.segment_id);
+  std::vector<std::string> sorted = names;
+  std::sort(sorted.begin(), sorted.end());
+  for (const std::string& name : sorted) {
+    const std::string rel = Rel(kSegmentsDir, name);
+    const std::optional<uint64_t> id = ParseSegmentFileName(name);
+    if (id.has_value() && listed.count(*id) != 0) continue;
+    // A writer's progress since the manifest was read: a segment it listed
+    // since, or a file it was preparing and has renamed or removed since.
+    if (!fs_->Exists(io::JoinPath(io::JoinPath(dir_, kSegmentsDir), name))) continue;
+    if (!id.has_value()) {
+      const bool tmp = name.size() > 4 && name.substr(name.size() - 4) == ".tmp";
+      if (tmp && BeingWritten(io::JoinPath(io::JoinPath(dir_, kSegmentsDir), name))) continue;
+      findings_.Add(Severity::kWarning, rel, std::nullopt,
+                    tmp ? "a segment file whose preparation was interrupted"
+                        : "not a segment file name",
+                    std::string(kStrayHint));
+      continue;
+    }
+    auto opened = SegmentReader::Open(fs_, SegmentPath(*id), rel);
+    if (!opened.ok()) {
+      findings_.AddStatus(Severity::kWarning, rel, std::nullopt, opened.status(), "");
+      continue;
+    }
+    SegmentReader& reader = **opened;
+    summary_.segment_bytes += reader.size();
+    Progressed(reader.size());
+    const bool may_be_spare =
+        !meta_.has_value() || !meta_->next_segment_id.has_value() || *id >= *meta_->next_segment_id;
+    auto end = reader.EndOfNonZero(0, reader.size());
+    if (!end.ok()) {
+      findings_.AddStatus(Severity::kWarning, rel, std::nullopt, end.status(), "");
+      continue;
+    }
+    if (may_be_spare && *end == 0) {
+      summary_.spare_segments++;  // a prepared spare: all zeros, not yet used
+      continue;
+    }
+    // Asked after reading the file: a spare the writer started using while
+    // it was read is listed by now.
+    if (ChangedSince(*id, /*was_listed=*/false, /*was_sealed=*/false)) continue;
+    if (!meta_.has_value()) {
+      findings_.Add(Severity::kError, rel, std::nullopt,
+                    "not a readable segment (its header does not decode or does not match its "
+                    "name), and without the manifest nothing says whether the log needs it",
+                    std::string(kRestoreHint));
+    } else if (may_be_spare) {
+      findings_.Add(Severity::kWarning, rel, *end == 0 ? std::nullopt : std::optional<uint64_t>(0),
+                    "named like a prepared spare segment but not all zeros (non-zero bytes up to "
+                    "offset " +
+                        std::to_string(*end) + ") and not in the manifest",
+                    "not part of the log; the engine deletes it on its next read-write open "
+                    "unless it has exactly the segment size, in which case it would write new "
+                    "segments over it; remove it");
+    } else {
+      findings_.Add(Severity::kWarning, rel, std::nullopt,
+                    "a segment file the manifest does not list (left by an interrupted "
+                    "compaction or truncation)",
+                    std::string(kStrayHint));
+    }
+  }
+}
+
+// --- snapshots --------------------------------------------------------------------
+
+void LogChecker::CheckSnapshots() {
+  const std::string snaps(kSnapshotsDir);
+  const bool referenced =
+      meta_.has_value() && meta_->snapshot.has_value() && !meta_->snapshot->file_name.empty();
+  std::unique_ptr<snapshot::SnapshotStore> store;
+  if (log_dir_ != nullptr) {
+    auto opened = OpenSnapshotsReadOnly(*log_dir_);
+    if (!opened.ok()) {
+      findings_.AddStatus(Severity::kError, snaps, std::nullopt, opened.status(), "");
+      return;
+    }
+    store = std::move(*opened);
+  } else if (fs_->Exists(io::JoinPath(dir_, kSnapshotsDir))) {
+    snapshot::SnapshotStore::Options options;
+    options.read_only = true;
+    auto opened = snapshot::SnapshotStore::Open(fs_, io::JoinPath(dir_, kSnapshotsDir), options);
+    if (!opened.ok()) {
+      findings_.AddStatus(Severity::kError, snaps, std::nullopt, opened.status(), "");
+      return;
+    }
+    store = std::move(*opened);
+  }
+  if (store == nullptr) {
+    if (referenced) {
+      findings_.Add(Severity::kError, snaps, std::nullopt,
+                    "missing, but the metadata names snapshot " + meta_->snapshot->file_name,
+                    std::string(kRestoreHint));
+    }
+    return;
+  }
+  auto listing = store->Scan();
+  if (!listing.ok()) {
+    findings_.AddStatus(Severity::kError, snaps, std::nullopt, listing.status(), "");
+    return;
+  }
+  if (store->stats().temp_files_found > 0) {
+    findings_.Add(Severity::kWarning, snaps, std::nullopt,
+                  std::to_string(store->stats().temp_files_found) +
+                      " temp file(s) of interrupted snapshot writes",
+                  "harmless; removed when the log is next opened for writing");
+  }
+  for (const snapshot::DamagedSnapshot& d : listing->damaged) {
+    const bool is_referenced = referenced && d.name == meta_->snapshot->file_name;
+    findings_.Add(Severity::kError, Rel(snaps, d.name), std::nullopt,
+                  std::string(d.status.message()),
+                  is_referenced ? std::string(kRestoreHint)
+                                : "not the snapshot the metadata names; remove it once it is "
+                                  "no longer needed as evidence");
+  }
+  bool referenced_ok = false;
+  for (const snapshot::SnapshotInfo& info : listing->snapshots) {
+    Status s = store->Verify(info.name);
+    Progressed(info.file_bytes);
+    summary_.snapshots++;
+    const bool is_referenced = referenced && info.name == meta_->snapshot->file_name;
+    if (!s.ok()) {
+      findings_.Add(Severity::kError, Rel(snaps, info.name), std::nullopt, std::string(s.message()),
+                    is_referenced ? std::string(kRestoreHint) : std::string());
+      continue;
+    }
+    if (!is_referenced) {
+      if (meta_.has_value() && meta_->snapshot.has_value() &&
+          info.meta.index >= meta_->snapshot->index) {
+        findings_.Add(Severity::kWarning, Rel(snaps, info.name), std::nullopt,
+                      "newer than the snapshot the metadata names (left by a snapshot whose "
+                      "metadata commit was interrupted)",
+                      "harmless; DiskStorage removes it on its next read-write open");
+      }
+      continue;
+    }
+    referenced_ok = true;
+    const format::SnapshotMetaRecord& m = *meta_->snapshot;
+    std::string mismatch;
+    if (info.meta.index != m.index || info.meta.term != m.term) {
+      mismatch = "holds index " + std::to_string(info.meta.index) + " term " +
+                 std::to_string(info.meta.term) + ", the metadata says index " +
+                 std::to_string(m.index) + " term " + std::to_string(m.term);
+    } else if (info.data_bytes != m.data_bytes) {
+      mismatch = "holds " + std::to_string(info.data_bytes) + " data bytes, the metadata says " +
+                 std::to_string(m.data_bytes);
+    } else {
+      auto cs = format::DecodeConfState(info.meta.conf_state);
+      if (!cs.ok() || !(*cs == m.conf_state)) {
+        mismatch = "its ConfState differs from the metadata's";
+      }
+    }
+    if (!mismatch.empty()) {
+      findings_.Add(Severity::kError, Rel(snaps, info.name), std::nullopt, mismatch,
+                    std::string(kRestoreHint));
+    }
+  }
+  if (referenced && !referenced_ok &&
+      std::none_of(listing->damaged.begin(), listing->damaged.end(),
+                   [&](const auto& d) { return d.name == meta_->snapshot->file_name; }) &&
+      std::none_of(listing->snapshots.begin(), listing->snapshots.end(),
+                   [&](const auto& s) { return s.name == meta_->snapshot->file_name; })) {
+    findings_.Add(Severity::kError, Rel(snaps, meta_->snapshot->file_name), std::nullopt,
+                  "missing: the metadata names this snapshot (index " +
+                      std::to_string(meta_->snapshot->index) + ")",
+                  std::string(kRestoreHint));
+  }
+}
+
+}  // namespace raftlog::tools
