@@ -146,7 +146,7 @@ Status Node::Open() {
   if (!rn.ok()) return rn.status();
   raft_ = std::move(rn).value();
 
-  writer_ = NewThreadedLogWriter(
+  writer_ = engine::NewThreadedLogWriter(
       storage_.get(),
       [this](std::vector<raft::Message> responses) {
         std::vector<raft::Message> remote;

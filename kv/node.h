@@ -42,7 +42,7 @@
 
 #include "kv/codec.h"
 #include "kv/log.h"
-#include "kv/log_writer.h"
+#include "raftlog/engine/log_writer.h"
 #include "kv/state_machine.h"
 #include "kv/transport.h"
 #include "raftlog/format/result.h"
@@ -186,7 +186,7 @@ class Node {
   std::unique_ptr<raft::WritableStorage> storage_;
   engine::DiskStorage* disk_ = nullptr;  // storage_ when it is a DiskStorage
   std::unique_ptr<Transport> transport_;
-  std::unique_ptr<LogWriter> writer_;
+  std::unique_ptr<engine::LogWriter> writer_;
   std::unique_ptr<raft::RawNode> raft_;  // loop thread only, after Start
 
   // Loop-thread state.

@@ -1,5 +1,6 @@
-#include "kv/log_writer.h"
+#include "raftlog/engine/log_writer.h"
 
+#include <atomic>
 #include <deque>
 #include <iterator>
 #include <thread>
@@ -7,7 +8,7 @@
 
 #include "raftlog/port/mutex.h"
 
-namespace raftlog::kv {
+namespace raftlog::engine {
 
 namespace {
 
@@ -75,6 +76,8 @@ class ThreadedLogWriter final : public LogWriter {
     port::MutexLock lock(&mu_);
     return queue_.size() + in_flight_;
   }
+  uint64_t batches() const override { return batches_.load(std::memory_order_relaxed); }
+  uint64_t syncs() const override { return syncs_.load(std::memory_order_relaxed); }
 
  private:
   void Run() {
@@ -101,7 +104,9 @@ class ThreadedLogWriter final : public LogWriter {
   // responses. Returns false after a failure (reported to on_error_).
   bool Persist(std::vector<raft::Message>& batch) {
     const std::vector<bool> sync = SyncPlan(batch, &last_);
+    batches_.fetch_add(1, std::memory_order_relaxed);
     for (size_t i = 0; i < batch.size(); ++i) {
+      if (sync[i]) syncs_.fetch_add(1, std::memory_order_relaxed);
       const raft::Message& m = batch[i];
       Status s = storage_->Save(HardStateOf(m), m.entries, m.snapshot.get(), sync[i]);
       if (!s.ok()) {
@@ -117,6 +122,8 @@ class ThreadedLogWriter final : public LogWriter {
   const Done done_;
   const OnError on_error_;
   raft::HardState last_;  // writer thread only
+  std::atomic<uint64_t> batches_{0};
+  std::atomic<uint64_t> syncs_{0};
 
   mutable port::Mutex mu_;
   port::CondVar cv_{&mu_};
@@ -133,4 +140,4 @@ std::unique_ptr<LogWriter> NewThreadedLogWriter(raft::WritableStorage* storage,
   return std::make_unique<ThreadedLogWriter>(storage, std::move(done), std::move(on_error));
 }
 
-}  // namespace raftlog::kv
+}  // namespace raftlog::engine

@@ -1,27 +1,35 @@
-// LogWriter: the node's storage append thread ("kLocalAppendThread" of
-// raftlog/raft/rawnode.h with Config::async_storage_writes).
+// LogWriter: a storage append thread for a node that runs the raft core with
+// asynchronous storage writes (Config::async_storage_writes: the Ready's
+// MsgStorageAppend goes to raft::kLocalAppendThread, etcd's
+// AsyncStorageWrites).
 //
 // The raft loop hands every MsgStorageAppend to Submit() and goes on at once
-// (sending, applying, ticking) while the writer persists: this is what lets
-// the disk and the network overlap. The writer persists the messages in
+// (proposing, sending, applying, ticking) while the writer persists: this is
+// what lets the disk, the network and the application overlap. Appends that
+// arrive while a sync is in flight wait and are persisted together with one
+// sync (group commit): the writer drains everything queued at once. The writer persists the messages in
 // submission order (the HardState carried in term/vote/commit, the snapshot,
 // the entries) and, once they are durable, passes each message's responses
 // to the `done` callback in the same order. The node then delivers them:
 // those addressed to itself back into RawNode::Step, the others to peers.
 //
-// The interface is small on purpose: a pipelined writer inside the storage
-// engine (group commit on its own thread) can replace ThreadedLogWriter
-// without the node changing.
+// The simple alternative stays: a loop that calls WritableStorage::Save on
+// its own thread before sending a Ready's messages (examples/ready_loop.cc);
+// kv/node.cc drives this one.
 //
 // Errors: a failed write leaves the node unable to promise anything it has
 // acknowledged, so `on_error` is called once and the writer stops writing
-// (the node logs and exits).
+// (an application should stop the node: raft treats a storage error as
+// fatal). Responses of messages not yet persisted are never delivered.
 //
-// Thread-safety: Submit and Stop may be called from any thread; callbacks run
-// on the writer's thread.
+// Thread-safety: Submit, Stop and the counters may be called from any
+// thread; callbacks run on the writer's thread, one at a time. The storage
+// must allow reads from other threads while the writer saves (DiskStorage
+// and MemoryStorage do).
 
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -30,7 +38,7 @@
 #include "raftlog/raft/storage.h"
 #include "raftlog/raft/types.h"
 
-namespace raftlog::kv {
+namespace raftlog::engine {
 
 class LogWriter {
  public:
@@ -42,8 +50,12 @@ class LogWriter {
   virtual void Submit(raft::Message append) = 0;
   // Persists what is queued, then stops the thread. Idempotent.
   virtual void Stop() = 0;
-  // Messages submitted and not yet persisted (a gauge for /metrics).
+  // Messages submitted and not yet persisted (a gauge for metrics).
   virtual size_t queued() const = 0;
+  // Batches persisted (each one drain of the queue) and the storage syncs
+  // they asked for: messages per sync shows how well appends are grouped.
+  virtual uint64_t batches() const = 0;
+  virtual uint64_t syncs() const = 0;
 };
 
 // A writer on its own thread over `storage` (borrowed; must outlive the
@@ -63,4 +75,4 @@ std::unique_ptr<LogWriter> NewThreadedLogWriter(raft::WritableStorage* storage,
 // DiskStorage makes those durable in any case). Public for tests.
 std::vector<bool> SyncPlan(const std::vector<raft::Message>& batch, raft::HardState* last);
 
-}  // namespace raftlog::kv
+}  // namespace raftlog::engine
