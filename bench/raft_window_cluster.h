@@ -117,16 +117,8 @@ class WindowCluster {
       RAFTLOG_RETURN_IF_ERROR(c->OpenStorage(n.get()));
       RAFTLOG_RETURN_IF_ERROR(n->storage->ApplySnapshot(initial));
       n->conf_state = initial.metadata.conf_state;
-      raft::Config config;
-      config.id = n->id;
-      config.election_tick = 10;
-      config.heartbeat_tick = 1;
-      config.storage = n->storage.get();
-      config.applied = 1;
-      config.max_size_per_msg = 1u << 20;
-      config.max_inflight_msgs = 256;
-      config.logger = c->logger_.get();
-      Result<std::unique_ptr<raft::RawNode>> rn = raft::RawNode::New(config);
+      Result<std::unique_ptr<raft::RawNode>> rn =
+          NewBenchRawNode(n->id, n->storage.get(), c->logger_.get());
       if (!rn.ok()) return rn.status();
       n->raft = std::move(rn).value();
       c->nodes_.push_back(std::move(n));

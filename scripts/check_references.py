@@ -44,7 +44,8 @@ OUTSIDE_PATTERNS = [
 ]
 
 ISSUE_PATTERNS = [
-    # "issue #12", "issues #3 and #4", "bug #7", "PR #5", "pull request #9".
+    # The words issue(s), bug(s), PR(s), pull request(s) or ticket(s), then
+    # '#' and a number.
     re.compile(r"\b(?:issues?|bugs?|PRs?|pull requests?|tickets?)\s*#\d+", re.IGNORECASE),
     # "etcd-io/etcd#12359", "raft#88".
     re.compile(r"\b[\w.-]+(?:/[\w.-]+)?#[1-9]\d*(?![\w-])"),
