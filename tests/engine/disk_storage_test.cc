@@ -1,30 +1,22 @@
 // DiskStorage beyond the conformance suite: the cost of persisting a raft
 // Ready, HardState durability rules, snapshot files and reopening.
 
+#include "raftlog/engine/disk_storage.h"
+
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <vector>
 
-#include "raftlog/engine/disk_storage.h"
 #include "raftlog/io/file_system.h"
 #include "raftlog/snapshot/snapshot_store.h"
+#include "tests/testutil/scratch_log.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace raftlog::engine {
 namespace {
 
-using raft::Entry;
-using raft::EntryType;
 using raft::HardState;
-
-std::vector<Entry> Ents(uint64_t first, uint64_t n, uint64_t term) {
-  std::vector<Entry> out;
-  for (uint64_t i = first; i < first + n; ++i) {
-    out.push_back(Entry{term, i, EntryType::kNormal, std::string(100, 'x')});
-  }
-  return out;
-}
 
 class DiskStorageTest : public ::testing::Test {
  protected:
@@ -42,18 +34,22 @@ class DiskStorageTest : public ::testing::Test {
 // commit, made before the entries are written.
 TEST_F(DiskStorageTest, SaveCostsOneSyncPerReady) {
   auto s = Open();
-  ASSERT_TRUE(s->Save(HardState{1, 1, 0}, Ents(1, 10, 1), nullptr, true).ok());
+  ASSERT_TRUE(
+      s->Save(HardState{1, 1, 0}, testutil::SizedEntries(1, 10, 1, 100), nullptr, true).ok());
   const Stats before = s->engine().GetStats();
   for (uint64_t k = 0; k < 20; ++k) {
     const uint64_t first = 11 + k * 5;
-    ASSERT_TRUE(s->Save(HardState{1, 1, first - 1}, Ents(first, 5, 1), nullptr, true).ok());
+    ASSERT_TRUE(
+        s->Save(HardState{1, 1, first - 1}, testutil::SizedEntries(first, 5, 1, 100), nullptr, true)
+            .ok());
   }
   const Stats steady = s->engine().GetStats();
   EXPECT_EQ(steady.log_syncs - before.log_syncs, 20u);
   EXPECT_EQ(steady.meta_commits - before.meta_commits, 0u);
 
   // A new term: one LMDB commit, then the entries with their sync.
-  ASSERT_TRUE(s->Save(HardState{2, 3, 110}, Ents(111, 5, 2), nullptr, true).ok());
+  ASSERT_TRUE(
+      s->Save(HardState{2, 3, 110}, testutil::SizedEntries(111, 5, 2, 100), nullptr, true).ok());
   const Stats term_change = s->engine().GetStats();
   EXPECT_EQ(term_change.log_syncs - steady.log_syncs, 1u);
   EXPECT_EQ(term_change.meta_commits - steady.meta_commits, 1u);
@@ -68,10 +64,12 @@ TEST_F(DiskStorageTest, SaveCostsOneSyncPerReady) {
 TEST_F(DiskStorageTest, HardStateSurvivesReopenAndCommitIsRecoveredFromFrames) {
   {
     auto s = Open();
-    ASSERT_TRUE(s->Save(HardState{3, 2, 0}, Ents(1, 10, 3), nullptr, true).ok());
+    ASSERT_TRUE(
+        s->Save(HardState{3, 2, 0}, testutil::SizedEntries(1, 10, 3, 100), nullptr, true).ok());
     // Commit bumps ride with the next entries' frames; Abandon writes nothing
     // more (a crash), so only the frames carry the last one.
-    ASSERT_TRUE(s->Save(HardState{3, 2, 10}, Ents(11, 5, 3), nullptr, true).ok());
+    ASSERT_TRUE(
+        s->Save(HardState{3, 2, 10}, testutil::SizedEntries(11, 5, 3, 100), nullptr, true).ok());
     s->Abandon();
   }
   auto s = Open();
@@ -84,7 +82,7 @@ TEST_F(DiskStorageTest, HardStateSurvivesReopenAndCommitIsRecoveredFromFrames) {
 TEST_F(DiskStorageTest, CommitIsNeverRestoredBeyondTheLog) {
   {
     auto s = Open();
-    ASSERT_TRUE(s->Append(Ents(1, 5, 1)).ok());
+    ASSERT_TRUE(s->Append(testutil::SizedEntries(1, 5, 1, 100)).ok());
     // A term change with a commit index ahead of the durable entries: LMDB
     // holds commit 8 while the log ends at 5 (a crash before the entries).
     ASSERT_TRUE(s->SetHardState(HardState{2, 1, 8}).ok());
@@ -99,7 +97,7 @@ TEST_F(DiskStorageTest, SnapshotFilesArePrunedAndOrphansRemoved) {
   options_.snapshots_kept = 2;
   {
     auto s = Open();
-    ASSERT_TRUE(s->Append(Ents(1, 50, 1)).ok());
+    ASSERT_TRUE(s->Append(testutil::SizedEntries(1, 50, 1, 100)).ok());
     for (uint64_t i = 10; i <= 40; i += 10) {
       ASSERT_TRUE(s->CreateSnapshot(i, nullptr, "state@" + std::to_string(i)).ok());
     }
@@ -124,7 +122,7 @@ TEST_F(DiskStorageTest, SnapshotFilesArePrunedAndOrphansRemoved) {
 TEST_F(DiskStorageTest, MissingReferencedSnapshotIsCorruption) {
   {
     auto s = Open();
-    ASSERT_TRUE(s->Append(Ents(1, 5, 1)).ok());
+    ASSERT_TRUE(s->Append(testutil::SizedEntries(1, 5, 1, 100)).ok());
     ASSERT_TRUE(s->CreateSnapshot(3, nullptr, "x").ok());
   }
   auto names = io::FileSystem::Default()->ListDir(dir_.Sub("snapshots"));

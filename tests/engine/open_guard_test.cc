@@ -17,41 +17,25 @@
 #include "raftlog/format/checksum.h"
 #include "raftlog/format/coding.h"
 #include "raftlog/io/file_system.h"
+#include "tests/testutil/scratch_log.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace raftlog::engine {
 namespace {
 
-using raft::Entry;
-using raft::EntryType;
 using raft::HardState;
-
-std::vector<Entry> Ents(uint64_t first, uint64_t n, uint64_t term) {
-  std::vector<Entry> out;
-  for (uint64_t i = first; i < first + n; ++i) {
-    out.push_back(Entry{term, i, EntryType::kNormal, "e" + std::to_string(i)});
-  }
-  return out;
-}
-
-DiskStorageOptions Opts() {
-  DiskStorageOptions options;
-  options.engine.segment_bytes = 1 << 20;
-  options.engine.prepared_segments = 0;
-  return options;
-}
 
 TEST(OpenGuardTest, DeletingLockFileDoesNotLetASecondWriterIn) {
   testutil::TempDir dir("open-guard");
-  auto first = DiskStorage::Open(dir.path(), Opts());
+  auto first = DiskStorage::Open(dir.path(), testutil::ScratchLogOptions());
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   ASSERT_EQ(::unlink((dir.path() + "/LOCK").c_str()), 0);
-  auto second = DiskStorage::Open(dir.path(), Opts());
+  auto second = DiskStorage::Open(dir.path(), testutil::ScratchLogOptions());
   ASSERT_FALSE(second.ok()) << "a second writer opened the log";
   EXPECT_TRUE(second.status().IsBusy()) << second.status().ToString();
   // Released on close.
   ASSERT_TRUE((*first)->Close().ok());
-  auto third = DiskStorage::Open(dir.path(), Opts());
+  auto third = DiskStorage::Open(dir.path(), testutil::ScratchLogOptions());
   EXPECT_TRUE(third.ok()) << third.status().ToString();
 }
 
@@ -63,9 +47,11 @@ TEST(OpenGuardTest, ReadOnlyOpenNeedsNoWritePermission) {
   }
   testutil::TempDir dir("open-guard");
   {
-    auto s = DiskStorage::Open(dir.path(), Opts());
+    auto s = DiskStorage::Open(dir.path(), testutil::ScratchLogOptions());
     ASSERT_TRUE(s.ok()) << s.status().ToString();
-    ASSERT_TRUE((*s)->Save(HardState{1, 1, 3}, Ents(1, 5, 1), nullptr, true).ok());
+    ASSERT_TRUE(
+        (*s)->Save(HardState{1, 1, 3}, testutil::NumberedEntries(1, 5, 1, "e"), nullptr, true)
+            .ok());
     ASSERT_TRUE((*s)->CreateSnapshot(2, nullptr, "snap").ok());
     ASSERT_TRUE((*s)->Close().ok());
   }
@@ -76,7 +62,7 @@ TEST(OpenGuardTest, ReadOnlyOpenNeedsNoWritePermission) {
   for (const char* sub : {"/segments", "/snapshots", ""}) {
     ASSERT_EQ(::chmod((dir.path() + sub).c_str(), 0500), 0) << sub;
   }
-  DiskStorageOptions options = Opts();
+  DiskStorageOptions options = testutil::ScratchLogOptions();
   options.engine.read_only = true;
   {
     auto s = DiskStorage::Open(dir.path(), options);
@@ -91,22 +77,24 @@ TEST(OpenGuardTest, ReadOnlyOpenNeedsNoWritePermission) {
       ASSERT_EQ(::chmod((dir.path() + sub).c_str(), 0700), 0);
     }
     ASSERT_EQ(::chmod((dir.path() + "/meta.mdb").c_str(), 0600), 0);
-    auto writer = DiskStorage::Open(dir.path(), Opts());
+    auto writer = DiskStorage::Open(dir.path(), testutil::ScratchLogOptions());
     EXPECT_TRUE(!writer.ok() && writer.status().IsBusy()) << writer.status().ToString();
   }
   for (const char* sub : {"/meta.mdb-lock", "/LOCK"}) {
     ASSERT_EQ(::chmod((dir.path() + sub).c_str(), 0600), 0);
   }
-  auto writer = DiskStorage::Open(dir.path(), Opts());
+  auto writer = DiskStorage::Open(dir.path(), testutil::ScratchLogOptions());
   EXPECT_TRUE(writer.ok()) << writer.status().ToString();
 }
 
 TEST(OpenGuardTest, SnapshotFileOfANewerFormatIsNotSupported) {
   testutil::TempDir dir("open-guard");
   {
-    auto s = DiskStorage::Open(dir.path(), Opts());
+    auto s = DiskStorage::Open(dir.path(), testutil::ScratchLogOptions());
     ASSERT_TRUE(s.ok());
-    ASSERT_TRUE((*s)->Save(HardState{1, 1, 3}, Ents(1, 5, 1), nullptr, true).ok());
+    ASSERT_TRUE(
+        (*s)->Save(HardState{1, 1, 3}, testutil::NumberedEntries(1, 5, 1, "e"), nullptr, true)
+            .ok());
     ASSERT_TRUE((*s)->CreateSnapshot(3, nullptr, "snap").ok());
     ASSERT_TRUE((*s)->Close().ok());
   }
@@ -124,7 +112,7 @@ TEST(OpenGuardTest, SnapshotFileOfANewerFormatIsNotSupported) {
   format::EncodeFixed64(b.data() + header_bytes - 8,
                         format::Checksum64(std::string_view(b).substr(0, header_bytes - 8)));
   std::ofstream(path, std::ios::binary | std::ios::trunc) << b;
-  auto s = DiskStorage::Open(dir.path(), Opts());
+  auto s = DiskStorage::Open(dir.path(), testutil::ScratchLogOptions());
   ASSERT_FALSE(s.ok());
   EXPECT_TRUE(s.status().IsNotSupported()) << s.status().ToString();
   EXPECT_NE(s.status().message().find(names->front()), std::string::npos) << s.status().ToString();
@@ -135,24 +123,26 @@ TEST(OpenGuardTest, SnapshotFileOfANewerFormatIsNotSupported) {
 TEST(OpenGuardTest, CommitCappedOnOpenIsWrittenBack) {
   testutil::TempDir dir("open-guard");
   {
-    auto s = DiskStorage::Open(dir.path(), Opts());
+    auto s = DiskStorage::Open(dir.path(), testutil::ScratchLogOptions());
     ASSERT_TRUE(s.ok());
-    ASSERT_TRUE((*s)->Save(HardState{1, 1, 0}, Ents(1, 5, 1), nullptr, true).ok());
+    ASSERT_TRUE(
+        (*s)->Save(HardState{1, 1, 0}, testutil::NumberedEntries(1, 5, 1, "e"), nullptr, true)
+            .ok());
     // A new term commits the HardState to LMDB at once, with a commit index
     // whose entries never make it to the log.
     ASSERT_TRUE((*s)->SetHardState(HardState{2, 1, 10}).ok());
     (*s)->Abandon();
   }
   {
-    auto s = DiskStorage::Open(dir.path(), Opts());
+    auto s = DiskStorage::Open(dir.path(), testutil::ScratchLogOptions());
     ASSERT_TRUE(s.ok());
     EXPECT_EQ((*s)->InitialState()->hard_state.commit, 5u);
     // Entries 6..12 of a new leader, with no commit index moved (the raft
     // node keeps commit 5 until it learns more).
-    ASSERT_TRUE((*s)->Append(Ents(6, 7, 2)).ok());
+    ASSERT_TRUE((*s)->Append(testutil::NumberedEntries(6, 7, 2, "e")).ok());
     (*s)->Abandon();
   }
-  auto s = DiskStorage::Open(dir.path(), Opts());
+  auto s = DiskStorage::Open(dir.path(), testutil::ScratchLogOptions());
   ASSERT_TRUE(s.ok());
   EXPECT_EQ((*s)->InitialState()->hard_state.commit, 5u)
       << "the commit index capped on open came back";

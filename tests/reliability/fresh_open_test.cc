@@ -25,44 +25,29 @@
 #include "raftlog/engine/meta_store.h"
 #include "raftlog/io/file_system.h"
 #include "tests/testutil/fault_file_system.h"
+#include "tests/testutil/scratch_log.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace raftlog::engine {
 namespace {
 
-using raft::Entry;
-using raft::EntryType;
 using raft::HardState;
 using testutil::FaultFileSystem;
 using testutil::FsOp;
 using testutil::PowerLossMode;
 
-std::vector<Entry> Ents(uint64_t first, uint64_t n, uint64_t term) {
-  std::vector<Entry> out;
-  for (uint64_t i = first; i < first + n; ++i) {
-    out.push_back(Entry{term, i, EntryType::kNormal, "entry " + std::to_string(i)});
-  }
-  return out;
-}
-
-DiskStorageOptions Opts(io::FileSystem* fs) {
-  DiskStorageOptions options;
-  options.engine.file_system = fs;
-  options.engine.segment_bytes = 1 << 20;
-  options.engine.prepared_segments = 0;  // deterministic I/O
-  return options;
-}
-
 // Opens `dir` (which must now be recoverable), writes, reopens and reads.
 void ExpectOpensAndWorks(const std::string& dir, io::FileSystem* fs) {
   {
-    auto s = DiskStorage::Open(dir, Opts(fs));
+    auto s = DiskStorage::Open(dir, testutil::ScratchLogOptions(fs));
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     EXPECT_EQ(*(*s)->LastIndex(), 0u);
-    ASSERT_TRUE((*s)->Save(HardState{1, 1, 0}, Ents(1, 5, 1), nullptr, true).ok());
+    ASSERT_TRUE(
+        (*s)->Save(HardState{1, 1, 0}, testutil::NumberedEntries(1, 5, 1, "entry "), nullptr, true)
+            .ok());
     ASSERT_TRUE((*s)->Close().ok());
   }
-  auto s = DiskStorage::Open(dir, Opts(fs));
+  auto s = DiskStorage::Open(dir, testutil::ScratchLogOptions(fs));
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(*(*s)->LastIndex(), 5u);
   auto got = (*s)->Entries(1, 6, UINT64_MAX);
@@ -74,7 +59,7 @@ void ExpectOpensAndWorks(const std::string& dir, io::FileSystem* fs) {
 uint64_t FreshOpenCalls() {
   testutil::TempDir tmp("fresh-open");
   FaultFileSystem fs;
-  auto s = DiskStorage::Open(tmp.Sub("log"), Opts(&fs));
+  auto s = DiskStorage::Open(tmp.Sub("log"), testutil::ScratchLogOptions(&fs));
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   const uint64_t calls = fs.calls(FsOp::kAny);
   (*s)->Abandon();
@@ -101,7 +86,7 @@ TEST(FreshOpenTest, StopAtEveryFileSystemStepThenOpenWorks) {
       fault.sticky = true;
       fs.Inject(fault);
       {
-        auto s = DiskStorage::Open(dir, Opts(&fs));
+        auto s = DiskStorage::Open(dir, testutil::ScratchLogOptions(&fs));
         if (s.ok()) (*s)->Abandon();
       }
       fs.ClearFaults();
@@ -178,7 +163,7 @@ TEST(FreshOpenTest, ForeignEntriesAreStillRefused) {
   testutil::TempDir tmp("fresh-open");
   Touch(tmp.Sub("notes.txt"), "hello");
   Touch(tmp.Sub("LOCK"));
-  auto s = DiskStorage::Open(tmp.path(), Opts(nullptr));
+  auto s = DiskStorage::Open(tmp.path(), testutil::ScratchLogOptions());
   ASSERT_FALSE(s.ok());
   EXPECT_TRUE(s.status().IsInvalidArgument()) << s.status().ToString();
   EXPECT_NE(s.status().message().find("notes.txt"), std::string::npos) << s.status().ToString();
@@ -201,7 +186,7 @@ TEST(FreshOpenTest, SigkillDuringFreshOpenThenOpenWorks) {
     const pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-      auto s = DiskStorage::Open(dir, Opts(nullptr));
+      auto s = DiskStorage::Open(dir, testutil::ScratchLogOptions());
       if (s.ok()) (*s)->Abandon();
       ::_exit(s.ok() ? 0 : 1);
     }
