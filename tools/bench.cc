@@ -26,6 +26,7 @@
 #include "raftlog/io/file_system.h"
 #include "tools/command.h"
 #include "tools/json.h"
+#include "tools/numbers.h"
 #include "tools/output.h"
 #include "tools/text.h"
 
@@ -306,21 +307,23 @@ Command AddBenchCommand(CLI::App* root) {
   app->add_option("DIR", opt->dir, "Directory on the disk to measure (default $TMPDIR or /tmp)");
   app->add_option("--entry-bytes", opt->entry_bytes, "Entry sizes to measure")
       ->delimiter(',')
-      ->check(CLI::Range(uint64_t{1}, uint64_t{16} << 20))
+      ->transform(WholeNumber(1, uint64_t{16} << 20))
       ->capture_default_str();
   app->add_option("--batch", opt->batches, "Entries per synced append")
       ->delimiter(',')
-      ->check(CLI::Range(uint64_t{1}, uint64_t{1024}))
+      ->transform(WholeNumber(1, 1024))
       ->capture_default_str();
   app->add_option("--seconds", opt->seconds, "Duration of each run (engine and raw, per case)")
-      ->check(CLI::Range(0.05, 600.0))
+      ->check(Decimal(0.05, 600.0))
       ->capture_default_str();
   app->add_option("--max-p99-ms", opt->max_p99_ms,
                   "Threshold: p99 latency of the smallest synced append (etcd's WAL fsync "
                   "guidance)")
+      ->check(Decimal(0.001, 1e6))
       ->capture_default_str();
   app->add_option("--min-syncs", opt->min_syncs_per_second,
                   "Threshold: synced appends per second of the smallest case")
+      ->check(Decimal(0, 1e9))
       ->capture_default_str();
   app->add_option("--format", opt->format, "Output format (JSON is documented in docs/tools.md)")
       ->check(CLI::IsMember({"text", "json"}))

@@ -18,6 +18,7 @@
 #include "tools/entry_decode.h"
 #include "tools/entry_walker.h"
 #include "tools/json.h"
+#include "tools/numbers.h"
 #include "tools/log_dir.h"
 #include "tools/output.h"
 #include "tools/text.h"
@@ -37,6 +38,7 @@ struct DumpOptions {
   size_t preview_bytes = kDefaultPreviewBytes;
   bool preview_given = false;
   bool data = false;
+  uint64_t limit = std::numeric_limits<uint64_t>::max();
 };
 
 class DumpVisitor : public WalkVisitor {
@@ -46,6 +48,7 @@ class DumpVisitor : public WalkVisitor {
 
   bool OnEntry(const format::EntryView& e) override {
     if (!types_.empty() && types_.count(e.type) == 0) return true;
+    if (printed_ == opt_.limit) return false;  // --limit reached
     ++printed_;
     const std::optional<ConfChangeView> cc = DescribeConfChange(e.type, e.data);
     if (opt_.format == "json") {
@@ -161,8 +164,12 @@ Command AddDumpCommand(CLI::App* root) {
       "conf changes decoded. Streams in constant memory; stops quietly when the reader closes "
       "the pipe. Read-only: takes no lock, changes nothing.");
   app->add_option("DIR", opt->dir, "The log directory")->required();
-  app->add_option("--from", opt->from, "First index to print (default: the log's first)");
-  app->add_option("--to", opt->to, "Last index to print, inclusive (default: the log's last)");
+  app->add_option("--from", opt->from, "First index to print (default: the log's first)")
+      ->transform(WholeNumber());
+  app->add_option("--to", opt->to, "Last index to print, inclusive (default: the log's last)")
+      ->transform(WholeNumber());
+  app->add_option("--limit", opt->limit, "Print at most this many entries (after --type)")
+      ->transform(WholeNumber(1));
   app->add_option("--type", opt->types,
                   "Only entries of these types (repeat the option or separate with commas)")
       ->delimiter(',')
@@ -175,6 +182,7 @@ Command AddDumpCommand(CLI::App* root) {
   CLI::Option* preview =
       app->add_option("--preview-bytes", opt->preview_bytes,
                       "Data bytes shown per entry (text and json preview; hex: all unless given)")
+          ->transform(WholeNumber(0, std::numeric_limits<size_t>::max()))
           ->capture_default_str();
   app->add_flag("--data", opt->data, "json: add each entry's whole data, base64-encoded");
   return Command{app, [opt, preview] {
