@@ -25,6 +25,7 @@
 #include "raftlog/format/record_format.h"
 #include "raftlog/io/file_system.h"
 #include "tools/command.h"
+#include "tools/fs_kind.h"
 #include "tools/json.h"
 #include "tools/numbers.h"
 #include "tools/output.h"
@@ -185,6 +186,18 @@ int RunBench(const BenchOptions& opt) {
   if (!std::filesystem::is_directory(base, ec)) {
     return ReportError("bench", Status::NotFound(base + ": no such directory"));
   }
+  // A file system in memory makes fdatasync a no-op: what is measured there
+  // is memory, and no verdict on a disk may come out of it.
+  auto fs_kind = FileSystemKind(base);
+  if (!fs_kind.ok()) return ReportError("bench", fs_kind.status());
+  std::string not_durable;
+  if (!fs_kind->durable) {
+    not_durable = base + " is on " + fs_kind->name +
+                  ", a file system in memory: fdatasync there makes nothing durable and a power "
+                  "loss loses everything, so these figures are memory speeds, not a disk's; run "
+                  "bench in a directory on the disk that will hold the log";
+    std::fprintf(stderr, "raftlog bench: warning: %s\n", not_durable.c_str());
+  }
   std::string tmpl = io::JoinPath(base, "raftlog-bench-XXXXXX");
   if (::mkdtemp(tmpl.data()) == nullptr) {
     return ReportError("bench", Status::FromErrno("mkdtemp " + tmpl, errno));
@@ -236,7 +249,8 @@ int RunBench(const BenchOptions& opt) {
     reasons.push_back(Fixed(key.engine.ops_per_second(), 0) + " synced appends/s, below " +
                       Fixed(opt.min_syncs_per_second, 0));
   }
-  const bool pass = reasons.empty();
+  const bool pass = reasons.empty() && not_durable.empty();
+  const char* verdict = !not_durable.empty() ? "not-durable" : pass ? "pass" : "warn";
 
   Output out;
   if (opt.format == "json") {
@@ -252,12 +266,15 @@ int RunBench(const BenchOptions& opt) {
            {"cases", std::move(list)},
            {"thresholds", Json{{"max_p99_ms", opt.max_p99_ms},
                                {"min_syncs_per_second", opt.min_syncs_per_second}}},
-           {"verdict", pass ? "pass" : "warn"},
+           {"file_system", Json{{"type", fs_kind->name}, {"durable", fs_kind->durable}}},
+           {"warnings", not_durable.empty() ? Json::array() : Json::array({not_durable})},
+           {"verdict", verdict},
            {"reasons", reasons}};
     out.Line(DumpJson(j, /*pretty=*/true));
   } else {
-    out.Line("raftlog bench in " + base + ": each append/write is followed by fdatasync; " +
-             Fixed(opt.seconds, 1) + " s per run");
+    out.Line("raftlog bench in " + base + " (" + fs_kind->name +
+             "): each append/write is followed by fdatasync; " + Fixed(opt.seconds, 1) +
+             " s per run");
     out.Line("");
     out.Line(
         "                  engine (LogEngine::Append, synced)           raw (pwrite+fdatasync, "
@@ -280,7 +297,13 @@ int RunBench(const BenchOptions& opt) {
     out.Line("thresholds (for " + HumanBytes(key.entry_bytes) + " entries, batch " +
              std::to_string(key.batch) + "): p99 <= " + Ms(opt.max_p99_ms) +
              " ms, >= " + Fixed(opt.min_syncs_per_second, 0) + " synced appends/s");
-    if (pass) {
+    if (!not_durable.empty()) {
+      // Never PASS: say what was measured instead.
+      out.Line("NOT DURABLE: measured " + fs_kind->name + " (memory), not a disk: p99 " +
+               Ms(key.engine.p99_ms) + " ms, " + Fixed(key.engine.ops_per_second(), 0) +
+               " appends/s with fdatasync calls that make nothing durable");
+      for (const std::string& r : reasons) out.Line("WARN: " + r);
+    } else if (pass) {
       out.Line("PASS: p99 " + Ms(key.engine.p99_ms) + " ms, " +
                Fixed(key.engine.ops_per_second(), 0) + " synced appends/s");
     } else {
@@ -303,7 +326,8 @@ Command AddBenchCommand(CLI::App* root) {
       "Measure this disk for raft use: synced append throughput and latency percentiles "
       "(p50/p99/p99.9) through the engine for a few entry and batch sizes, beside the raw "
       "pwrite+fdatasync limit, with a pass/warn verdict (exit 0/1). Runs in a temporary "
-      "directory under DIR (default $TMPDIR or /tmp), removed afterwards.");
+      "directory under DIR (default $TMPDIR or /tmp), removed afterwards. On a file system in "
+      "memory (tmpfs, ramfs) it warns and gives no pass: fdatasync makes nothing durable there.");
   app->add_option("DIR", opt->dir, "Directory on the disk to measure (default $TMPDIR or /tmp)");
   app->add_option("--entry-bytes", opt->entry_bytes, "Entry sizes to measure")
       ->delimiter(',')

@@ -1,8 +1,11 @@
 // raftlog bench: a short run's figures, verdict and clean-up.
 
 #include <gtest/gtest.h>
+#include <sys/vfs.h>
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "tests/testutil/temp_dir.h"
 #include "tests/tools/cli_runner.h"
@@ -33,7 +36,10 @@ TEST(BenchTest, ReportsEngineAndRawFiguresAndCleansUp) {
     ExpectSaneStats(c["raw"]);
   }
   EXPECT_EQ(j["thresholds"]["max_p99_ms"], 10.0);
-  // The verdict and the exit code agree, and a warning says why.
+  // The verdict and the exit code agree, and a warning says why. (The test
+  // directory is on a durable file system, see TempDir.)
+  EXPECT_EQ(j["file_system"]["durable"], true) << j["file_system"];
+  EXPECT_EQ(j["warnings"], nlohmann::json::array());
   EXPECT_EQ(j["verdict"], r.exit_code == 0 ? "pass" : "warn");
   EXPECT_EQ(j["reasons"].empty(), r.exit_code == 0);
   // Nothing is left behind.
@@ -49,6 +55,44 @@ TEST(BenchTest, ThresholdsDecideTheVerdict) {
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.out.find("WARN: p99 of a synced 128-byte append"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("raw (pwrite+fdatasync"), std::string::npos);
+}
+
+// On tmpfs fdatasync makes nothing durable: a warning on stderr and in the
+// JSON, the file system named, and never PASS, however fast it was, even
+// with thresholds any run meets.
+TEST(BenchTest, FileSystemInMemoryIsNeverAPass) {
+  const std::string base = testutil::TempDir::InMemoryBase();
+  struct statfs st = {};
+  if (::statfs(base.c_str(), &st) != 0 || st.f_type != 0x01021994) {
+    GTEST_SKIP() << base << " is not tmpfs on this machine";
+  }
+  testutil::TempDir tmp("bench", base);
+  const std::vector<std::string> args = {"bench", tmp.path(), "--entry-bytes", "128", "--batch",
+                                         "1", "--seconds", "0.1", "--max-p99-ms", "1000000",
+                                         "--min-syncs", "0"};
+  CliResult r = RunCli(args);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("raftlog bench: warning: " + tmp.path() + " is on tmpfs, a file system in "
+                       "memory: fdatasync there makes nothing durable"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.out.find("PASS"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("NOT DURABLE: measured tmpfs (memory), not a disk: p99 "), std::string::npos)
+      << r.out;
+
+  std::vector<std::string> json_args = args;
+  json_args.insert(json_args.end(), {"--format", "json"});
+  r = RunCli(json_args);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const nlohmann::json j = r.Json();
+  EXPECT_EQ(j["verdict"], "not-durable");
+  EXPECT_EQ(j["file_system"]["type"], "tmpfs");
+  EXPECT_EQ(j["file_system"]["durable"], false);
+  ASSERT_EQ(j["warnings"].size(), 1u);
+  EXPECT_NE(j["warnings"][0].get<std::string>().find("makes nothing durable"), std::string::npos);
+  ASSERT_EQ(j["cases"].size(), 1u);  // what it measured is still reported
+  ExpectSaneStats(j["cases"][0]["engine"]);
+  EXPECT_TRUE(std::filesystem::is_empty(tmp.path()));
 }
 
 TEST(BenchTest, MissingDirectoryIsAnError) {
