@@ -33,6 +33,16 @@ struct InfoOptions {
   std::string format = "text";
 };
 
+// One term's entries in the log: where a new leader's first entry landed.
+struct TermSpan {
+  uint64_t term = 0;
+  uint64_t first_index = 0;
+  uint64_t last_index = 0;
+};
+
+// The text form lists the newest runs only; JSON lists them all.
+constexpr size_t kTermRunsShown = 20;
+
 struct SegmentStats {
   uint64_t file_bytes = 0;
   bool scanned = false;
@@ -71,12 +81,20 @@ class InfoVisitor : public WalkVisitor {
     if (entry.index > cap_) return false;
     types[entry.type]++;
     entries++;
+    // Terms never decrease along the log (the engine refuses an append that
+    // lowers one), so each term is one run of consecutive entries.
+    if (term_runs.empty() || term_runs.back().term != entry.term) {
+      term_runs.push_back(TermSpan{entry.term, entry.index, entry.index});
+    } else {
+      term_runs.back().last_index = entry.index;
+    }
     entry_data += entry.data.size();
     return true;
   }
 
   std::map<uint64_t, SegmentStats> segments;
   std::map<uint8_t, uint64_t> types;
+  std::vector<TermSpan> term_runs;  // of the live entries, in index order
   uint64_t frames = 0, frame_bytes = 0, payload_stored = 0, payload_raw = 0;
   uint64_t compressed_frames = 0, entries = 0, entry_data = 0, max_commit_hint = 0;
 
@@ -280,6 +298,14 @@ int RunInfo(const InfoOptions& opt) {
     }
     for (const auto& [t, n] : visitor.types) types[EntryTypeLabel(t)] = n;
     j["entry_types"] = std::move(types);
+    Json runs = Json::array();
+    for (const TermSpan& t : visitor.term_runs) {
+      runs.push_back(Json{{"term", t.term},
+                          {"first_index", t.first_index},
+                          {"last_index", t.last_index},
+                          {"entries", t.last_index + 1 - t.first_index}});
+    }
+    j["term_runs"] = std::move(runs);
     Json problem_list = Json::array();
     for (const Finding& f : problems.all()) {
       problem_list.push_back(Json{{"severity", SeverityName(f.severity)},
@@ -383,6 +409,29 @@ int RunInfo(const InfoOptions& opt) {
       if (t > kEntryConfChangeV2) types += ", " + EntryTypeLabel(t) + " " + std::to_string(n);
     }
     row("entry types", types);
+    const std::vector<TermSpan>& runs = visitor.term_runs;
+    row("term history",
+        runs.empty() ? std::string("no entries")
+                     : std::to_string(runs.size()) + (runs.size() == 1 ? " term" : " terms") +
+                           " in the log (a new term's first entry is where leadership changed)");
+    if (!runs.empty()) {
+      out.Line("  term         first        last         entries");
+      if (runs.size() > kTermRunsShown) {
+        out.Line("  ... " + std::to_string(runs.size() - kTermRunsShown) +
+                 " earlier term(s); --format json lists every one");
+      }
+      for (size_t k = runs.size() > kTermRunsShown ? runs.size() - kTermRunsShown : 0;
+           k < runs.size(); ++k) {
+        char buf[128];
+        std::snprintf(buf, sizeof(buf), "  %-11llu  %-11llu  %-11llu  %llu",
+                      static_cast<unsigned long long>(runs[k].term),
+                      static_cast<unsigned long long>(runs[k].first_index),
+                      static_cast<unsigned long long>(runs[k].last_index),
+                      static_cast<unsigned long long>(runs[k].last_index + 1 -
+                                                      runs[k].first_index));
+        out.Line(buf);
+      }
+    }
     for (const Finding& f : problems.all()) out.Line(FormatFinding(f));
   }
   out.Flush();

@@ -134,5 +134,68 @@ TEST(InfoTest, EmptyLog) {
   EXPECT_TRUE(j["segments"].empty());
 }
 
+// The term history: each term's first and last index, as the frames hold
+// them, in JSON (all of them) and text; terms may jump (a leader elected
+// after failed elections).
+TEST(InfoTest, TermHistoryShowsWhereEachTermStarts) {
+  testutil::TempDir tmp("info");
+  const std::string dir = tmp.Sub("log");
+  LogSpec spec;
+  spec.term_starts = {{1, 1}, {800, 2}, {1200, 5}, {1201, 6}, {2500, 9}};
+  spec.hard_state = {9, 1, 2900};
+  ASSERT_TRUE(BuildLog(dir, spec).ok());
+
+  CliResult r = RunCli({"info", dir, "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json expected = nlohmann::json::parse(R"([
+    {"term": 1, "first_index": 501, "last_index": 799, "entries": 299},
+    {"term": 2, "first_index": 800, "last_index": 1199, "entries": 400},
+    {"term": 5, "first_index": 1200, "last_index": 1200, "entries": 1},
+    {"term": 6, "first_index": 1201, "last_index": 2499, "entries": 1299},
+    {"term": 9, "first_index": 2500, "last_index": 3000, "entries": 501}])");
+  EXPECT_EQ(r.Json()["term_runs"], expected);
+
+  r = RunCli({"info", dir});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("term history    5 terms in the log"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  term         first        last         entries\n"
+                       "  1            501          799          299\n"
+                       "  2            800          1199         400\n"
+                       "  5            1200         1200         1\n"
+                       "  6            1201         2499         1299\n"
+                       "  9            2500         3000         501\n"),
+            std::string::npos)
+      << r.out;
+}
+
+// Only the newest runs in text; the count of the others and where to find them.
+TEST(InfoTest, TermHistoryTextShowsTheNewestTerms) {
+  testutil::TempDir tmp("info");
+  const std::string dir = tmp.Sub("log");
+  LogSpec spec;
+  spec.entries = 300;
+  spec.entry_bytes = 10;
+  spec.snapshot_index = 0;
+  spec.compact_index = 0;
+  spec.conf_change_index = 0;
+  spec.conf_change_v2_index = 0;
+  for (uint64_t t = 1; t <= 30; ++t) spec.term_starts.push_back({(t - 1) * 10 + 1, t});
+  spec.hard_state = {30, 1, 300};
+  ASSERT_TRUE(BuildLog(dir, spec).ok());
+
+  CliResult r = RunCli({"info", dir, "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(r.Json()["term_runs"].size(), 30u);
+  EXPECT_EQ(r.Json()["term_runs"][29]["first_index"], 291);
+
+  r = RunCli({"info", dir});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("  ... 10 earlier term(s); --format json lists every one\n"
+                       "  11           101          110          10\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("  30           291          300          10\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace raftlog::tools::testing

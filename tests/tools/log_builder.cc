@@ -50,8 +50,14 @@ Status BuildLog(const std::string& dir, const LogSpec& spec) {
       storage->SetHardState(raft::HardState{spec.hard_state.term, spec.hard_state.vote, 0}));
   std::vector<raft::Entry> batch;
   for (uint64_t index = 1; index <= spec.entries; ++index) {
-    raft::Entry e{index <= spec.entries / 2 ? 1u : 2u, index, raft::EntryType::kNormal,
-                  EntryData(spec, index)};
+    uint64_t term = index <= spec.entries / 2 ? 1u : 2u;
+    if (!spec.term_starts.empty()) {
+      term = 1;
+      for (const auto& [from, t] : spec.term_starts) {
+        if (from <= index) term = t;
+      }
+    }
+    raft::Entry e{term, index, raft::EntryType::kNormal, EntryData(spec, index)};
     if (index == spec.conf_change_index) {
       e.type = raft::EntryType::kConfChange;
       e.data = raft::EncodeConfChange(raft::ConfChange{raft::ConfChangeType::kAddNode, 2, "", 0});

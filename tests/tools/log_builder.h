@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "raftlog/format/status.h"
@@ -18,7 +19,10 @@ struct LogSpec {
   uint64_t entries = 3000;
   size_t entry_bytes = 1000;
   uint64_t batch = 50;
-  // Entries up to entries/2 have term 1, the rest term 2.
+  // Entries up to entries/2 have term 1, the rest term 2, unless
+  // term_starts is given: (index, term) pairs in increasing order, each
+  // entry taking the term of the last pair at or below its index.
+  std::vector<std::pair<uint64_t, uint64_t>> term_starts;
   // Conf changes at these indexes (0: none): a V1 AddNode 2 and a V2
   // "v3 l4".
   uint64_t conf_change_index = 505;
