@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <limits>
@@ -21,6 +22,7 @@
 #include "tools/numbers.h"
 #include "tools/log_dir.h"
 #include "tools/output.h"
+#include "tools/stream_decoder.h"
 #include "tools/text.h"
 
 namespace raftlog::tools {
@@ -39,18 +41,33 @@ struct DumpOptions {
   bool preview_given = false;
   bool data = false;
   uint64_t limit = std::numeric_limits<uint64_t>::max();
+  bool raw = false;
+  std::string decoder;
+  double decoder_timeout_seconds = 10;
 };
 
 class DumpVisitor : public WalkVisitor {
  public:
-  DumpVisitor(const DumpOptions& opt, std::set<uint8_t> types, Output* out)
-      : opt_(opt), types_(std::move(types)), out_(out) {}
+  DumpVisitor(const DumpOptions& opt, std::set<uint8_t> types, StreamDecoder* decoder,
+              Output* out)
+      : opt_(opt), types_(std::move(types)), decoder_(decoder), out_(out) {}
 
   bool OnEntry(const format::EntryView& e) override {
     if (!types_.empty() && types_.count(e.type) == 0) return true;
     if (printed_ == opt_.limit) return false;  // --limit reached
     ++printed_;
-    const std::optional<ConfChangeView> cc = DescribeConfChange(e.type, e.data);
+    // --raw: the payload's bytes only, nothing decoded.
+    const std::optional<ConfChangeView> cc =
+        opt_.raw ? std::nullopt : DescribeConfChange(e.type, e.data);
+    std::optional<std::string> decoded;
+    if (decoder_ != nullptr) {
+      auto answer = decoder_->Decode(e.data, e.index);
+      if (!answer.ok()) {
+        decoder_status_ = answer.status();
+        return false;
+      }
+      decoded = std::move(*answer);
+    }
     if (opt_.format == "json") {
       Json j{{"index", e.index},
              {"term", e.term},
@@ -58,6 +75,7 @@ class DumpVisitor : public WalkVisitor {
              {"size", e.data.size()},
              {"preview", Preview(e.data, opt_.preview_bytes)}};
       if (cc.has_value()) j["conf_change"] = cc->json;
+      if (decoded.has_value()) j["decoded"] = *decoded;
       if (opt_.data) j["data"] = Base64(e.data);
       out_->Line(DumpJson(j, /*pretty=*/false));
     } else if (opt_.format == "hex") {
@@ -68,6 +86,7 @@ class DumpVisitor : public WalkVisitor {
                     e.data.size());
       std::string line = buf;
       if (cc.has_value()) line += "  " + cc->text;
+      if (decoded.has_value()) line += "  decoded: " + *decoded;
       out_->Line(line);
       out_->Write(HexDump(e.data, opt_.preview_given ? opt_.preview_bytes : e.data.size(), "  "));
     } else {
@@ -76,18 +95,23 @@ class DumpVisitor : public WalkVisitor {
                     static_cast<unsigned long long>(e.index),
                     static_cast<unsigned long long>(e.term), EntryTypeLabel(e.type).c_str(),
                     e.data.size());
-      out_->Line(buf +
-                 (cc.has_value() ? cc->text : "\"" + Preview(e.data, opt_.preview_bytes) + "\""));
+      out_->Line(buf + (decoded.has_value() ? *decoded
+                        : cc.has_value()    ? cc->text
+                                            : "\"" + Preview(e.data, opt_.preview_bytes) + "\""));
     }
     // Stop producing once the reader has gone away.
     return out_->ok();
   }
 
   uint64_t printed() const { return printed_; }
+  // Why the decoder stopped the dump, if it did.
+  const Status& decoder_status() const { return decoder_status_; }
 
  private:
   const DumpOptions& opt_;
   const std::set<uint8_t> types_;
+  StreamDecoder* const decoder_;
+  Status decoder_status_;
   Output* const out_;
   uint64_t printed_ = 0;
 };
@@ -113,21 +137,42 @@ int RunDump(const DumpOptions& opt) {
   if (!meta.ok()) return ReportError("dump", meta.status());
   if (!meta->problem.ok()) return ReportError("dump", meta->problem);
 
+  std::unique_ptr<StreamDecoder> decoder;
+  if (!opt.decoder.empty()) {
+    auto started = StreamDecoder::Start(
+        opt.decoder, std::chrono::milliseconds(
+                         static_cast<int64_t>(opt.decoder_timeout_seconds * 1000.0 + 0.5)));
+    if (!started.ok()) return ReportError("dump", started.status());
+    decoder = std::move(*started);
+  }
+
   Output out;
   if (opt.format == "text") {
-    out.Line("index        term     type                size  data");
+    out.Line(std::string("index        term     type                size  ") +
+             (decoder != nullptr ? "decoded" : "data"));
   }
-  DumpVisitor visitor(opt, std::move(types), &out);
+  DumpVisitor visitor(opt, std::move(types), decoder.get(), &out);
   EntryWalker walker(opened->get(), &*meta);
   WalkResult result;
   const uint64_t to = std::min(opt.to, verdict.last_index);
   const Status s =
       opt.from > to ? Status::OK() : walker.Walk(opt.from, to, /*seek=*/true, &visitor, &result);
+  // A decoder that failed ends the dump with its error; one that did its
+  // part must still end cleanly.
+  Status decoder_status = visitor.decoder_status();
+  if (decoder != nullptr && decoder_status.ok() && !out.broken_pipe()) {
+    decoder_status = decoder->Finish();
+  }
+  decoder.reset();
   out.Flush();
   if (out.broken_pipe()) return kExitOk;  // `| head`: the reader has what it wanted
   if (!out.ok()) {
     std::fprintf(stderr, "raftlog dump: cannot write the output\n");
     return kExitCannotOpen;
+  }
+  if (!decoder_status.ok()) {
+    ReportError("dump", decoder_status);
+    return kExitProblems;
   }
   if (!s.ok()) return ReportError("dump", s);
   if (result.reached_end && result.last_index < to && opt.from <= to) {
@@ -185,8 +230,26 @@ Command AddDumpCommand(CLI::App* root) {
           ->transform(WholeNumber(0, std::numeric_limits<size_t>::max()))
           ->capture_default_str();
   app->add_flag("--data", opt->data, "json: add each entry's whole data, base64-encoded");
+  app->add_flag("--raw", opt->raw,
+                "The payload's bytes only, nothing decoded: the whole payload escaped (text, "
+                "json preview) or in hex (--format hex), unless --preview-bytes is given; conf "
+                "changes are not decoded");
+  app->add_option(
+      "--decoder", opt->decoder,
+      "Decode each printed entry's payload with CMD (run once by /bin/sh -c; like "
+      "etcd-dump-logs --stream-decoder): CMD reads one line per entry, the payload in lowercase "
+      "hex (an empty line for an empty payload), and must write one line per entry, its "
+      "decoding, which replaces the data column (json: \"decoded\"). A decoder that exits, "
+      "fails or does not answer within --decoder-timeout ends the dump with an error (exit 1)");
+  app->add_option("--decoder-timeout", opt->decoder_timeout_seconds,
+                  "Seconds to wait for the decoder's answer to one entry")
+      ->check(Decimal(0.01, 3600))
+      ->capture_default_str();
   return Command{app, [opt, preview] {
                    opt->preview_given = preview->count() > 0;
+                   if (opt->raw && !opt->preview_given) {
+                     opt->preview_bytes = std::numeric_limits<size_t>::max();
+                   }
                    return RunDump(*opt);
                  }};
 }
