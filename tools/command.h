@@ -45,6 +45,8 @@ Command AddDumpCommand(CLI::App* root);
 Command AddVerifyCommand(CLI::App* root);
 Command AddRepairCommand(CLI::App* root);
 Command AddBenchCommand(CLI::App* root);
+Command AddSnapshotCommand(CLI::App* root);
+Command AddBackupCommand(CLI::App* root);
 
 // The exit code for a Status that stopped a command: Busy -> kExitBusy,
 // Corruption -> kExitProblems, anything else (NotFound, InvalidArgument,

@@ -5,6 +5,8 @@
 //   raftlog verify DIR    a full check of every file
 //   raftlog repair DIR    cut a torn or corrupt tail
 //   raftlog bench [DIR]   this disk's fitness for a raft log
+//   raftlog snapshot inspect|verify|extract FILE-or-DIR   one snapshot file
+//   raftlog backup DIR DEST                               a verified copy
 //
 // Read-only commands never take the writer lock and never modify the log.
 
@@ -49,9 +51,10 @@ int main(int argc, char** argv) {
       "unreadable, I/O error), 4 log in use.");
 
   using namespace raftlog::tools;
-  std::vector<Command> commands = {AddInfoCommand(&app), AddDumpCommand(&app),
+  std::vector<Command> commands = {AddInfoCommand(&app),   AddDumpCommand(&app),
                                    AddVerifyCommand(&app), AddRepairCommand(&app),
-                                   AddBenchCommand(&app)};
+                                   AddBenchCommand(&app),  AddSnapshotCommand(&app),
+                                   AddBackupCommand(&app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
