@@ -99,6 +99,37 @@ TEST(ErrorsTest, EveryCommandOnBadInputPrintsOneLineAndExitsNonZero) {
   }
 }
 
+// backup and snapshot on the same inputs: one line, a documented exit
+// code, and backup leaves nothing at DEST or DEST.tmp.
+TEST(ErrorsTest, BackupAndSnapshotOnBadInput) {
+  for (const BadInput& input : BadInputs()) {
+    SCOPED_TRACE(input.name);
+    testutil::TempDir tmp("errors");
+    const std::string dir = input.make(tmp.Sub("x"));
+    const std::string dest = tmp.Sub("copy");
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"backup", dir, dest},
+          std::vector<std::string>{"snapshot", "inspect", dir}}) {
+      const CliResult r = RunCli(args, CliOptions{.timeout = std::chrono::seconds(30)});
+      EXPECT_FALSE(r.timed_out);
+      EXPECT_EQ(r.signal, 0);
+      EXPECT_NE(r.exit_code, 0) << r.err;
+      EXPECT_NE(r.exit_code, 2) << r.err;
+      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+      EXPECT_EQ(r.err.rfind("raftlog " + args[0] + (args[0] == "snapshot" ? " inspect" : "") + ": ",
+                            0),
+                0u)
+          << r.err;
+      if (args[0] == "backup" && input.exit_code >= 0) {
+        EXPECT_EQ(r.exit_code, input.exit_code) << r.err;
+        EXPECT_NE(r.err.find(input.message_part), std::string::npos) << r.err;
+      }
+    }
+    EXPECT_FALSE(std::filesystem::exists(dest));
+    EXPECT_FALSE(std::filesystem::exists(dest + ".tmp"));
+  }
+}
+
 TEST(ErrorsTest, TruncatedSegmentFiles) {
   // The active segment cut to 10 bytes, a sealed one cut in half.
   testutil::TempDir tmp("errors");
@@ -125,7 +156,8 @@ TEST(ErrorsTest, TruncatedSegmentFiles) {
 }
 
 TEST(ErrorsTest, HelpForEveryCommand) {
-  for (const std::string command : {"info", "dump", "verify", "repair", "bench"}) {
+  for (const std::string command :
+       {"info", "dump", "verify", "repair", "bench", "snapshot", "backup"}) {
     const CliResult r = RunCli({command, "--help"});
     EXPECT_EQ(r.exit_code, 0) << command;
     EXPECT_NE(r.out.find("Usage:"), std::string::npos) << command;
