@@ -42,6 +42,53 @@ std::vector<std::string> CliResult::Lines() const {
   return lines;
 }
 
+std::optional<std::string> RunInChild(const std::function<std::string()>& body,
+                                      std::chrono::seconds timeout) {
+  int fds[2];
+  if (::pipe(fds) != 0) {
+    ADD_FAILURE() << "pipe: " << errno;
+    return std::nullopt;
+  }
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    const std::string answer = body();
+    size_t done = 0;
+    while (done < answer.size()) {
+      const ssize_t n = ::write(fds[1], answer.data() + done, answer.size() - done);
+      if (n <= 0) ::_exit(1);
+      done += static_cast<size_t>(n);
+    }
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string answer;
+  bool timed_out = false;
+  char buf[4096];
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    pollfd pfd = {fds[0], POLLIN, 0};
+    const int n = ::poll(&pfd, 1, static_cast<int>(left.count()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) continue;
+    const ssize_t got = ::read(fds[0], buf, sizeof(buf));
+    if (got <= 0) break;
+    answer.append(buf, static_cast<size_t>(got));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (timed_out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+  return answer;
+}
+
 CliResult RunCli(const std::vector<std::string>& args, const CliOptions& options) {
   CliResult result;
   int out_pipe[2], err_pipe[2];

@@ -2,13 +2,16 @@
 // RAFTLOG_CLI) as a child process and captures what it did: exit code,
 // stdout, stderr, and its peak resident memory. A child that runs longer
 // than its timeout is killed and the run reported as timed out, so a hang
-// fails a test instead of stalling ctest.
+// fails a test instead of stalling ctest. The tools tests' one way of
+// running anything in a child process (RunInChild for code in this binary).
 
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +43,13 @@ struct CliOptions {
   // after reading this many bytes (`| head -c N`).
   size_t close_stdout_after = 0;
 };
+
+// Runs `body` in a forked child process (for code that may crash or hang,
+// such as the engine opening a damaged log) and returns the bytes it
+// returned, or nullopt if the child died, exited without answering, or ran
+// past `timeout` (it is then killed).
+std::optional<std::string> RunInChild(const std::function<std::string()>& body,
+                                      std::chrono::seconds timeout = std::chrono::seconds(120));
 
 // Runs `raftlog <args...>`.
 CliResult RunCli(const std::vector<std::string>& args, const CliOptions& options = {});

@@ -14,11 +14,10 @@
 // (RAFTLOG_SOAK=1) tries thousands.
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <memory>
@@ -45,8 +44,8 @@ struct Oracle {
   uint64_t first = 0, last = 0;  // of the strict open
 };
 
-// In this process: 0 default_ok, 1 strict_ok, then first and last.
-void JudgeInChild(const std::string& dir, int fd) {
+// In a child process: 0 default_ok, 1 strict_ok, then first and last.
+std::string JudgeInChild(const std::string& dir) {
   uint64_t out[4] = {0, 0, 0, 0};
   for (const auto policy :
        {engine::RecoveryPolicy::kTolerateTornTail, engine::RecoveryPolicy::kAbsoluteConsistency}) {
@@ -80,26 +79,15 @@ void JudgeInChild(const std::string& dir, int fd) {
     out[2] = first;
     out[3] = last;
   }
-  [[maybe_unused]] const ssize_t n = ::write(fd, out, sizeof(out));
+  return std::string(reinterpret_cast<const char*>(out), sizeof(out));
 }
 
 Oracle JudgeWithEngine(const std::string& dir) {
-  int fds[2];
-  EXPECT_EQ(::pipe(fds), 0);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(fds[0]);
-    JudgeInChild(dir, fds[1]);
-    ::_exit(0);
-  }
-  ::close(fds[1]);
+  const std::optional<std::string> answer = RunInChild([&dir] { return JudgeInChild(dir); });
   uint64_t in[4] = {0, 0, 0, 0};
-  const ssize_t n = ::read(fds[0], in, sizeof(in));
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
   Oracle o;
-  o.crashed = n != static_cast<ssize_t>(sizeof(in)) || !WIFEXITED(status);
+  o.crashed = !answer.has_value() || answer->size() != sizeof(in);
+  if (!o.crashed) std::memcpy(in, answer->data(), sizeof(in));
   o.default_ok = in[0] != 0;
   o.strict_ok = in[1] != 0;
   o.first = in[2];
