@@ -27,6 +27,7 @@ std::vector<NumericOption> Options(const std::string& dir) {
   return {
       {{"dump", dir}, "--from", false},          {{"dump", dir}, "--to", false},
       {{"dump", dir}, "--limit", false},         {{"dump", dir}, "--preview-bytes", false},
+      {{"dump", dir}, "--decoder-timeout", true},
       {{"bench", dir}, "--entry-bytes", false},  {{"bench", dir}, "--batch", false},
       {{"bench", dir}, "--seconds", true},       {{"bench", dir}, "--max-p99-ms", true},
       {{"bench", dir}, "--min-syncs", true},
