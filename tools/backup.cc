@@ -13,7 +13,8 @@
 //      (a frame being written is left out, so the copy has no torn tail).
 //      A writer only appends after the moment of step 2, so the copy holds
 //      every entry that metadata refers to;
-//   4. the snapshot files (the one the metadata names must be among them);
+//   4. the snapshot files up to the one the metadata names (which must be
+//      among them; newer ones were written after the moment of step 2);
 //   5. the copy is verified: every check of `raftlog verify` with no error,
 //      the engine opens it strictly (nothing to cut), no committed entry
 //      missing, its first index and HardState those of the metadata read in
@@ -201,6 +202,10 @@ Result<BackupSummary> Attempt(io::FileSystem* fs, const BackupOptions& opt, cons
   if (*store != nullptr) {
     RAFTLOG_ASSIGN_OR_RETURN(const auto listing, (*store)->Scan());
     for (const snapshot::SnapshotInfo& s : listing.snapshots) {
+      // A snapshot newer than the one the copied metadata names was written
+      // after that moment (its metadata commit came later, or never): not
+      // part of the state copied, and DiskStorage would delete it.
+      if (!meta.snapshot.has_value() || s.meta.index > meta.snapshot->index) continue;
       const std::string from = io::JoinPath((*store)->dir(), s.name);
       auto in = fs->Open(from, io::OpenMode::kReadOnly);
       if (!in.ok() && in.status().IsNotFound()) continue;  // pruned meanwhile: checked below
