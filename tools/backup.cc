@@ -291,7 +291,9 @@ int RunBackup(const BackupOptions& opt) {
     if (result.ok()) break;
     std::error_code ec;
     std::filesystem::remove_all(tmp, ec);  // never leave a half copy behind
-    if (!retry) break;
+    // A file that vanished under the copy (compacted, pruned) between two
+    // of its opens is the writer moving on too.
+    if (!retry && !result.status().IsNotFound()) break;
   }
   if (!result.ok()) return ReportError("backup", result.status());
   s = fs->Rename(tmp, dest);
