@@ -205,6 +205,9 @@ void MetaRecords(const std::string& root) {
   s.Add(static_cast<char>(9), format::EncodeHardState(format::HardStateRecord{2, 1, 150}));
   s.Add(static_cast<char>(10), format::EncodeSnapshotMeta(meta));
   for (char k = 0; k < 7; ++k) s.Add(static_cast<char>(11), std::string(1, k));
+  // 12 the DurableRecord decoder, 13 log/durable's value.
+  s.Add(static_cast<char>(12), format::EncodeDurableRecord(format::DurableRecord{3, 1, 4096, 130}));
+  s.Add(static_cast<char>(13), format::EncodeDurableRecord(format::DurableRecord{3, 1, 4096, 130}));
 }
 
 void Verify(const std::string& root) {

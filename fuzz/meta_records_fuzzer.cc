@@ -1,15 +1,17 @@
 // Fuzz target: metadata decoding, on arbitrary bytes. Two levels:
 //  - format/'s record decoders (HardState, ConfState, SnapshotMeta,
-//    SegmentRecord): never crash or allocate from an unchecked count, and
+//    SegmentRecord, DurableRecord): never crash or allocate from an unchecked count, and
 //    what decodes re-encodes to something that decodes to the same value;
 //  - the engine's metadata in LMDB: one key of a real log (the format
 //    version, log/start, the next segment id, the generation, a manifest
-//    entry, the HardState, the snapshot metadata) gets the input as its
+//    entry, the HardState, the snapshot metadata, log/durable) gets the input as its
 //    value, or is deleted, and the log is opened and exercised
 //    (log_template.h): open fails with a Status or serves a consistent log.
 //
-// Input: a control byte (mod 12: 0-3 a record decoder; 4-10 an LMDB key to
-// overwrite; 11 delete the key chosen by the next byte), then the bytes.
+// Input: a control byte (mod 14: 0-3 a record decoder; 4-10 an LMDB key to
+// overwrite; 11 delete the key chosen by the next byte; 12 the DurableRecord
+// decoder; 13 overwrite log/durable), then the bytes. (12 and 13 came last,
+// so the older corpus inputs keep their meaning.)
 
 #include <cstddef>
 #include <cstdint>
@@ -62,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace raftlog;
   using namespace raftlog::fuzz;
   FuzzInput in(data, size);
-  const uint8_t control = in.Byte() % 12;
+  const uint8_t control = in.Byte() % 14;
   switch (control) {
     case 0:
       RoundTrip<format::HardStateRecord>(in.Rest(), format::DecodeHardState,
@@ -80,6 +82,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       RoundTrip<format::SegmentRecord>(in.Rest(), format::DecodeSegmentRecord,
                                        format::EncodeSegmentRecord, "SegmentRecord");
       return 0;
+    case 12:
+      RoundTrip<format::DurableRecord>(in.Rest(), format::DecodeDurableRecord,
+                                       format::EncodeDurableRecord, "DurableRecord");
+      return 0;
     default:
       break;
   }
@@ -91,6 +97,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     engine::MetaStore::Batch batch;
     if (control == 11) {
       batch.Delete(Key(in.Byte()));
+    } else if (control == 13) {
+      batch.Put(format::kDurableKey, in.Rest());
     } else {
       batch.Put(Key(control - 4), in.Rest());
     }

@@ -250,6 +250,13 @@ int RunInfo(const InfoOptions& opt) {
       j["conf_state"] = nullptr;
       j["snapshot"] = nullptr;
     }
+    if (meta.durable.has_value() && meta.durable->segment_id != 0) {
+      j["durable"] = Json{{"segment", SegmentFileName(meta.durable->segment_id)},
+                          {"offset", meta.durable->durable_offset},
+                          {"last_index", meta.durable->last_index}};
+    } else {
+      j["durable"] = nullptr;
+    }
     Json files = Json::array();
     for (const snapshot::SnapshotInfo& s : snapshot_files) {
       files.push_back(Json{{"name", s.name},
@@ -348,6 +355,12 @@ int RunInfo(const InfoOptions& opt) {
                             " (with the frames' hints: " + std::to_string(*effective_commit) + ")");
     } else {
       row("hard state", "none");
+    }
+    if (meta.durable.has_value() && meta.durable->segment_id != 0) {
+      row("durable", "entries up to " + std::to_string(meta.durable->last_index) + " (" +
+                         SegmentFileName(meta.durable->segment_id) + " up to offset " +
+                         std::to_string(meta.durable->durable_offset) +
+                         ", as of the last metadata commit)");
     }
     if (meta.snapshot.has_value()) {
       row("conf state", ConfStateText(meta.snapshot->conf_state) + " (as of the snapshot)");

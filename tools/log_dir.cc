@@ -192,6 +192,17 @@ Result<LogMetadata> LogDir::ReadMetadata(Findings* findings) const {
       bad(kHardStateKey, decoded.status(), false);
     }
   }
+  RAFTLOG_ASSIGN_OR_RETURN(auto durable, meta_->Get(format::kDurableKey));
+  if (durable.has_value()) {
+    auto decoded = format::DecodeDurableRecord(*durable);
+    if (decoded.ok()) {
+      m.durable = *decoded;
+    } else {
+      // The engine refuses to open with it damaged (it cannot tell which
+      // frames were acknowledged).
+      bad(format::kDurableKey, decoded.status(), true);
+    }
+  }
   RAFTLOG_ASSIGN_OR_RETURN(auto snap, meta_->Get(kSnapshotKey));
   if (snap.has_value()) {
     auto decoded = format::DecodeSnapshotMeta(*snap);

@@ -63,6 +63,9 @@ struct LogMetadata {
   std::vector<format::SegmentRecord> segments;
   std::optional<format::HardStateRecord> hard_state;
   std::optional<format::SnapshotMetaRecord> snapshot;
+  // log/durable (format::kDurableKey): how much of the active segment the
+  // last LMDB commit knew synced; absent in logs written before it existed.
+  std::optional<format::DurableRecord> durable;
 
   // OK if the keys a reader needs to find the entries (format, log/start,
   // the manifest) all decoded; else the first problem with them, naming

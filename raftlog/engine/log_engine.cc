@@ -6,6 +6,7 @@
 #include <cstring>
 #include <set>
 
+#include "raftlog/engine/internal/durable_progress.h"
 #include "raftlog/engine/internal/frame_cache.h"
 #include "raftlog/engine/internal/preallocator.h"
 #include "raftlog/engine/internal/segment.h"
@@ -275,7 +276,19 @@ Status LogEngine::OpenImpl() NO_THREAD_SAFETY_ANALYSIS {
   }
   std::sort(records.begin(), records.end(),
             [](const auto& a, const auto& b) { return a.segment_id < b.segment_id; });
-  RAFTLOG_RETURN_IF_ERROR(LoadSegments(records));
+  // How much of the active segment the last LMDB commit knew durable (absent
+  // in logs written before the record existed: no check then).
+  format::DurableRecord durable;
+  RAFTLOG_ASSIGN_OR_RETURN(auto durable_value, meta_->Get(format::kDurableKey));
+  if (durable_value.has_value()) {
+    auto decoded = format::DecodeDurableRecord(*durable_value);
+    if (!decoded.ok()) {
+      return decoded.status().WithContext("metadata of " + dir_ + ": key " +
+                                          std::string(format::kDurableKey));
+    }
+    durable = *decoded;
+  }
+  RAFTLOG_RETURN_IF_ERROR(LoadSegments(records, durable));
   RAFTLOG_RETURN_IF_ERROR(CheckContinuity());
   RAFTLOG_RETURN_IF_ERROR(CheckStartTerm());
   RAFTLOG_RETURN_IF_ERROR(RemoveStrayFiles(records));
@@ -285,6 +298,11 @@ Status LogEngine::OpenImpl() NO_THREAD_SAFETY_ANALYSIS {
   last_index_.store(last);
   recovered_commit_hint_ = std::min(recovered_commit_hint_, last);
   if (read_only) return Status::OK();
+  // From here on every LMDB commit records the durable progress. (Not during
+  // the load: a commit made there would replace the record before the
+  // active segment was checked against it.)
+  track_durable_ = true;
+  durable_written_ = durable;
   if (options_.sync == SyncPolicy::kInterval) {
     syncer_ = std::thread([this] { SyncLoop(); });
   }
@@ -362,8 +380,8 @@ Status LogEngine::InitOrCheckFormat() NO_THREAD_SAFETY_ANALYSIS {
   return CommitMeta(&batch);
 }
 
-Status LogEngine::LoadSegments(const std::vector<format::SegmentRecord>& records)
-    NO_THREAD_SAFETY_ANALYSIS {
+Status LogEngine::LoadSegments(const std::vector<format::SegmentRecord>& records,
+                               const format::DurableRecord& durable) NO_THREAD_SAFETY_ANALYSIS {
   for (size_t k = 0; k < records.size(); ++k) {
     const format::SegmentRecord& record = records[k];
     if (record.state == format::SegmentState::kActive) {
@@ -372,7 +390,7 @@ Status LogEngine::LoadSegments(const std::vector<format::SegmentRecord>& records
                                   std::to_string(record.segment_id) +
                                   " is active but is not the last segment");
       }
-      RAFTLOG_RETURN_IF_ERROR(RecoverActive(record));
+      RAFTLOG_RETURN_IF_ERROR(RecoverActive(record, durable));
     } else {
       RAFTLOG_RETURN_IF_ERROR(OpenSealed(record));
     }
@@ -418,7 +436,8 @@ Status LogEngine::OpenSealed(const format::SegmentRecord& record) NO_THREAD_SAFE
   return Status::OK();
 }
 
-Status LogEngine::RecoverActive(const format::SegmentRecord& record) NO_THREAD_SAFETY_ANALYSIS {
+Status LogEngine::RecoverActive(const format::SegmentRecord& record,
+                                const format::DurableRecord& durable) NO_THREAD_SAFETY_ANALYSIS {
   const std::string name = internal::SegmentFileName(record.segment_id);
   const std::string path = io::JoinPath(segments_dir_, name);
   auto opened =
@@ -527,6 +546,40 @@ Status LogEngine::RecoverActive(const format::SegmentRecord& record) NO_THREAD_S
     }
   }
   found.last_index = expected - 1;
+
+  // Only a seal shortens an active segment's file, after its footer is
+  // durable: a shorter file without a footer was cut (a bad copy, a
+  // truncation), and the entries cut off may have been acknowledged.
+  if (header_ok && !found_footer && size < header->segment_bytes) {
+    return Status::Corruption(
+        name + ": active segment file is " + std::to_string(size) + " bytes, but its header says " +
+        std::to_string(header->segment_bytes) + " and no seal footer is present: the file was cut"
+        " (its valid frames end at offset " + std::to_string(end) + ", entry " +
+        std::to_string(found.last_index) + "); refusing to open under every recovery policy");
+  }
+  // Acknowledged frames (up to the offset the last LMDB commit recorded)
+  // must all be there, whatever the policy: damage before that offset is
+  // not a torn write.
+  {
+    internal::ActiveScan scan;
+    scan.file_name = &name;
+    scan.segment_id = record.segment_id;
+    scan.generation = record.generation;
+    scan.base_index = record.base_index;
+    scan.header_ok = header_ok;
+    scan.frames = &found.frames;
+    scan.last_index = found.last_index;
+    scan.good_end = end;
+    scan.stop_reason = !bad.ok()          ? "bad frame (" + std::string(bad.message()) + ")"
+                       : found_footer     ? std::string("a seal's footer")
+                       : end < size       ? std::string("the data ends (all-zero frame header)")
+                                          : std::string("the file ends");
+    RAFTLOG_RETURN_IF_ERROR(internal::CheckDurablePrefix(durable, scan));
+    if (durable.segment_id == record.segment_id) {
+      // Verified durable: later frames may record it (and more LMDB commits).
+      durable_offset_ = std::max(durable_offset_, durable.durable_offset);
+    }
+  }
 
   if (!bad.ok()) {
     // Is there a valid frame of this segment after the bad one that proves
@@ -838,13 +891,18 @@ Status LogEngine::Close() {
     if (active_ != nullptr && options_.sync != SyncPolicy::kNever) {
       result = active_->file()->Sync();
       counters_->log_syncs++;
+      if (result.ok()) durable_offset_ = write_offset_;
     }
-    port::MutexLock lock(&state_mu_);
-    if (result.ok() && !lazy_state_.empty()) {
+    // Lazy state and the durable progress (everything synced above), in one
+    // transaction, if either changed since the last commit.
+    bool lazy = false;
+    {
+      port::MutexLock lock(&state_mu_);
+      lazy = !lazy_state_.empty();
+    }
+    if (result.ok() && (lazy || (track_durable_ && DurableProgress() != durable_written_))) {
       MetaStore::Batch batch;
-      for (const auto& [k, v] : lazy_state_) batch.Put(std::string(kStatePrefix) + k, v);
-      result = meta_->Write(batch);
-      if (result.ok()) lazy_state_.clear();
+      result = CommitMeta(&batch);
     }
   }
   ReleaseLocked();
@@ -1042,15 +1100,33 @@ Status LogEngine::CheckWritable() const NO_THREAD_SAFETY_ANALYSIS {
   return Status::OK();
 }
 
+format::DurableRecord LogEngine::DurableProgress() {
+  if (active_ == nullptr || header_pending_) return format::DurableRecord{};
+  uint64_t durable = durable_offset_;
+  if (options_.sync == SyncPolicy::kInterval) {
+    port::MutexLock lock(&sync_mu_);
+    if (sync_file_ == active_->file()) durable = std::max(durable, sync_durable_);
+  }
+  return internal::DurableProgressOf(*active_, std::min(durable, write_offset_));
+}
+
 Status LogEngine::CommitMeta(MetaStore::Batch* batch) {
   // Lazy state rides along with every transaction.
   {
     port::MutexLock lock(&state_mu_);
     for (const auto& [k, v] : lazy_state_) batch->Put(std::string(kStatePrefix) + k, v);
   }
+  // So does the durable progress: it costs no fdatasync of its own, and
+  // makes recovery refuse damage to acknowledged frames (RecoverActive).
+  format::DurableRecord progress;
+  if (track_durable_) {
+    progress = DurableProgress();
+    batch->Put(format::kDurableKey, format::EncodeDurableRecord(progress));
+  }
   Status s = meta_->Write(*batch);
   counters_->meta_commits++;
   if (s.ok()) {
+    if (track_durable_) durable_written_ = progress;
     port::MutexLock lock(&state_mu_);
     lazy_state_.clear();
   }

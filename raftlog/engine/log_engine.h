@@ -199,9 +199,11 @@ class LogEngine {
   Status CreateMetaStore(const std::string& meta_path);
   // Removes the staging directory of an interrupted creation, if any.
   Status RemoveStaging();
-  Status LoadSegments(const std::vector<format::SegmentRecord>& records);
+  // `durable` is the log/durable record (all zero if absent).
+  Status LoadSegments(const std::vector<format::SegmentRecord>& records,
+                      const format::DurableRecord& durable);
   Status OpenSealed(const format::SegmentRecord& record);
-  Status RecoverActive(const format::SegmentRecord& record);
+  Status RecoverActive(const format::SegmentRecord& record, const format::DurableRecord& durable);
   // Makes [from, to) of the active segment durable as recovery read it:
   // `bytes` views the file's mapping from offset 0. Writes back the bytes the
   // device lacks (io::File::ReadFromDevice): all of them if any byte differs.
@@ -226,7 +228,10 @@ class LogEngine {
   Result<format::FooterView> ParseFooter(const internal::Segment& segment, uint64_t footer_offset,
                                          uint64_t file_bytes) const;
   Status TruncateSuffix(uint64_t new_last_index);
-  Status CommitMeta(MetaStore::Batch* batch);
+  // Commits batch with the lazy state and (once open) the durable progress.
+  Status CommitMeta(MetaStore::Batch* batch) REQUIRES(write_mu_);
+  // The durable-progress record of the active segment as it stands.
+  format::DurableRecord DurableProgress() REQUIRES(write_mu_);
   // Stops the background threads and releases files, mappings, LMDB and the
   // lock. REQUIRES: write_mu_ held and closed_ set.
   void ReleaseLocked();
@@ -291,6 +296,10 @@ class LogEngine {
   std::vector<format::EntryView> chunk_ GUARDED_BY(write_mu_);  // scratch
   std::vector<std::string_view> pieces_ GUARDED_BY(write_mu_);  // scratch
   bool closed_ GUARDED_BY(write_mu_) = false;
+  // Set once open has checked the active segment against log/durable (and
+  // not read-only): from then on every LMDB commit rewrites that record.
+  bool track_durable_ GUARDED_BY(write_mu_) = false;
+  format::DurableRecord durable_written_ GUARDED_BY(write_mu_);  // the last one committed
 
   // Lazy caller state (PutStateLazy): read by GetState on any thread.
   mutable port::Mutex state_mu_;

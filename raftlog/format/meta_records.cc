@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "raftlog/format/checksum.h"
 #include "raftlog/format/coding.h"
 
 namespace raftlog::format {
@@ -57,6 +58,7 @@ constexpr std::string_view kHardStateWhat = "HardState record";
 constexpr std::string_view kConfStateWhat = "ConfState record";
 constexpr std::string_view kSnapshotMetaWhat = "SnapshotMeta record";
 constexpr std::string_view kSegmentRecordWhat = "SegmentRecord";
+constexpr std::string_view kDurableRecordWhat = "durable-progress record (log/durable)";
 
 }  // namespace
 
@@ -194,6 +196,52 @@ Result<SegmentRecord> DecodeSegmentRecord(std::string_view bytes) {
       return r.Error("term runs", "are not increasing at run " + std::to_string(k));
     }
   }
+  RAFTLOG_RETURN_IF_ERROR(r.ExpectEnd());
+  return rec;
+}
+
+std::string EncodeDurableRecord(const DurableRecord& record) {
+  std::string out;
+  out.push_back(static_cast<char>(kDurableRecordVersion));
+  PutVarint64(&out, record.segment_id);
+  PutVarint64(&out, record.generation);
+  PutVarint64(&out, record.durable_offset);
+  PutVarint64(&out, record.last_index);
+  PutFixed64(&out, Checksum64(out, kDurableRecordSeed));
+  return out;
+}
+
+Result<DurableRecord> DecodeDurableRecord(std::string_view bytes) {
+  const std::string_view what = kDurableRecordWhat;
+  // Checksum first: no field of a damaged record is interpreted.
+  if (bytes.size() < 1 + 8) {
+    return Status::Corruption(std::string(what) + ": " + std::to_string(bytes.size()) +
+                              " bytes, too short for a version and a checksum");
+  }
+  const uint8_t version = static_cast<uint8_t>(bytes[0]);
+  if (version > kDurableRecordVersion) {
+    return Status::NotSupported(std::string(what) + ": version " + std::to_string(version) +
+                                " is newer than the newest supported (" +
+                                std::to_string(kDurableRecordVersion) + ")");
+  }
+  const std::string_view body = bytes.substr(0, bytes.size() - 8);
+  const uint64_t stored = DecodeFixed64(bytes.data() + body.size());
+  const uint64_t actual = Checksum64(body, kDurableRecordSeed);
+  if (stored != actual) {
+    return Status::Corruption(std::string(what) + ": checksum mismatch (stored " +
+                              std::to_string(stored) + ", computed " + std::to_string(actual) +
+                              ")");
+  }
+  if (version != kDurableRecordVersion) {
+    return Status::Corruption(std::string(what) + ": version " + std::to_string(version) +
+                              ", which no writer uses");
+  }
+  ByteReader r(body.substr(1), what);
+  DurableRecord rec;
+  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("segment_id", &rec.segment_id));
+  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("generation", &rec.generation));
+  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("durable_offset", &rec.durable_offset));
+  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("last_index", &rec.last_index));
   RAFTLOG_RETURN_IF_ERROR(r.ExpectEnd());
   return rec;
 }

@@ -90,4 +90,32 @@ struct SegmentRecord {
 std::string EncodeSegmentRecord(const SegmentRecord& record);
 Result<SegmentRecord> DecodeSegmentRecord(std::string_view bytes);
 
+// The LMDB key of the durable-progress record. The other keys are private to
+// engine/; this one is here because tools/ decode it too.
+inline constexpr std::string_view kDurableKey = "log/durable";
+
+// How much of the active segment is known durable (synced), written with
+// every LMDB transaction the engine commits and by a clean Close(). On open,
+// the frames of that segment up to `durable_offset` must all be present and
+// valid: they hold acknowledged entries, so damage there is corruption, not
+// a torn write, whatever the recovery policy. segment_id 0 (no segment has
+// id 0) says no active segment had durable frames at that commit.
+struct DurableRecord {
+  uint64_t segment_id = 0;
+  uint64_t generation = 0;
+  // The end of the last frame known synced; 0 if none (the check is void).
+  uint64_t durable_offset = 0;
+  // The index of the last entry in the frames before durable_offset.
+  uint64_t last_index = 0;
+  friend bool operator==(const DurableRecord&, const DurableRecord&) = default;
+};
+// version (2), segment_id, generation, durable_offset, last_index, then the
+// u64 little-endian XXH3-64 of every byte before it (seed kDurableRecordSeed).
+// There is no version 1 of this record; the checksum is verified before any
+// field is read (a mismatch is Corruption).
+inline constexpr uint8_t kDurableRecordVersion = 2;
+inline constexpr uint64_t kDurableRecordSeed = 0x6c6f672f64757261;  // "log/dura"
+std::string EncodeDurableRecord(const DurableRecord& record);
+Result<DurableRecord> DecodeDurableRecord(std::string_view bytes);
+
 }  // namespace raftlog::format

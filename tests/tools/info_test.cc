@@ -27,6 +27,8 @@ TEST(InfoTest, JsonDescribesTheLog) {
   EXPECT_EQ(j["entries"], 2500);
   EXPECT_EQ(j["compaction"]["index"], 500);
   EXPECT_EQ(j["compaction"]["term"], 1);
+  // A clean close records every entry of the active segment as durable.
+  EXPECT_EQ(j["durable"]["last_index"], 3000);
   EXPECT_EQ(j["hard_state"]["term"], 2);
   EXPECT_EQ(j["hard_state"]["vote"], 1);
   EXPECT_EQ(j["hard_state"]["commit"], 2900);
