@@ -3,7 +3,8 @@
 // saving the removed bytes to a side file (tail_cut.h). It needs the log
 // closed (it takes the writer's LOCK), and it never touches sealed segments,
 // the metadata or snapshots: damage there is reported with the options an
-// operator has, and nothing is changed.
+// operator has, and nothing is changed. (Except log/durable: a cut of frames
+// it names as synced lowers it to the cut first.)
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -28,6 +29,16 @@
 namespace raftlog::tools {
 
 namespace {
+
+// Replaces the log/durable record in the LMDB file at meta_path.
+Status WriteDurableRecord(const std::string& meta_path, const format::DurableRecord& record) {
+  RAFTLOG_ASSIGN_OR_RETURN(std::unique_ptr<engine::MetaStore> meta,
+                           engine::MetaStore::Open(meta_path));
+  engine::MetaStore::Batch batch;
+  batch.Put(format::kDurableKey, format::EncodeDurableRecord(record));
+  return meta->Write(batch);
+}
+
 
 struct RepairOptions {
   std::string dir;
@@ -76,16 +87,18 @@ int RunRepair(const RepairOptions& opt) {
 
   // Everything but the active segment's tail must be sound: repair cuts only
   // there, and must not hide damage elsewhere.
-  LogChecker checker(fs, opt.dir, nullptr);
-  checker.Run(/*report_engine=*/false);
-  const EngineVerdict& verdict = checker.verdict();
+  // (Released before the metadata is written: one LMDB environment per
+  // file in a process.)
+  auto checker = std::make_unique<LogChecker>(fs, opt.dir, nullptr);
+  checker->Run(/*report_engine=*/false);
+  const EngineVerdict& verdict = checker->verdict();
   const format::SegmentRecord* active = nullptr;
   if (!meta->segments.empty() && meta->segments.back().state == format::SegmentState::kActive) {
     active = &meta->segments.back();
   }
   const std::string active_rel = active != nullptr ? SegmentRelPath(active->segment_id) : "";
   size_t elsewhere = 0;
-  for (const Finding& f : checker.findings().all()) {
+  for (const Finding& f : checker->findings().all()) {
     if (f.severity != Severity::kError || (active != nullptr && f.file == active_rel)) continue;
     if (elsewhere++ == 0) {
       std::fprintf(stderr, "raftlog repair: the log is damaged where repair does not cut:\n");
@@ -196,7 +209,27 @@ int RunRepair(const RepairOptions& opt) {
   }
   const std::string side_name = SideFileName(SegmentFileName(active->segment_id));
   const std::string side_path = dir.Path(side_name);
+  const std::string meta_path = dir.Path(kMetaFile);
   reader->reset();
+  checker.reset();
+  opened->reset();  // `dir` is gone from here on
+  if (meta->durable.has_value() && meta->durable->segment_id == active->segment_id &&
+      meta->durable->durable_offset > scan->good_end) {
+    // The durable-progress record names the frames being cut as synced, and
+    // the engine would refuse the cut log. Lower it to the cut first: if
+    // repair stops before the cut, the engine judges the tail by the
+    // torn-tail rules and repair can run again.
+    format::DurableRecord lowered;  // claims nothing if no frame is kept
+    if (scan->good_frames > 0) {
+      lowered = format::DurableRecord{active->segment_id, active->generation, scan->good_end,
+                                      scan->last_index};
+    }
+    s = WriteDurableRecord(meta_path, lowered);
+    if (!s.ok()) return ReportError("repair", s.WithContext("lowering log/durable"));
+    Say("lowered " + std::string(format::kDurableKey) + " from offset " +
+        std::to_string(meta->durable->durable_offset) + " (index " +
+        std::to_string(meta->durable->last_index) + ") to the cut");
+  }
   s = SaveAndZero(fs, opt.dir, path, from, to, side_path);
   if (!s.ok()) {
     ReportError("repair", s);
@@ -227,8 +260,9 @@ Command AddRepairCommand(CLI::App* root) {
       "Cut a torn write off the end of the log (the active segment), after saving the removed "
       "bytes to DIR/repair-<time>-<segment>.cut; print exactly what was cut. With "
       "--truncate-at-corruption, cut at the first corrupt frame even if valid frames follow. "
-      "Needs the log closed (refuses with exit 4 if it is open). Never changes sealed segments, "
-      "the metadata or snapshots.");
+      "Needs the log closed (refuses with exit 4 if it is open). Never changes sealed segments "
+      "or snapshots; of the metadata only the durable-progress record (log/durable), lowered to "
+      "the cut.");
   app->add_option("DIR", opt->dir, "The log directory")->required();
   app->add_flag("--truncate-at-corruption", opt->truncate_at_corruption,
                 "Also cut when valid frames follow the first bad one (drops them)");

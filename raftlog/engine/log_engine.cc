@@ -570,10 +570,11 @@ Status LogEngine::RecoverActive(const format::SegmentRecord& record,
     scan.frames = &found.frames;
     scan.last_index = found.last_index;
     scan.good_end = end;
-    scan.stop_reason = !bad.ok()          ? "bad frame (" + std::string(bad.message()) + ")"
-                       : found_footer     ? std::string("a seal's footer")
-                       : end < size       ? std::string("the data ends (all-zero frame header)")
-                                          : std::string("the file ends");
+    scan.bad_frame = !bad.ok();
+    scan.stop_reason = !bad.ok()      ? std::string(bad.message())
+                       : found_footer ? std::string("a seal's footer follows")
+                       : end < size   ? std::string("all-zero frame header")
+                                      : std::string("end of the file");
     RAFTLOG_RETURN_IF_ERROR(internal::CheckDurablePrefix(durable, scan));
     if (durable.segment_id == record.segment_id) {
       // Verified durable: later frames may record it (and more LMDB commits).

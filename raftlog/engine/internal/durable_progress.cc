@@ -42,9 +42,12 @@ Status CheckDurablePrefix(const format::DurableRecord& record, const ActiveScan&
   const uint64_t good_end = scan.header_ok ? scan.good_end : 0;
   if (good_end < record.durable_offset) {
     const uint64_t first_lost = scan.header_ok ? scan.last_index + 1 : scan.base_index;
+    // The engine's usual form ("<file>: bad frame at offset N (why)"), so
+    // that tools and people see the same message for the same damage.
+    const std::string stop = scan.bad_frame ? "bad frame at offset " : "the data ends at offset ";
     return Status::Corruption(
-        name + " at offset " + std::to_string(good_end) + ": " + scan.stop_reason +
-        " inside acknowledged data (" + claim + "): entries " + std::to_string(first_lost) +
+        name + ": " + stop + std::to_string(good_end) + " (" + scan.stop_reason +
+        ") inside acknowledged data (" + claim + "): entries " + std::to_string(first_lost) +
         " to " + std::to_string(record.last_index) +
         " are damaged or missing. This is not a torn write; refusing to open under every "
         "recovery policy (restore the log from a replica or a backup)");

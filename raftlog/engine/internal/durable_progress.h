@@ -45,8 +45,9 @@ struct ActiveScan {
   // Where the valid data stops: the end of the last valid frame (also the
   // offset of a seal's footer if one follows).
   uint64_t good_end = 0;
-  // Why the data stops there, for the message ("all-zero frame header",
-  // a frame error, "end of file").
+  // Whether a bad frame stops it (else a clean end, a footer or the end of
+  // the file), and why, for the message.
+  bool bad_frame = false;
   std::string stop_reason;
 };
 
