@@ -238,6 +238,7 @@ Status LogEngine::OpenImpl() NO_THREAD_SAFETY_ANALYSIS {
   meta_options.read_only = read_only;
   RAFTLOG_ASSIGN_OR_RETURN(meta_, MetaStore::Open(meta_path, meta_options));
   RAFTLOG_RETURN_IF_ERROR(InitOrCheckFormat());
+  if (read_only) RAFTLOG_RETURN_IF_ERROR(FreezeState());
   if (read_only && !fs_->Exists(segments_dir_)) {
     return Status::Corruption(dir_ + " has metadata but no " + std::string(kSegmentsDir) +
                               " directory");
@@ -1026,11 +1027,28 @@ Status LogEngine::Read(uint64_t lo, uint64_t hi,
   return Status::OK();
 }
 
+Status LogEngine::FreezeState() {
+  // A reader beside a live writer sees the log as of its scan, which comes
+  // after this: a writer stores a HardState before the entries of the same
+  // write and its commit index never names entries written after it, so the
+  // state taken here names no entry the scan cannot see. Read at GetState
+  // time instead, a busy writer's newer commit index would name entries
+  // appended after the scan and look like lost committed entries.
+  RAFTLOG_ASSIGN_OR_RETURN(auto rows, meta_->Scan(kStatePrefix));
+  port::MutexLock lock(&state_mu_);
+  for (auto& [key, value] : rows) {
+    lazy_state_[key.substr(kStatePrefix.size())] = std::move(value);
+  }
+  state_frozen_ = true;
+  return Status::OK();
+}
+
 Result<std::optional<std::string>> LogEngine::GetState(std::string_view key) const {
   {
     port::MutexLock lock(&state_mu_);
     auto it = lazy_state_.find(key);
     if (it != lazy_state_.end()) return std::optional<std::string>(it->second);
+    if (state_frozen_) return std::optional<std::string>();
   }
   return meta_->Get(std::string(kStatePrefix) + std::string(key));
 }

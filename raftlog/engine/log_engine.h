@@ -146,7 +146,9 @@ class LogEngine {
   // The largest commit hint found in the log on open, capped at LastIndex().
   uint64_t recovered_commit_hint() const { return recovered_commit_hint_; }
 
-  // A caller's state value (see PutState), or nullopt.
+  // A caller's state value (see PutState), or nullopt. A read-only engine
+  // returns the state as it was when it opened, before it scanned the log,
+  // so that state and log are consistent beside a live writer.
   Result<std::optional<std::string>> GetState(std::string_view key) const;
 
   Stats GetStats() const;
@@ -195,6 +197,8 @@ class LogEngine {
   // Open steps.
   Status OpenImpl();
   Status InitOrCheckFormat();
+  // Read-only open: takes every state record into lazy_state_ (see GetState).
+  Status FreezeState();
   // Makes the metadata of a new log (see the definition) at meta_path.
   Status CreateMetaStore(const std::string& meta_path);
   // Removes the staging directory of an interrupted creation, if any.
@@ -301,9 +305,12 @@ class LogEngine {
   bool track_durable_ GUARDED_BY(write_mu_) = false;
   format::DurableRecord durable_written_ GUARDED_BY(write_mu_);  // the last one committed
 
-  // Lazy caller state (PutStateLazy): read by GetState on any thread.
+  // Lazy caller state (PutStateLazy): read by GetState on any thread. In a
+  // read-only engine, every state record as of the open (FreezeState), and
+  // state_frozen_ set: GetState then never reads LMDB again.
   mutable port::Mutex state_mu_;
   std::map<std::string, std::string, std::less<>> lazy_state_ GUARDED_BY(state_mu_);
+  bool state_frozen_ GUARDED_BY(state_mu_) = false;
 
   // Set once a write or sync failed; every later write returns it.
   mutable port::Mutex fail_mu_;
