@@ -77,6 +77,7 @@ class LiveWriterTest : public ::testing::Test {
 };
 
 TEST_F(LiveWriterTest, VerifyReportsNothingRunAfterRun) {
+  const uint64_t at_start = next_.load();
   for (int run = 0; run < 30; ++run) {
     SCOPED_TRACE("run " + std::to_string(run));
     const uint64_t before = next_.load();
@@ -89,7 +90,8 @@ TEST_F(LiveWriterTest, VerifyReportsNothingRunAfterRun) {
     EXPECT_GE(j["checked"]["last_index"].get<uint64_t>(), before);
     if (::testing::Test::HasFailure()) break;
   }
-  EXPECT_GT(next_.load(), 4000u);  // the writer kept going meanwhile
+  // The writer kept going meanwhile (how far depends on the machine's load).
+  EXPECT_GT(next_.load(), at_start);
 }
 
 TEST_F(LiveWriterTest, InfoAndDumpReportNothingRunAfterRun) {
