@@ -379,7 +379,7 @@ class LmdbLogStorage final : public raft::WritableStorage {
     size_t off = 0;
     RAFTLOG_RETURN_IF_ERROR(DecodeHead(val, e, &off));
     e->index = DecodeKey(key);
-    e->data.assign(static_cast<const char*>(val.mv_data) + off, val.mv_size - off);
+    e->data = Bytes::Copy(std::string_view(static_cast<const char*>(val.mv_data) + off, val.mv_size - off));
     return Status::OK();
   }
 
@@ -465,7 +465,7 @@ class LmdbLogStorage final : public raft::WritableStorage {
     p = GetIds(p, end, &cs.learners_next);
     if (p == nullptr || p >= end) return Status::Corruption("lmdb baseline: bad snapshot");
     cs.auto_leave = *p++ != 0;
-    snap.data.assign(p, static_cast<size_t>(end - p));
+    snap.data = Bytes::Copy(std::string_view(p, static_cast<size_t>(end - p)));
     return snap;
   }
 

@@ -8,7 +8,8 @@
 //     wave it calls Propose once per entry until `window` are uncommitted;
 //   - payloads come from a pool of `pool_size` prepared buffers (an 8-byte
 //     little-endian tag k, then fixed pseudo-random bytes), so the loop
-//     makes no payload;
+//     makes no payload; Propose shares the buffer (raftlog::Bytes), as etcd's
+//     Propose keeps the caller's slice;
 //   - waves: every node steps the messages addressed to it, then every node
 //     with a Ready handles one: persist (WritableStorage::Save), send, apply,
 //     Advance; a Ready is persisted before any of its messages is delivered;
@@ -38,6 +39,7 @@
 #include "raftlog/engine/disk_storage.h"
 #include "raftlog/engine/options.h"
 #include "raftlog/engine/stats.h"
+#include "raftlog/format/bytes.h"
 #include "raftlog/format/result.h"
 #include "raftlog/format/status.h"
 #include "raftlog/raft/conf_change.h"
@@ -64,8 +66,8 @@ struct WindowOptions {
 
 // The prepared payload buffers: buffer k starts with k as a little-endian
 // uint64, then xorshift64 bytes from a fixed seed (the bytes of the Go peer).
-inline std::vector<std::string> MakePayloadPool(size_t n, size_t size) {
-  std::vector<std::string> pool;
+inline std::vector<Bytes> MakePayloadPool(size_t n, size_t size) {
+  std::vector<Bytes> pool;
   pool.reserve(n);
   uint64_t x = 20240603;
   for (size_t k = 0; k < n; ++k) {
@@ -320,7 +322,7 @@ class WindowCluster {
 
   const WindowOptions options_;
   std::unique_ptr<raft::Logger> logger_;  // borrowed by the RawNodes: outlives them
-  std::vector<std::string> pool_;
+  std::vector<Bytes> pool_;  // shared by every proposal of a buffer: Propose copies nothing
   std::vector<std::unique_ptr<Node>> nodes_;  // nodes_[k] has id k+1; node 1 leads
   uint64_t proposed_ = 0;                     // data entries proposed on the leader
   uint64_t acked_ = 0;  // data entries the leader saw committed (proposed_ - acked_ in flight)

@@ -24,6 +24,7 @@ namespace {
 
 namespace engine = raftlog::engine;
 namespace raft = raftlog::raft;
+using raftlog::Bytes;
 using raftlog::Result;
 using raftlog::Status;
 
@@ -58,10 +59,11 @@ void HandleReadies(Node& n, std::deque<raft::Message>& network) {
     for (const raft::Entry& e : rd.committed_entries) {
       if (e.type == raft::EntryType::kNormal) {
         if (e.data.empty()) continue;  // a new leader's empty entry
-        const size_t eq = e.data.find('=');
-        n.kv[e.data.substr(0, eq)] = e.data.substr(eq + 1);
-        n.applied.push_back(e.data);
-        std::printf("node %" PRIu64 ": applied %" PRIu64 ": %s\n", n.id, e.index, e.data.c_str());
+        const std::string data = e.data.ToString();
+        const size_t eq = data.find('=');
+        n.kv[data.substr(0, eq)] = data.substr(eq + 1);
+        n.applied.push_back(data);
+        std::printf("node %" PRIu64 ": applied %" PRIu64 ": %s\n", n.id, e.index, data.c_str());
       } else {
         Result<raft::ConfChangeI> cc = raft::ConfChangeFromEntry(e);
         Check(cc.status(), "conf change");
@@ -133,7 +135,7 @@ int main() {
     for (Node& n : nodes) {
       if (proposed < proposals.size() &&
           n.raft->GetBasicStatus().soft_state.raft_state == raft::StateType::kStateLeader &&
-          n.raft->Propose(proposals[proposed]).ok()) {
+          n.raft->Propose(Bytes(proposals[proposed])).ok()) {
         std::printf("node %" PRIu64 ": proposed %s\n", n.id, proposals[proposed].c_str());
         ++proposed;
       }

@@ -279,7 +279,7 @@ Status DiskStorage::Compact(uint64_t compact_index) {
 }
 
 Result<std::string> DiskStorage::WriteSnapshotFile(const raft::SnapshotMetadata& meta,
-                                                   const std::string& data) {
+                                                   std::string_view data) {
   snapshot::SnapshotMeta file_meta;
   file_meta.index = meta.index;
   file_meta.term = meta.term;

@@ -109,7 +109,7 @@ class DiskStorage final : public raft::WritableStorage {
   // With `hs`, writes it in the snapshot's LMDB transaction.
   Status ApplySnapshotLocked(const raft::Snapshot& snapshot, const raft::HardState* hs = nullptr)
       REQUIRES(mu_);
-  Result<std::string> WriteSnapshotFile(const raft::SnapshotMetadata& meta, const std::string& data)
+  Result<std::string> WriteSnapshotFile(const raft::SnapshotMetadata& meta, std::string_view data)
       REQUIRES(mu_);
   void PruneSnapshots() REQUIRES(mu_);
 

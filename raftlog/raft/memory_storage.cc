@@ -134,8 +134,7 @@ Status MemoryStorage::Compact(uint64_t compact_index) {
   // Entry compact_index becomes the dummy: keep its index and term, drop its data.
   const uint64_t k = compact_index - offset;
   ents_.erase(ents_.begin(), ents_.begin() + static_cast<std::ptrdiff_t>(k));
-  ents_.front().data.clear();
-  ents_.front().data.shrink_to_fit();
+  ents_.front().data.clear();  // releases its share of the payload
   ents_.front().type = EntryType::kNormal;
   return Status::OK();
 }

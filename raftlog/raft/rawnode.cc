@@ -91,7 +91,7 @@ Status RawNode::Campaign() {
   return raft_->Step(std::move(m));
 }
 
-Status RawNode::Propose(std::string data) {
+Status RawNode::Propose(Bytes data) {
   Message m;
   m.type = MessageType::kMsgProp;
   m.from = raft_->id();

@@ -119,7 +119,11 @@ class RawNode {
   // Proposes `data` to be appended to the log. ErrProposalDropped if the
   // proposal was refused (see above); OK means accepted locally or
   // forwarded, not committed.
-  Status Propose(std::string data);
+  // The entry shares `data`'s bytes (no copy is made anywhere on the raft
+  // path: the unstable log, the messages to every follower, MemoryStorage and
+  // the committed entry all refer to them). A std::string passed with
+  // std::move is taken over without copying.
+  Status Propose(Bytes data);
 
   // Proposes a membership change (V1 or V2; an empty ConfChangeV2 leaves a
   // joint configuration). Errors as Propose. Unless

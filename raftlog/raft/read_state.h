@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <string>
 
+#include "raftlog/format/bytes.h"
+
 namespace raftlog::raft {
 
 // How read-only requests are served (etcd's ReadOnlyOption).
@@ -33,7 +35,7 @@ enum class ReadOnlyOption : unsigned char {
 // using a unique id as the context.
 struct ReadState {
   uint64_t index = 0;
-  std::string request_ctx;
+  Bytes request_ctx;  // the context given to RawNode::ReadIndex
 
   friend bool operator==(const ReadState&, const ReadState&) = default;
 };

@@ -3,8 +3,10 @@
 //
 // RawNode::Ready() returns one; the application persists, sends and applies
 // what it holds in the order rawnode.h's contract describes, then calls
-// RawNode::Advance(). Everything in a Ready is the application's own copy:
-// it may be moved out, kept or modified freely.
+// RawNode::Advance(). Everything in a Ready is the application's own value:
+// it may be moved out, kept or modified freely. Entry payloads are shared
+// immutable Bytes (with the raft core, the storage, the messages), never
+// copied; keeping them keeps their buffers alive.
 //
 // Thread-safety: value types; thread-compatible.
 

@@ -23,8 +23,11 @@
 //   kIOError, kCorruption, kInvalidArgument  a disk-backed implementation
 //                  failed; the core cannot continue and stops.
 //
-// Ownership: every returned value is a copy owned by the caller, who may
-// modify or append to it without affecting the storage.
+// Ownership: every returned value is owned by the caller, who may modify or
+// append to it without affecting the storage. Entry payloads are immutable
+// shared Bytes: an implementation may hand out references to the bytes it
+// keeps (MemoryStorage does) instead of copies, and keeps its own reference
+// to what Append gave it rather than copying.
 
 #pragma once
 

@@ -1,9 +1,12 @@
 // The raft value types: our counterparts of etcd's raftpb messages.
 //
-// Plain structs with value semantics (copyable, comparable). They hold no
-// pointers into storage: an Entry handed out by a Storage owns its bytes, so
-// callers may keep or modify it without affecting the storage (etcd's
-// immutability contract, enforced here by copying).
+// Plain structs with value semantics (copyable, comparable). Payloads
+// (Entry::data, Snapshot::data, Message::context) are raftlog::Bytes:
+// immutable and shared, so copying an entry (into the unstable log, a message
+// to each follower, a storage, a Ready) never copies its bytes, as etcd's Go
+// slices share them. An Entry handed out by a Storage may share its bytes
+// with the storage; the bytes can never change, so callers may keep it as
+// long as they like and replace its fields without affecting the storage.
 //
 // Field names follow raftpb (snake_case); enumerators carry etcd's names with
 // Google's k prefix, and *Name() functions print etcd's spelling ("MsgApp",
@@ -21,6 +24,8 @@
 #include <string_view>
 #include <vector>
 
+#include "raftlog/format/bytes.h"
+
 namespace raftlog::raft {
 
 // etcd's "None": no node / no leader / no vote.
@@ -37,7 +42,7 @@ struct Entry {
   uint64_t term = 0;
   uint64_t index = 0;
   EntryType type = EntryType::kNormal;
-  std::string data;
+  Bytes data;  // shared, immutable
 
   friend bool operator==(const Entry&, const Entry&) = default;
 };
@@ -96,7 +101,7 @@ struct SnapshotMetadata {
 };
 
 struct Snapshot {
-  std::string data;
+  Bytes data;
   SnapshotMetadata metadata;
 
   friend bool operator==(const Snapshot&, const Snapshot&) = default;
@@ -152,7 +157,7 @@ struct Message {
   std::shared_ptr<const Snapshot> snapshot;
   bool reject = false;
   uint64_t reject_hint = 0;
-  std::string context;
+  Bytes context;
   // MsgStorageAppend / MsgStorageApply: the messages to deliver once the
   // local write is done.
   std::vector<Message> responses;

@@ -87,8 +87,8 @@ class ModelTest : public ::testing::Test {
       batch[k].index = at + k;
       batch[k].term = term;
       batch[k].type = static_cast<EntryType>(rng_() % 3);
-      batch[k].data.assign(rng_() % 8 == 0 ? rng_() % 9000 : rng_() % 300,
-                           static_cast<char>('a' + rng_() % 26));
+      const size_t bytes = rng_() % 8 == 0 ? rng_() % 9000 : rng_() % 300;
+      batch[k].data = std::string(bytes, static_cast<char>('a' + rng_() % 26));
     }
     return batch;
   }

@@ -786,7 +786,7 @@ TEST_P(RaftTest, CandidateConcede) {
   EXPECT_EQ(a.term(), 1u);
 
   const std::string want_log =
-      WantLtoa({Entry{1, 1, EntryType::kNormal, {}}, Entry{1, 2, EntryType::kNormal, data}});
+      WantLtoa({Entry{1, 1, EntryType::kNormal, {}}, Entry{1, 2, EntryType::kNormal, Bytes(data)}});
   for (uint64_t id : tt.ids()) {
     EXPECT_EQ(Ltoa(tt.raft(id).raft_log()), want_log) << "#" << id;
   }
@@ -852,7 +852,7 @@ TEST_P(RaftTest, Proposal) {
     std::string want_log = WantLtoa({});
     if (tt.success) {
       want_log =
-          WantLtoa({Entry{1, 1, EntryType::kNormal, {}}, Entry{1, 2, EntryType::kNormal, data}});
+          WantLtoa({Entry{1, 1, EntryType::kNormal, {}}, Entry{1, 2, EntryType::kNormal, Bytes(data)}});
     }
     for (uint64_t id : tt.network.ids()) {
       if (!tt.network.is_raft(id)) continue;
@@ -878,7 +878,7 @@ TEST_P(RaftTest, ProposalByProxy) {
     tt.Send(Prop(2, 2, data));
 
     const std::string want_log =
-        WantLtoa({Entry{1, 1, EntryType::kNormal, {}}, Entry{1, 2, EntryType::kNormal, data}});
+        WantLtoa({Entry{1, 1, EntryType::kNormal, {}}, Entry{1, 2, EntryType::kNormal, Bytes(data)}});
     for (uint64_t id : tt.ids()) {
       if (!tt.is_raft(id)) continue;
       EXPECT_EQ(Ltoa(tt.raft(id).raft_log()), want_log) << "#" << j << "." << id;

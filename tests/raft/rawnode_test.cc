@@ -655,7 +655,7 @@ TEST_P(RawNodeTest, BoundedLogGrowthWithPartition) {
   // Simulate a network partition while we make our proposals by never
   // committing anything. These proposals should not cause the leader's log
   // to grow indefinitely.
-  for (int i = 0; i < 1024; ++i) (void)rn.Propose(data);
+  for (int i = 0; i < 1024; ++i) (void)rn.Propose(Bytes(data));
 
   // Check the size of leader's uncommitted log tail. It should not exceed
   // the MaxUncommittedEntriesSize limit.
@@ -815,7 +815,7 @@ TEST_P(RawNodeTest, CommitPagination) {
   }
 
   const std::string blob(1000, 'a');
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(rn.Propose(blob).ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(rn.Propose(Bytes(blob)).ok());
 
   // The 3 proposals commit in one go, but only 2 fit in one Ready.
   Ready rd = rn.Ready();

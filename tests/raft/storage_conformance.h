@@ -467,8 +467,9 @@ TYPED_TEST_P(StorageConformanceTest, EntryPayloadsAndTypesRoundTrip) {
     e.term = 1 + i / 10;
     e.type = static_cast<EntryType>(i % 3);
     // Sizes 0, 1, 7, ... up to 64 KiB, with every byte value.
-    e.data.resize((i * i * i * 7) % 65537);
-    for (size_t k = 0; k < e.data.size(); ++k) e.data[k] = static_cast<char>((k * 131 + i) & 0xff);
+    std::string data((i * i * i * 7) % 65537, '\0');
+    for (size_t k = 0; k < data.size(); ++k) data[k] = static_cast<char>((k * 131 + i) & 0xff);
+    e.data = std::move(data);
     ents.push_back(std::move(e));
   }
   ASSERT_TRUE(this->storage_->Append(ents).ok());

@@ -215,7 +215,7 @@ Status InteractionEnv::Apply(Node& n, const std::vector<Entry>& entries) {
     // the command.
     const Snapshot& last = n.history.back();
     Snapshot snap;
-    snap.data = last.data + update;
+    snap.data = last.data.ToString() + update;
     snap.metadata.index = ent.index;
     snap.metadata.term = ent.term;
     snap.metadata.conf_state = cs.has_value() ? std::move(*cs) : last.metadata.conf_state;

@@ -183,7 +183,7 @@ Status InteractionEnv::HandleSingle(const std::string& cmd, const std::vector<Cm
     if (args.size() != 2 || !args[1].vals.empty()) {
       return Fatal("propose: expected exactly one key with no vals");
     }
-    return nodes_[*idx]->raw_node->Propose(args[1].key);
+    return nodes_[*idx]->raw_node->Propose(Bytes(args[1].key));
   }
   if (cmd == "propose-conf-change") return HandleProposeConfChange(args, input);
   if (cmd == "report-unreachable") {
@@ -274,7 +274,7 @@ Status InteractionEnv::HandleAddNodes(const std::vector<CmdArg>& args) {
         snap.metadata.index = *v;
         cfg.applied = *v;
       } else if (arg.key == "content") {
-        snap.data = val;
+        snap.data = Bytes(val);
       } else if (arg.key == "async-storage-writes") {
         RAFTLOG_RETURN_IF_ERROR(scan_bool(&cfg.async_storage_writes));
       } else if (arg.key == "prevote") {

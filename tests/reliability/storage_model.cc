@@ -314,8 +314,9 @@ std::vector<Entry> MakeEntries(std::mt19937_64& rng, uint64_t first, uint64_t n,
     e.index = i;
     e.type = rng() % 8 == 0 ? raft::EntryType::kConfChange : raft::EntryType::kNormal;
     const size_t bytes = rng() % 5 == 0 ? 0 : rng() % (max_bytes + 1);
-    e.data.resize(bytes);
-    for (char& c : e.data) c = static_cast<char>(rng());
+    std::string data(bytes, '\0');
+    for (char& c : data) c = static_cast<char>(rng());
+    e.data = std::move(data);
     out.push_back(std::move(e));
   }
   return out;

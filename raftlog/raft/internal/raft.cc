@@ -322,7 +322,7 @@ bool Raft::MaybeSendSnapshot(uint64_t to, tracker::Progress& pr) {
   return true;
 }
 
-void Raft::SendHeartbeat(uint64_t to, const std::string& ctx) {
+void Raft::SendHeartbeat(uint64_t to, const Bytes& ctx) {
   tracker::Progress& pr = trk_.progress.at(to);
   // The follower's log may not match the leader's up to the committed index
   // yet: never let a heartbeat move its commit past what it is known to
@@ -345,7 +345,7 @@ void Raft::BcastAppend() {
 }
 
 void Raft::BcastHeartbeat() {
-  const std::string ctx = read_only_.HeartbeatCtx();
+  const Bytes ctx(read_only_.HeartbeatCtx());  // shared by every heartbeat
   for (const auto& [id, pr] : trk_.progress) {
     if (id == id_) continue;
     SendHeartbeat(id, ctx);

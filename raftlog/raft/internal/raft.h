@@ -251,7 +251,7 @@ class Raft {
 
   // Queues `m` for sending, filling in From and Term (etcd's send).
   void Send(Message m);
-  void SendHeartbeat(uint64_t to, const std::string& ctx);
+  void SendHeartbeat(uint64_t to, const Bytes& ctx);
   void SendTimeoutNow(uint64_t to);
   bool MaybeSendSnapshot(uint64_t to, tracker::Progress& pr);
 

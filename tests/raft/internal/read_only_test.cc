@@ -38,7 +38,7 @@ Message ReadIndexMsg(uint64_t from, std::string request_ctx) {
 
 std::vector<std::string> RequestCtxs(const std::vector<ReadIndexRequest>& reqs) {
   std::vector<std::string> out;
-  for (const ReadIndexRequest& r : reqs) out.push_back(r.req.entries.at(0).data);
+  for (const ReadIndexRequest& r : reqs) out.push_back(r.req.entries.at(0).data.ToString());
   return out;
 }
 
