@@ -16,29 +16,6 @@ namespace {
 constexpr std::string_view kSegmentSuffix = ".seg";
 constexpr size_t kSegmentIdDigits = 16;
 
-Result<uint64_t> DecodeFixed64Value(const std::string& v, std::string_view key) {
-  if (v.size() != 8) {
-    return Status::Corruption(std::string(key) + " has " + std::to_string(v.size()) +
-                              " bytes, expected 8");
-  }
-  return format::DecodeFixed64(v.data());
-}
-
-Status DecodeStart(std::string_view bytes, uint64_t* first_index, uint64_t* prev_term) {
-  format::ByteReader r(bytes, "log/start record");
-  uint8_t version = 0;
-  RAFTLOG_RETURN_IF_ERROR(r.ReadFixed8("version", &version));
-  if (version == 0) return Status::Corruption("log/start record has version 0");
-  if (version > format::kMetaRecordVersion) {
-    return Status::NotSupported("log/start record has version " + std::to_string(version));
-  }
-  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("first index", first_index));
-  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("previous term", prev_term));
-  RAFTLOG_RETURN_IF_ERROR(r.ExpectEnd());
-  if (*first_index == 0) return Status::Corruption("log/start record: first index is 0");
-  return Status::OK();
-}
-
 }  // namespace
 
 std::string SegmentFileName(uint64_t id) {
@@ -139,12 +116,12 @@ Result<LogMetadata> LogDir::ReadMetadata(Findings* findings) const {
   if (!start.has_value()) {
     bad(kStartKey, Status::Corruption("missing"), true);
   } else {
-    uint64_t first = 0;
-    Status s = DecodeStart(*start, &first, &m.prev_term);
-    if (s.ok()) {
-      m.first_index = first;
+    auto decoded = format::DecodeLogStart(*start);
+    if (decoded.ok()) {
+      m.first_index = decoded->first_index;
+      m.prev_term = decoded->prev_term;
     } else {
-      bad(kStartKey, s, true);
+      bad(kStartKey, decoded.status(), true);
     }
   }
 
@@ -154,7 +131,7 @@ Result<LogMetadata> LogDir::ReadMetadata(Findings* findings) const {
       bad(key, Status::Corruption("missing"), false);
       continue;
     }
-    auto v = DecodeFixed64Value(*value, key);
+    auto v = format::DecodeCounter(key, *value);
     if (!v.ok()) {
       bad(key, v.status(), false);
       continue;

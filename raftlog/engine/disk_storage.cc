@@ -93,6 +93,7 @@ Status DiskStorage::Load() {
   // crash between them may leave a commit above the log's end.
   // A snapshot is committed by definition, so the commit index is at least
   // its index (raft refuses to start otherwise).
+  RAFTLOG_RETURN_IF_ERROR(CheckAgainstLog(snap_bytes.has_value()));
   const uint64_t last = engine_->LastIndex();
   const uint64_t stored_commit = hard_state_.commit;
   hard_state_.commit = std::min(std::max(hard_state_.commit, engine_->recovered_commit_hint()),
@@ -122,6 +123,15 @@ Status DiskStorage::Load() {
   for (const snapshot::SnapshotInfo& info : listing.snapshots) {
     if (info.name == snapshot_file_) {
       referenced_found = true;
+      // LMDB has no page checksums of its own: the metadata must agree with
+      // the file's own (checksummed) header.
+      if (info.meta.index != snapshot_meta_.index || info.meta.term != snapshot_meta_.term) {
+        return Status::Corruption(
+            "snapshot metadata of " + engine_->dir() + " says index " +
+            std::to_string(snapshot_meta_.index) + " term " + std::to_string(snapshot_meta_.term) +
+            ", but the snapshot file " + info.name + " it names holds index " +
+            std::to_string(info.meta.index) + " term " + std::to_string(info.meta.term));
+      }
     } else if (info.meta.index >= snapshot_meta_.index && !engine_->read_only()) {
       RAFTLOG_RETURN_IF_ERROR(snapshots_->Remove(info.name));
     }
@@ -129,6 +139,38 @@ Status DiskStorage::Load() {
   if (!referenced_found) {
     return Status::Corruption("snapshot file " + snapshot_file_ + " named by the metadata of " +
                               engine_->dir() + " is missing or damaged");
+  }
+  // Values of earlier versions (no checksum): rewritten now, once.
+  if (!engine_->read_only()) {
+    StateUpdates rewrite;
+    if (hs_bytes.has_value() && format::IsOldMetaEncoding(*hs_bytes)) {
+      rewrite.emplace_back(kHardStateKey, EncodeHardState(hard_state_));
+    }
+    if (snap_bytes.has_value() && format::IsOldMetaEncoding(*snap_bytes)) {
+      auto meta = format::DecodeSnapshotMeta(*snap_bytes);
+      if (meta.ok()) rewrite.emplace_back(kSnapshotKey, format::EncodeSnapshotMeta(*meta));
+    }
+    if (!rewrite.empty()) RAFTLOG_RETURN_IF_ERROR(engine_->PutState(rewrite));
+  }
+  return Status::OK();
+}
+
+Status DiskStorage::CheckAgainstLog(bool has_snapshot) const {
+  const uint64_t last = engine_->LastIndex();
+  // Where the log still holds the snapshot's index (log/start's term of the
+  // entry before the first, or a segment's entry), it must hold the
+  // snapshot's term there.
+  if (has_snapshot && snapshot_meta_.index > 0 && snapshot_meta_.index + 1 >= engine_->FirstIndex() &&
+      snapshot_meta_.index <= last) {
+    auto term = engine_->Term(snapshot_meta_.index);
+    if (term.ok() && *term != snapshot_meta_.term) {
+      return Status::Corruption(
+          "snapshot metadata of " + engine_->dir() + " says index " +
+          std::to_string(snapshot_meta_.index) + " has term " +
+          std::to_string(snapshot_meta_.term) + ", but the log (" +
+          (snapshot_meta_.index + 1 == engine_->FirstIndex() ? "log/start" : "its segments") +
+          ") says term " + std::to_string(*term));
+    }
   }
   return Status::OK();
 }

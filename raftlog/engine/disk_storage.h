@@ -104,6 +104,9 @@ class DiskStorage final : public raft::WritableStorage {
   DiskStorage(std::unique_ptr<LogEngine> engine, std::unique_ptr<snapshot::SnapshotStore> snapshots,
               size_t snapshots_kept);
   Status Load();
+  // Cross-check of the loaded snapshot metadata against the log
+  // (Corruption naming both values). REQUIRES: mu_ held.
+  Status CheckAgainstLog(bool has_snapshot) const REQUIRES(mu_);
   Status SetHardStateLocked(const raft::HardState& hs) REQUIRES(mu_);
   Status AppendLocked(std::span<const raft::Entry> entries, bool sync) REQUIRES(mu_);
   // With `hs`, writes it in the snapshot's LMDB transaction.

@@ -6,6 +6,19 @@
 // the process dies of SIGBUS. The engine (MetaStore::Open) and the tool must
 // report such a file, not crash, so they read LMDB's two meta pages itself (a stable, documented
 // layout) and checks that the file holds every page the newest transaction uses.
+// LMDB 0.9 has no page checksums either, and one damaged byte inside a page
+// (a node's key size, a child page number, an overflow page count) makes it
+// read outside its map: so the check also walks both B-trees of the newest
+// transaction (the main database and the free-page database), page by page,
+// and checks that every page a reader can reach is in the file and reached
+// once, every node, key and value lies within its page, every overflow run
+// within the file, and every free-page list names pages of the file.
+// Page layout (mdb.c): a 16-byte header (u64 page number, u16 pad, u16
+// flags, u16 lower and u16 upper bounds of the free space, or u32 page count
+// of an overflow run), then u16 node offsets; a node is u16 lo, u16 hi (the
+// value size, or with the flags the child page number of a branch node), u16
+// flags, u16 key size, then the key and the value (or an overflow page
+// number).
 //
 // Layout read here (lmdb.h / mdb.c, LMDB 0.9, native byte order, which is
 // little-endian on every platform raftlog supports): each of pages 0 and 1
@@ -38,9 +51,11 @@ struct LmdbFileInfo {
 
 // Checks the LMDB data file at `path`. Returns Corruption ("<path>: ...")
 // for a file too short for its meta pages, without a valid meta page (not
-// an LMDB file), with an impossible page size, or shorter than the pages its
-// newest transaction uses (truncated); NotFound or IOError if it cannot be
-// read.
+// an LMDB file), with an impossible page size, shorter than the pages its
+// newest transaction uses (truncated), or with a page of its trees that
+// fails the walk above ("<path>: LMDB page <n>: ..."); NotFound or IOError
+// if it cannot be read. A walk that fails while a writer commits (the
+// newest transaction changed meanwhile) is made again.
 Result<LmdbFileInfo> CheckLmdbFile(io::FileSystem* fs, const std::string& path);
 
 }  // namespace raftlog::engine

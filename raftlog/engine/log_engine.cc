@@ -51,42 +51,19 @@ std::string SegmentKey(uint64_t id) {
   return buf;
 }
 
-std::string Fixed64(uint64_t v) {
-  std::string s;
-  format::PutFixed64(&s, v);
-  return s;
-}
+// The counters under log/ (next segment id, generation): format::EncodeCounter.
+std::string Counter(std::string_view key, uint64_t v) { return format::EncodeCounter(key, v); }
 
-Result<uint64_t> DecodeFixed64Value(const std::optional<std::string>& v, std::string_view key) {
+Result<uint64_t> DecodeCounterValue(const std::optional<std::string>& v, std::string_view key) {
   if (!v.has_value()) return Status::Corruption("metadata key " + std::string(key) + " is missing");
-  if (v->size() != 8) {
-    return Status::Corruption("metadata key " + std::string(key) + " has " +
-                              std::to_string(v->size()) + " bytes, expected 8");
-  }
-  return format::DecodeFixed64(v->data());
+  auto decoded = format::DecodeCounter(key, *v);
+  if (!decoded.ok()) return decoded.status().WithContext("metadata key " + std::string(key));
+  return *decoded;
 }
 
 // "log/start": the first index and the term of the entry before it.
 std::string EncodeStart(uint64_t first_index, uint64_t prev_term) {
-  std::string s;
-  s.push_back(static_cast<char>(format::kMetaRecordVersion));
-  format::PutVarint64(&s, first_index);
-  format::PutVarint64(&s, prev_term);
-  return s;
-}
-
-Status DecodeStart(std::string_view bytes, uint64_t* first_index, uint64_t* prev_term) {
-  format::ByteReader r(bytes, "log/start record");
-  uint8_t version = 0;
-  RAFTLOG_RETURN_IF_ERROR(r.ReadFixed8("version", &version));
-  if (version != format::kMetaRecordVersion) {
-    return Status::NotSupported("log/start record has version " + std::to_string(version));
-  }
-  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("first index", first_index));
-  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("previous term", prev_term));
-  RAFTLOG_RETURN_IF_ERROR(r.ExpectEnd());
-  if (*first_index == 0) return Status::Corruption("log/start record: first index is 0");
-  return Status::OK();
+  return format::EncodeLogStart(format::LogStartRecord{first_index, prev_term});
 }
 
 // Bytes a footer with `frames` frames and `runs` term runs needs, trailer
@@ -251,12 +228,22 @@ Status LogEngine::OpenImpl() NO_THREAD_SAFETY_ANALYSIS {
   // The log's start, ids and generation.
   RAFTLOG_ASSIGN_OR_RETURN(auto start, meta_->Get(kStartKey));
   if (!start.has_value()) return Status::Corruption("metadata of " + dir_ + " has no log/start");
-  uint64_t first_index = 0;
-  RAFTLOG_RETURN_IF_ERROR(DecodeStart(*start, &first_index, &prev_term_));
+  auto start_record = format::DecodeLogStart(*start);
+  if (!start_record.ok()) {
+    return start_record.status().WithContext("metadata of " + dir_ + ": key " +
+                                             std::string(kStartKey));
+  }
+  const uint64_t first_index = start_record->first_index;
+  prev_term_ = start_record->prev_term;
+  // Values in an encoding without checksum (written by earlier versions):
+  // rewritten once the log is open for writing.
+  bool old_encoding = format::IsOldMetaEncoding(*start);
   RAFTLOG_ASSIGN_OR_RETURN(auto next_id, meta_->Get(kNextSegmentIdKey));
-  RAFTLOG_ASSIGN_OR_RETURN(next_segment_id_, DecodeFixed64Value(next_id, kNextSegmentIdKey));
+  RAFTLOG_ASSIGN_OR_RETURN(next_segment_id_, DecodeCounterValue(next_id, kNextSegmentIdKey));
   RAFTLOG_ASSIGN_OR_RETURN(auto generation, meta_->Get(kGenerationKey));
-  RAFTLOG_ASSIGN_OR_RETURN(generation_, DecodeFixed64Value(generation, kGenerationKey));
+  RAFTLOG_ASSIGN_OR_RETURN(generation_, DecodeCounterValue(generation, kGenerationKey));
+  old_encoding = old_encoding || format::IsOldCounterEncoding(*next_id) ||
+                 format::IsOldCounterEncoding(*generation);
   first_index_.store(first_index);
 
   // The manifest.
@@ -265,6 +252,7 @@ Status LogEngine::OpenImpl() NO_THREAD_SAFETY_ANALYSIS {
   for (const auto& [key, value] : rows) {
     auto record = format::DecodeSegmentRecord(value);
     if (!record.ok()) return record.status().WithContext("manifest entry " + key);
+    old_encoding = old_encoding || format::IsOldMetaEncoding(value);
     if (key != SegmentKey(record->segment_id)) {
       return Status::Corruption("manifest entry " + key + " describes segment " +
                                 std::to_string(record->segment_id));
@@ -304,11 +292,32 @@ Status LogEngine::OpenImpl() NO_THREAD_SAFETY_ANALYSIS {
   // active segment was checked against it.)
   track_durable_ = true;
   durable_written_ = durable;
+  if (old_encoding) RAFTLOG_RETURN_IF_ERROR(RewriteOldEncodings());
   if (options_.sync == SyncPolicy::kInterval) {
     syncer_ = std::thread([this] { SyncLoop(); });
   }
   preallocator_->Start();
   return Status::OK();
+}
+
+Status LogEngine::RewriteOldEncodings() NO_THREAD_SAFETY_ANALYSIS {
+  // Everything the engine keeps under log/ and seg/, as it stands after this
+  // open's recovery, re-encoded with checksums, in one transaction.
+  MetaStore::Batch batch;
+  RAFTLOG_ASSIGN_OR_RETURN(auto start, meta_->Get(kStartKey));
+  if (start.has_value() && format::IsOldMetaEncoding(*start)) {
+    batch.Put(kStartKey, EncodeStart(first_index_.load(), prev_term_));
+  }
+  batch.Put(kNextSegmentIdKey, Counter(kNextSegmentIdKey, next_segment_id_));
+  batch.Put(kGenerationKey, Counter(kGenerationKey, generation_));
+  RAFTLOG_ASSIGN_OR_RETURN(auto rows, meta_->Scan(kSegmentPrefix));
+  for (const auto& [key, value] : rows) {
+    if (!format::IsOldMetaEncoding(value)) continue;
+    auto record = format::DecodeSegmentRecord(value);
+    if (!record.ok()) return record.status().WithContext("manifest entry " + key);
+    batch.Put(key, format::EncodeSegmentRecord(*record));
+  }
+  return CommitMeta(&batch);
 }
 
 Status LogEngine::RemoveStaging() {
@@ -376,8 +385,8 @@ Status LogEngine::InitOrCheckFormat() NO_THREAD_SAFETY_ANALYSIS {
   format::PutFixed16(&version, format::kFormatVersion);
   batch.Put(kFormatKey, version);
   batch.Put(kStartKey, EncodeStart(1, 0));
-  batch.Put(kNextSegmentIdKey, Fixed64(1));
-  batch.Put(kGenerationKey, Fixed64(0));
+  batch.Put(kNextSegmentIdKey, Counter(kNextSegmentIdKey, 1));
+  batch.Put(kGenerationKey, Counter(kGenerationKey, 0));
   return CommitMeta(&batch);
 }
 
@@ -1421,7 +1430,8 @@ Status LogEngine::Activate(MetaStore::Batch* batch) NO_THREAD_SAFETY_ANALYSIS {
   record.state = format::SegmentState::kActive;
   record.last_index = record.base_index - 1;
   batch->Put(SegmentKey(record.segment_id), format::EncodeSegmentRecord(record));
-  batch->Put(kNextSegmentIdKey, Fixed64(std::max(next_segment_id_, record.segment_id + 1)));
+  batch->Put(kNextSegmentIdKey,
+             Counter(kNextSegmentIdKey, std::max(next_segment_id_, record.segment_id + 1)));
   Status s = CommitMeta(batch);
   if (!s.ok()) {
     Fail(s);
@@ -1551,7 +1561,7 @@ Status LogEngine::TruncateSuffix(uint64_t new_last) NO_THREAD_SAFETY_ANALYSIS {
     batch.Put(SegmentKey(record.segment_id), format::EncodeSegmentRecord(record));
   }
   for (size_t k = keep; k < segments_.size(); ++k) batch.Delete(SegmentKey(segments_[k]->id()));
-  batch.Put(kGenerationKey, Fixed64(generation_ + 1));
+  batch.Put(kGenerationKey, Counter(kGenerationKey, generation_ + 1));
   Status s = CommitMeta(&batch);
   if (!s.ok()) {
     Fail(s);
@@ -1646,7 +1656,7 @@ Status LogEngine::Reset(uint64_t index, uint64_t term, const StateUpdates& state
   RAFTLOG_RETURN_IF_ERROR(CheckWritable());
   MetaStore::Batch batch;
   batch.Put(kStartKey, EncodeStart(index + 1, term));
-  batch.Put(kGenerationKey, Fixed64(generation_ + 1));
+  batch.Put(kGenerationKey, Counter(kGenerationKey, generation_ + 1));
   for (const auto& [k, v] : state) batch.Put(std::string(kStatePrefix) + k, v);
   {
     port::MutexLock lock(&state_mu_);

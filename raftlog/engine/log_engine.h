@@ -201,6 +201,8 @@ class LogEngine {
   Status FreezeState();
   // Makes the metadata of a new log (see the definition) at meta_path.
   Status CreateMetaStore(const std::string& meta_path);
+  // Rewrites the log/ and seg/ values found in the encoding without checksum.
+  Status RewriteOldEncodings();
   // Removes the staging directory of an interrupted creation, if any.
   Status RemoveStaging();
   // `durable` is the log/durable record (all zero if absent).

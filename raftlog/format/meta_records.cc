@@ -9,17 +9,46 @@ namespace raftlog::format {
 
 namespace {
 
-// Reads and checks the leading version byte of a record called `what`.
-Status ReadVersion(ByteReader* r, std::string_view what) {
-  uint8_t version = 0;
-  RAFTLOG_RETURN_IF_ERROR(r->ReadFixed8("version", &version));
-  if (version > kMetaRecordVersion) {
-    return Status::NotSupported(std::string(what) + ": version " + std::to_string(version) +
-                                " is newer than the newest supported (" +
-                                std::to_string(kMetaRecordVersion) + ")");
+// Reads and checks the leading version byte of a record called `what`
+// (`newest`: the newest version this reader knows).
+Status ReadVersion(ByteReader* r, std::string_view what, uint8_t* version = nullptr,
+                   uint8_t newest = kMetaRecordVersion) {
+  uint8_t v = 0;
+  RAFTLOG_RETURN_IF_ERROR(r->ReadFixed8("version", &v));
+  if (v > newest) {
+    return Status::NotSupported(std::string(what) + ": version " + std::to_string(v) +
+                                " is newer than the newest supported (" + std::to_string(newest) +
+                                ")");
   }
-  if (version == 0) return r->Error("version", "is 0, which no writer uses");
+  if (v == 0) return r->Error("version", "is 0, which no writer uses");
+  if (version != nullptr) *version = v;
   return Status::OK();
+}
+
+// Version 2 records end with the XXH3-64 of every byte before it.
+void PutChecksum(std::string* out, uint64_t seed) { PutFixed64(out, Checksum64(*out, seed)); }
+
+// After the fields of a record of `version`: in version 2, the checksum
+// (over bytes[0, where it starts)) and then the end; in version 1, the end.
+// Fields are parsed before the checksum is checked so that a malformed
+// record is reported by its field; either way nothing of a record that fails
+// here is used.
+Status FinishRecord(ByteReader* r, std::string_view bytes, uint8_t version, uint64_t seed,
+                    std::string_view what) {
+  if (version >= kChecksummedMetaRecordVersion) {
+    const size_t at = r->offset();
+    uint64_t stored = 0;
+    RAFTLOG_RETURN_IF_ERROR(r->ReadFixed64("checksum", &stored));
+    RAFTLOG_RETURN_IF_ERROR(r->ExpectEnd());
+    const uint64_t actual = Checksum64(bytes.substr(0, at), seed);
+    if (stored != actual) {
+      return Status::Corruption(std::string(what) + ": checksum mismatch (stored " +
+                                std::to_string(stored) + ", computed " + std::to_string(actual) +
+                                "): the value was damaged");
+    }
+    return Status::OK();
+  }
+  return r->ExpectEnd();
 }
 
 void PutIdList(std::string* out, const std::vector<uint64_t>& ids) {
@@ -58,6 +87,7 @@ constexpr std::string_view kHardStateWhat = "HardState record";
 constexpr std::string_view kConfStateWhat = "ConfState record";
 constexpr std::string_view kSnapshotMetaWhat = "SnapshotMeta record";
 constexpr std::string_view kSegmentRecordWhat = "SegmentRecord";
+constexpr std::string_view kLogStartWhat = "log/start record";
 constexpr std::string_view kDurableRecordWhat = "durable-progress record (log/durable)";
 
 }  // namespace
@@ -68,23 +98,25 @@ std::string EncodeHardState(const HardStateRecord& hs) {
   PutVarint64(&out, hs.term);
   PutVarint64(&out, hs.vote);
   PutVarint64(&out, hs.commit);
+  PutChecksum(&out, kHardStateSeed);
   return out;
 }
 
 Result<HardStateRecord> DecodeHardState(std::string_view bytes) {
   ByteReader r(bytes, kHardStateWhat);
-  RAFTLOG_RETURN_IF_ERROR(ReadVersion(&r, kHardStateWhat));
+  uint8_t version = 0;
+  RAFTLOG_RETURN_IF_ERROR(ReadVersion(&r, kHardStateWhat, &version));
   HardStateRecord hs;
   RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("term", &hs.term));
   RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("vote", &hs.vote));
   RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("commit", &hs.commit));
-  RAFTLOG_RETURN_IF_ERROR(r.ExpectEnd());
+  RAFTLOG_RETURN_IF_ERROR(FinishRecord(&r, bytes, version, kHardStateSeed, kHardStateWhat));
   return hs;
 }
 
 std::string EncodeConfState(const ConfStateRecord& cs) {
   std::string out;
-  out.push_back(static_cast<char>(kMetaRecordVersion));
+  out.push_back(static_cast<char>(kConfStateVersion));
   PutIdList(&out, cs.voters);
   PutIdList(&out, cs.learners);
   PutIdList(&out, cs.voters_outgoing);
@@ -97,7 +129,7 @@ namespace {
 
 Status DecodeConfStateInto(std::string_view bytes, std::string_view what, ConfStateRecord* cs) {
   ByteReader r(bytes, what);
-  RAFTLOG_RETURN_IF_ERROR(ReadVersion(&r, what));
+  RAFTLOG_RETURN_IF_ERROR(ReadVersion(&r, what, nullptr, kConfStateVersion));
   RAFTLOG_RETURN_IF_ERROR(ReadIdList(&r, "voters", &cs->voters));
   RAFTLOG_RETURN_IF_ERROR(ReadIdList(&r, "learners", &cs->learners));
   RAFTLOG_RETURN_IF_ERROR(ReadIdList(&r, "voters_outgoing", &cs->voters_outgoing));
@@ -122,12 +154,14 @@ std::string EncodeSnapshotMeta(const SnapshotMetaRecord& meta) {
   PutLengthPrefixed(&out, EncodeConfState(meta.conf_state));
   PutLengthPrefixed(&out, meta.file_name);
   PutVarint64(&out, meta.data_bytes);
+  PutChecksum(&out, kSnapshotMetaSeed);
   return out;
 }
 
 Result<SnapshotMetaRecord> DecodeSnapshotMeta(std::string_view bytes) {
   ByteReader r(bytes, kSnapshotMetaWhat);
-  RAFTLOG_RETURN_IF_ERROR(ReadVersion(&r, kSnapshotMetaWhat));
+  uint8_t version = 0;
+  RAFTLOG_RETURN_IF_ERROR(ReadVersion(&r, kSnapshotMetaWhat, &version));
   SnapshotMetaRecord meta;
   RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("index", &meta.index));
   RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("term", &meta.term));
@@ -139,7 +173,7 @@ Result<SnapshotMetaRecord> DecodeSnapshotMeta(std::string_view bytes) {
   RAFTLOG_RETURN_IF_ERROR(r.ReadLengthPrefixed("file_name", &file_name));
   meta.file_name = file_name;
   RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("data_bytes", &meta.data_bytes));
-  RAFTLOG_RETURN_IF_ERROR(r.ExpectEnd());
+  RAFTLOG_RETURN_IF_ERROR(FinishRecord(&r, bytes, version, kSnapshotMetaSeed, kSnapshotMetaWhat));
   return meta;
 }
 
@@ -158,12 +192,14 @@ std::string EncodeSegmentRecord(const SegmentRecord& record) {
     PutVarint64(&out, run.first_index);
     PutVarint64(&out, run.term);
   }
+  PutChecksum(&out, kSegmentRecordSeed);
   return out;
 }
 
 Result<SegmentRecord> DecodeSegmentRecord(std::string_view bytes) {
   ByteReader r(bytes, kSegmentRecordWhat);
-  RAFTLOG_RETURN_IF_ERROR(ReadVersion(&r, kSegmentRecordWhat));
+  uint8_t version = 0;
+  RAFTLOG_RETURN_IF_ERROR(ReadVersion(&r, kSegmentRecordWhat, &version));
   SegmentRecord rec;
   RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("segment_id", &rec.segment_id));
   RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("base_index", &rec.base_index));
@@ -178,10 +214,12 @@ Result<SegmentRecord> DecodeSegmentRecord(std::string_view bytes) {
   RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("last_index", &rec.last_index));
   RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("footer_offset", &rec.footer_offset));
   RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("file_bytes", &rec.file_bytes));
-  // Field 8 is absent in records written before it existed: no term runs
-  // then (the engine reads them from the segment's footer).
+  // Field 8 is absent in version 1 records written before it existed: no
+  // term runs then (the engine reads them from the segment's footer).
   uint64_t runs = 0;
-  if (r.remaining() > 0) RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("term run count", &runs));
+  if (version >= kChecksummedMetaRecordVersion || r.remaining() > 0) {
+    RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("term run count", &runs));
+  }
   // Each run takes at least two bytes: check before reserving.
   if (runs > r.remaining() / 2) {
     return r.Error("term run count", std::to_string(runs) + " exceeds what the " +
@@ -196,9 +234,71 @@ Result<SegmentRecord> DecodeSegmentRecord(std::string_view bytes) {
       return r.Error("term runs", "are not increasing at run " + std::to_string(k));
     }
   }
-  RAFTLOG_RETURN_IF_ERROR(r.ExpectEnd());
+  RAFTLOG_RETURN_IF_ERROR(FinishRecord(&r, bytes, version, kSegmentRecordSeed, kSegmentRecordWhat));
   return rec;
 }
+
+std::string EncodeLogStart(const LogStartRecord& start) {
+  std::string out;
+  out.push_back(static_cast<char>(kMetaRecordVersion));
+  PutVarint64(&out, start.first_index);
+  PutVarint64(&out, start.prev_term);
+  PutChecksum(&out, kLogStartSeed);
+  return out;
+}
+
+Result<LogStartRecord> DecodeLogStart(std::string_view bytes) {
+  ByteReader r(bytes, kLogStartWhat);
+  uint8_t version = 0;
+  RAFTLOG_RETURN_IF_ERROR(ReadVersion(&r, kLogStartWhat, &version));
+  LogStartRecord start;
+  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("first index", &start.first_index));
+  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("previous term", &start.prev_term));
+  RAFTLOG_RETURN_IF_ERROR(FinishRecord(&r, bytes, version, kLogStartSeed, kLogStartWhat));
+  if (start.first_index == 0) return Status::Corruption("log/start record: first index is 0");
+  return start;
+}
+
+std::string EncodeCounter(std::string_view key, uint64_t value) {
+  std::string out;
+  out.push_back(static_cast<char>(kMetaRecordVersion));
+  PutVarint64(&out, value);
+  PutChecksum(&out, CounterSeed(key));
+  return out;
+}
+
+Result<uint64_t> DecodeCounter(std::string_view key, std::string_view bytes) {
+  const std::string what = std::string(key) + " record";
+  if (bytes.size() == 8) return DecodeFixed64(bytes.data());  // version 1: a bare u64
+  ByteReader r(bytes, what);
+  uint8_t version = 0;
+  RAFTLOG_RETURN_IF_ERROR(ReadVersion(&r, what, &version));
+  if (version < kChecksummedMetaRecordVersion) {
+    return Status::Corruption(what + ": " + std::to_string(bytes.size()) +
+                              " bytes, neither a version 1 value (8 bytes) nor a version 2 record");
+  }
+  uint64_t value = 0;
+  RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("value", &value));
+  RAFTLOG_RETURN_IF_ERROR(FinishRecord(&r, bytes, version, CounterSeed(key), what));
+  return value;
+}
+
+uint64_t CounterSeed(std::string_view key) {
+  // The key's first 8 bytes, big-endian ("log/next", "log/gene"): each
+  // counter's checksum is bound to its key, so that the two cannot be
+  // swapped unnoticed.
+  uint64_t seed = 0;
+  for (size_t k = 0; k < 8; ++k) {
+    seed = (seed << 8) | (k < key.size() ? static_cast<uint8_t>(key[k]) : 0);
+  }
+  return seed;
+}
+
+bool IsOldMetaEncoding(std::string_view bytes) {
+  return !bytes.empty() && static_cast<uint8_t>(bytes[0]) < kChecksummedMetaRecordVersion;
+}
+
+bool IsOldCounterEncoding(std::string_view bytes) { return bytes.size() == 8; }
 
 std::string EncodeDurableRecord(const DurableRecord& record) {
   std::string out;

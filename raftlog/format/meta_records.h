@@ -2,10 +2,17 @@
 // ConfState, snapshot metadata and the segment manifest. Raft-agnostic plain
 // structs (the raft adapter converts from raftlog/raft/types.h).
 //
-// Every record starts with a version byte (1); decoders reject newer versions
+// Every record starts with a version byte. Version 2 (what encoders write)
+// ends with the XXH3-64 of every byte before it, seeded per record type:
+// LMDB 0.9 has no page checksums, so a damaged byte of meta.mdb would
+// otherwise be served as a different value. Version 1 (no checksum) is still
+// read, so that logs of earlier versions open; the engine and DiskStorage
+// rewrite such values in version 2 at a writable open. ConfState is only
+// stored inside other records (and snapshot files), which check it; it stays
+// version 1. Decoders reject newer versions
 // with NotSupported, and version 0, trailing bytes, truncation, malformed
-// varints and out-of-range enum/bool bytes with Corruption naming the record
-// and field. They never allocate from an unchecked count (a list length is
+// varints, out-of-range enum/bool bytes and a checksum mismatch with
+// Corruption naming the record and field. They never allocate from an unchecked count (a list length is
 // checked against the bytes that remain first). The byte layouts are in
 // docs/format.md ("LMDB metadata records"); integers are LEB128 varints.
 // The engine adds the LMDB key to error messages (Status::WithContext).
@@ -24,7 +31,21 @@
 
 namespace raftlog::format {
 
-inline constexpr uint8_t kMetaRecordVersion = 1;
+// What encoders write; also the newest version decoders read.
+inline constexpr uint8_t kMetaRecordVersion = 2;
+// The first version with a checksum.
+inline constexpr uint8_t kChecksummedMetaRecordVersion = 2;
+inline constexpr uint8_t kConfStateVersion = 1;
+
+// Checksum seeds: the ASCII bytes of a tag, big-endian (docs/format.md §10).
+inline constexpr uint64_t kHardStateSeed = 0x73746174652f6861;      // "state/ha"
+inline constexpr uint64_t kSnapshotMetaSeed = 0x73746174652f736e;   // "state/sn"
+inline constexpr uint64_t kSegmentRecordSeed = 0x7365672f00000000;  // "seg/" and 4 zero bytes
+inline constexpr uint64_t kLogStartSeed = 0x6c6f672f73746172;       // "log/star"
+
+// True if `bytes` is a record of a version without a checksum (to be
+// rewritten by a writer); false for version 2 and for bytes that are no record.
+bool IsOldMetaEncoding(std::string_view bytes);
 
 struct HardStateRecord {
   uint64_t term = 0;
@@ -32,7 +53,7 @@ struct HardStateRecord {
   uint64_t commit = 0;
   friend bool operator==(const HardStateRecord&, const HardStateRecord&) = default;
 };
-// version, term, vote, commit.
+// version, term, vote, commit, checksum.
 std::string EncodeHardState(const HardStateRecord& hs);
 Result<HardStateRecord> DecodeHardState(std::string_view bytes);
 
@@ -59,7 +80,7 @@ struct SnapshotMetaRecord {
   friend bool operator==(const SnapshotMetaRecord&, const SnapshotMetaRecord&) = default;
 };
 // version, index, term, the ConfState record (length-prefixed, with its own
-// version byte), file_name (length-prefixed), data_bytes.
+// version byte), file_name (length-prefixed), data_bytes, checksum.
 std::string EncodeSnapshotMeta(const SnapshotMetaRecord& meta);
 Result<SnapshotMetaRecord> DecodeSnapshotMeta(std::string_view bytes);
 
@@ -84,11 +105,31 @@ struct SegmentRecord {
   friend bool operator==(const SegmentRecord&, const SegmentRecord&) = default;
 };
 // version, segment_id, base_index, generation, state (one byte), last_index,
-// footer_offset, file_bytes. Decoding rejects an unknown state; it does not
+// footer_offset, file_bytes, term runs (optional in version 1), checksum.
+// Decoding rejects an unknown state; it does not
 // interpret the sealed-only fields of an active record (the engine may keep
 // a hint there).
 std::string EncodeSegmentRecord(const SegmentRecord& record);
 Result<SegmentRecord> DecodeSegmentRecord(std::string_view bytes);
+
+// log/start: the log's first index and the term of the entry before it.
+struct LogStartRecord {
+  uint64_t first_index = 1;
+  uint64_t prev_term = 0;
+  friend bool operator==(const LogStartRecord&, const LogStartRecord&) = default;
+};
+// version, first_index, prev_term, checksum. A first index of 0 is Corruption.
+std::string EncodeLogStart(const LogStartRecord& start);
+Result<LogStartRecord> DecodeLogStart(std::string_view bytes);
+
+// A counter kept under `key` (log/next_segment_id, log/generation): version,
+// value (varint), checksum seeded with CounterSeed(key). Version 1 was the
+// bare value, a u64 little-endian (8 bytes; a version 2 record is never 8
+// bytes long).
+std::string EncodeCounter(std::string_view key, uint64_t value);
+Result<uint64_t> DecodeCounter(std::string_view key, std::string_view bytes);
+uint64_t CounterSeed(std::string_view key);
+bool IsOldCounterEncoding(std::string_view bytes);
 
 // The LMDB key of the durable-progress record. The other keys are private to
 // engine/; this one is here because tools/ decode it too.

@@ -175,8 +175,11 @@ TEST_F(LogEngineTest, ManifestEntriesWithoutTermRunsOpenByFooters) {
       ASSERT_TRUE(record.ok()) << record.status().ToString();
       if (record->state != format::SegmentState::kSealed) continue;
       record->term_runs.clear();
-      std::string old_style = format::EncodeSegmentRecord(*record);
-      old_style.pop_back();  // the empty run count: the record ends after field 7
+      // Version 1 (no checksum), ending after field 7 (before the empty run
+      // count), as records were written before term runs existed.
+      const std::string v2 = format::EncodeSegmentRecord(*record);
+      std::string old_style = "\x01" + v2.substr(1, v2.size() - 1 - 8);
+      old_style.pop_back();
       b.Put(key, old_style);
       ++stripped;
     }

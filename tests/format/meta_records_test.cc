@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "raftlog/format/checksum.h"
 #include "raftlog/format/coding.h"
 #include "tests/format/allocation_counter.h"
 
@@ -47,11 +48,17 @@ SegmentRecord SampleSealed() {
   return r;
 }
 
-// The size of SampleSealed()'s encoding up to and including field 7.
+// The version 1 encoding (no checksum) of a version 2 record: the same
+// fields, version byte 1, without the trailing 8-byte checksum.
+std::string AsVersion1(const std::string& v2) {
+  return std::string(1, '\x01') + v2.substr(1, v2.size() - 9);
+}
+
+// The size of SampleSealed()'s version 1 encoding up to and including field 7.
 size_t OldStyleSegmentRecordBytes() {
   SegmentRecord r = SampleSealed();
   r.term_runs.clear();
-  return EncodeSegmentRecord(r).size() - 1;  // without the run count (one byte: 0)
+  return AsVersion1(EncodeSegmentRecord(r)).size() - 1;  // without the run count (one byte: 0)
 }
 
 // Every record type, for the checks that apply to all of them: the encoding of
@@ -72,6 +79,8 @@ std::vector<Kind> Kinds() {
        [](std::string_view b) { return DecodeSnapshotMeta(b).status(); }},
       {"SegmentRecord", EncodeSegmentRecord(SampleSealed()),
        [](std::string_view b) { return DecodeSegmentRecord(b).status(); }},
+      {"log/start record", EncodeLogStart({21, 3}),
+       [](std::string_view b) { return DecodeLogStart(b).status(); }},
   };
 }
 
@@ -82,8 +91,12 @@ TEST(MetaRecordsTest, HardStateRoundTrip) {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(*r, hs);
   }
-  // version 1, term 5, vote 2, commit 300 (varint ac 02)
-  EXPECT_EQ(EncodeHardState({5, 2, 300}), std::string("\x01\x05\x02\xac\x02", 5));
+  // version 2, term 5, vote 2, commit 300 (varint ac 02), then the checksum
+  // of those bytes (seed "state/ha").
+  const std::string fields("\x02\x05\x02\xac\x02", 5);
+  std::string expected = fields;
+  PutFixed64(&expected, Checksum64(fields, kHardStateSeed));
+  EXPECT_EQ(EncodeHardState({5, 2, 300}), expected);
 }
 
 TEST(MetaRecordsTest, ConfStateRoundTrip) {
@@ -123,9 +136,6 @@ TEST(MetaRecordsTest, TruncationAtEveryByteIsCorruption) {
   for (const Kind& k : Kinds()) {
     ASSERT_TRUE(k.decode(k.sample).ok()) << k.name;
     for (size_t n = 0; n < k.sample.size(); ++n) {
-      if (std::string_view(k.name) == "SegmentRecord" && n == OldStyleSegmentRecordBytes()) {
-        continue;  // a record from before field 8: valid, tested below
-      }
       const Status s = k.decode(std::string_view(k.sample).substr(0, n));
       EXPECT_TRUE(s.IsCorruption()) << k.name << " cut at " << n << ": " << s.ToString();
       EXPECT_EQ(s.message().rfind(k.name, 0), 0u) << s.message();
@@ -137,7 +147,8 @@ TEST(MetaRecordsTest, TruncationAtEveryByteIsCorruption) {
 // written before it existed and decodes with no runs.
 TEST(MetaRecordsTest, SegmentRecordWithoutTermRunsDecodes) {
   SegmentRecord r = SampleSealed();
-  const std::string bytes = EncodeSegmentRecord(r).substr(0, OldStyleSegmentRecordBytes());
+  const std::string bytes =
+      AsVersion1(EncodeSegmentRecord(r)).substr(0, OldStyleSegmentRecordBytes());
   auto decoded = DecodeSegmentRecord(bytes);
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
   r.term_runs.clear();
@@ -156,11 +167,13 @@ TEST(MetaRecordsTest, TrailingBytesAreCorruption) {
 TEST(MetaRecordsTest, NewerVersionIsNotSupported) {
   for (const Kind& k : Kinds()) {
     std::string bytes = k.sample;
-    bytes[0] = 2;
+    const int newest = std::string_view(k.name) == "ConfState record" ? 1 : 2;
+    bytes[0] = static_cast<char>(newest + 1);
     const Status s = k.decode(bytes);
     EXPECT_TRUE(s.IsNotSupported()) << k.name;
-    EXPECT_EQ(s.message(),
-              std::string(k.name) + ": version 2 is newer than the newest supported (1)");
+    EXPECT_EQ(s.message(), std::string(k.name) + ": version " + std::to_string(newest + 1) +
+                               " is newer than the newest supported (" + std::to_string(newest) +
+                               ")");
     bytes[0] = 0;
     EXPECT_TRUE(k.decode(bytes).IsCorruption()) << k.name;
   }
@@ -176,6 +189,35 @@ TEST(MetaRecordsTest, NestedConfStateVersionIsChecked) {
   EXPECT_TRUE(s.IsNotSupported());
   EXPECT_EQ(s.message(),
             "SnapshotMeta record: conf_state: version 9 is newer than the newest supported (1)");
+}
+
+TEST(MetaRecordsTest, Version1RecordsStillDecode) {
+  const auto sealed = SampleSealed();
+  EXPECT_EQ(*DecodeSegmentRecord(AsVersion1(EncodeSegmentRecord(sealed))), sealed);
+  EXPECT_EQ(*DecodeHardState(AsVersion1(EncodeHardState({5, 2, 300}))),
+            (HardStateRecord{5, 2, 300}));
+  EXPECT_EQ(*DecodeSnapshotMeta(AsVersion1(EncodeSnapshotMeta(SampleSnapshot()))),
+            SampleSnapshot());
+  EXPECT_EQ(*DecodeLogStart(AsVersion1(EncodeLogStart({21, 3}))), (LogStartRecord{21, 3}));
+  EXPECT_TRUE(IsOldMetaEncoding(AsVersion1(EncodeHardState({5, 2, 300}))));
+  EXPECT_FALSE(IsOldMetaEncoding(EncodeHardState({5, 2, 300})));
+  // Counters were a bare u64.
+  std::string bare;
+  PutFixed64(&bare, 42);
+  EXPECT_EQ(*DecodeCounter("log/generation", bare), 42u);
+  EXPECT_TRUE(IsOldCounterEncoding(bare));
+  EXPECT_EQ(*DecodeCounter("log/generation", EncodeCounter("log/generation", 42)), 42u);
+  EXPECT_FALSE(IsOldCounterEncoding(EncodeCounter("log/generation", 42)));
+}
+
+TEST(MetaRecordsTest, ChecksumsAreBoundToTheRecordType) {
+  // The same fields under another record's key do not decode: a counter
+  // moved to the other counter's key, a HardState-shaped log/start.
+  EXPECT_TRUE(DecodeCounter("log/next_segment_id", EncodeCounter("log/generation", 7))
+                  .status()
+                  .IsCorruption());
+  std::string hs = EncodeHardState({21, 3, 0});
+  EXPECT_TRUE(DecodeLogStart(hs).status().IsCorruption());
 }
 
 TEST(MetaRecordsTest, HugeCountsAreRejectedBeforeAllocating) {
@@ -228,7 +270,7 @@ TEST(MetaRecordsTest, MalformedFieldsAreCorruption) {
        [] {
          SegmentRecord r = SampleSealed();
          r.term_runs.clear();
-         std::string b = EncodeSegmentRecord(r);
+         std::string b = AsVersion1(EncodeSegmentRecord(r));
          b.back() = '\x7f';  // 127 runs, no bytes for them
          return b;
        }(),
@@ -248,19 +290,25 @@ TEST(MetaRecordsTest, MalformedFieldsAreCorruption) {
   }
 }
 
-TEST(MetaRecordsTest, EverySingleBitFlipIsRejectedOrDecodesToADifferentRecord) {
-  // Meta records have no checksum of their own (LMDB pages do); a flip must
-  // never crash the decoder or read out of bounds, and never decode to the
-  // original value.
+TEST(MetaRecordsTest, EverySingleBitFlipIsRejected) {
+  // LMDB 0.9 has no page checksums: version 2 records carry their own, so
+  // no flipped bit decodes (ConfState is checked by the record around it).
   for (const Kind& k : Kinds()) {
+    const bool checked = std::string_view(k.name) != "ConfState record";
     for (size_t bit = 0; bit < k.sample.size() * 8; ++bit) {
       std::string bad = k.sample;
       bad[bit / 8] ^= static_cast<char>(1 << (bit % 8));
       const Status s = k.decode(bad);
-      EXPECT_TRUE(s.ok() || s.IsCorruption() || s.IsNotSupported()) << k.name << " " << bit;
+      if (checked) {
+        EXPECT_TRUE(s.IsCorruption() || s.IsNotSupported()) << k.name << " " << bit;
+      } else {
+        EXPECT_TRUE(s.ok() || s.IsCorruption() || s.IsNotSupported()) << k.name << " " << bit;
+      }
     }
   }
-  const std::string hs = EncodeHardState({5, 2, 300});
+  // Version 1 (no checksum) is only as good as its structure: a flip may
+  // decode to another value, which is why writers rewrite it.
+  const std::string hs = AsVersion1(EncodeHardState({5, 2, 300}));
   std::string bad = hs;
   bad[1] ^= 1;
   ASSERT_TRUE(DecodeHardState(bad).ok());
