@@ -48,8 +48,12 @@ thread_local uint64_t t_allocated_bytes = 0;
 
 }  // namespace
 
-// The replaceable global allocation functions, counting on this thread. The
-// array, nothrow and sized-delete forms of the standard library call these.
+// The replaceable global allocation functions, counting on this thread.
+// Every form that pairs with the plain delete is replaced, the nothrow ones
+// included: the standard library's own nothrow new (std::stable_sort's
+// temporary buffer) would otherwise allocate through the sanitizer's
+// operator new and be freed here with free(), which ASan reports as a
+// mismatch. The aligned forms are left alone; they pair only with each other.
 // GCC sees free() of what a (replaced) operator new returned and warns of a
 // mismatch; here both sides are malloc and free by construction.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -65,6 +69,15 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void* operator new[](std::size_t n) { return ::operator new(n); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  t_allocated_bytes += n;
+  return std::malloc(n == 0 ? 1 : n);
+}
+void* operator new[](std::size_t n, const std::nothrow_t& tag) noexcept {
+  return ::operator new(n, tag);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace raftlog::raft {
 namespace {
