@@ -19,6 +19,7 @@
 #include "raftlog/format/record_format.h"
 #include "raftlog/format/segment_header.h"
 #include "raftlog/io/file_system.h"
+#include "tests/engine/log_engine_fixture.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace raftlog::engine {
@@ -40,18 +41,10 @@ std::string PolicyName(RecoveryPolicy p) {
   return "?";
 }
 
-class DurableProgressTest : public ::testing::Test {
+class DurableProgressTest : public testing::LogEngineFixture {
  protected:
-  DurableProgressTest() {
-    options_.segment_bytes = 64 << 10;
-    options_.prepared_segments = 1;
-  }
+  DurableProgressTest() : LogEngineFixture("durable") {}
 
-  std::unique_ptr<LogEngine> Open() {
-    auto engine = LogEngine::Open(dir_.path(), options_);
-    EXPECT_TRUE(engine.ok()) << engine.status().ToString();
-    return engine.ok() ? std::move(*engine) : nullptr;
-  }
   Status TryOpen(RecoveryPolicy policy, bool read_only = false) {
     Options o = options_;
     o.recovery = policy;
@@ -60,13 +53,8 @@ class DurableProgressTest : public ::testing::Test {
   }
 
   // Entries [first, first + count) of `term`, 100 bytes each.
-  static void Append(LogEngine* e, uint64_t first, uint64_t count, uint64_t term) {
-    std::vector<std::string> data;
-    std::vector<format::EntryView> views;
-    for (uint64_t i = first; i < first + count; ++i) data.push_back(std::string(100, 'a' + i % 26));
-    for (uint64_t k = 0; k < count; ++k) views.push_back({first + k, term, 0, data[k]});
-    const Status s = e->Append(views, {});
-    ASSERT_TRUE(s.ok()) << s.ToString();
+  void Append(LogEngine* e, uint64_t first, uint64_t count, uint64_t term) {
+    LogEngineFixture::Append(e, first, count, term, 100);
   }
 
   // Entries 1..n in batches of 5 on one segment, then a clean Close().
@@ -77,7 +65,6 @@ class DurableProgressTest : public ::testing::Test {
     ASSERT_TRUE(e->Close().ok());
   }
 
-  std::string SegmentsDir() const { return dir_.Sub("segments"); }
   // The written segment file with the highest id (spares have no header).
   std::string ActivePath() const {
     auto names = io::FileSystem::Default()->ListDir(SegmentsDir());
@@ -92,14 +79,6 @@ class DurableProgressTest : public ::testing::Test {
     }
     EXPECT_FALSE(best.empty());
     return best;
-  }
-  static std::string ReadAll(const std::string& path) {
-    return *io::ReadFileToString(io::FileSystem::Default(), path);
-  }
-  static void WriteAt(const std::string& path, uint64_t offset, std::string_view bytes) {
-    auto f = io::FileSystem::Default()->Open(path, io::OpenMode::kReadWrite);
-    ASSERT_TRUE(f.ok());
-    ASSERT_TRUE((*f)->PWrite(offset, std::span<const std::string_view>(&bytes, 1)).ok());
   }
   static void TruncateTo(const std::string& path, uint64_t size) {
     auto f = io::FileSystem::Default()->Open(path, io::OpenMode::kReadWrite);
@@ -139,8 +118,6 @@ class DurableProgressTest : public ::testing::Test {
         << s.ToString();
   }
 
-  testutil::TempDir dir_{"durable"};
-  Options options_;
 };
 
 TEST_F(DurableProgressTest, CutAtAFrameBoundaryAfterCleanCloseIsCorruption) {

@@ -17,6 +17,7 @@
 #include "raftlog/format/record_format.h"
 #include "raftlog/format/segment_header.h"
 #include "raftlog/io/file_system.h"
+#include "tests/engine/log_engine_fixture.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace raftlog::engine {
@@ -24,45 +25,13 @@ namespace {
 
 using format::EntryView;
 
-// Entries [first, first+count) of term `term`, data "e<index>" padded to `size`.
-struct Batch {
-  std::vector<std::string> data;
-  std::vector<EntryView> views;
+using testing::Batch;
 
-  Batch(uint64_t first, uint64_t count, uint64_t term, size_t size = 16) {
-    data.reserve(count);
-    for (uint64_t i = first; i < first + count; ++i) data.push_back(Payload(i, size));
-    for (uint64_t k = 0; k < count; ++k) {
-      views.push_back(EntryView{first + k, term, static_cast<uint8_t>(k % 3), data[k]});
-    }
-  }
-  static std::string Payload(uint64_t index, size_t size) {
-    std::string s = "e" + std::to_string(index) + ":";
-    while (s.size() < size) s.push_back(static_cast<char>('a' + (index + s.size()) % 26));
-    s.resize(size);
-    return s;
-  }
-};
-
-class LogEngineTest : public ::testing::Test {
+class LogEngineTest : public testing::LogEngineFixture {
  protected:
-  LogEngineTest() {
-    options_.segment_bytes = 64 << 10;
-    options_.prepared_segments = 1;
-  }
+  LogEngineTest() : LogEngineFixture("engine") {}
 
-  std::unique_ptr<LogEngine> Open() {
-    auto engine = LogEngine::Open(dir_.path(), options_);
-    EXPECT_TRUE(engine.ok()) << engine.status().ToString();
-    return engine.ok() ? std::move(*engine) : nullptr;
-  }
   Status TryOpen() { return LogEngine::Open(dir_.path(), options_).status(); }
-
-  void Append(LogEngine* e, uint64_t first, uint64_t count, uint64_t term, size_t size = 16) {
-    Batch b(first, count, term, size);
-    const Status s = e->Append(b.views, {});
-    ASSERT_TRUE(s.ok()) << s.ToString();
-  }
 
   // Checks that [lo, hi) reads back as written by Append(.., term_of(i), size).
   void ExpectEntries(LogEngine* e, uint64_t lo, uint64_t hi, size_t size,
@@ -79,7 +48,6 @@ class LogEngineTest : public ::testing::Test {
     EXPECT_EQ(next, hi);
   }
 
-  std::string SegmentsDir() const { return dir_.Sub("segments"); }
   std::vector<std::string> SegmentFiles() const {
     auto names = io::FileSystem::Default()->ListDir(SegmentsDir());
     std::vector<std::string> out;
@@ -89,8 +57,6 @@ class LogEngineTest : public ::testing::Test {
     return out;
   }
 
-  testutil::TempDir dir_{"engine"};
-  Options options_;
 };
 
 TEST_F(LogEngineTest, NewLogIsEmpty) {
@@ -560,14 +526,6 @@ class RecoveryTest : public LogEngineTest {
       ASSERT_TRUE((*f)->Truncate(0).ok());
       WriteAt(p, 0, bytes);
     }
-  }
-  static std::string ReadAll(const std::string& path) {
-    return *io::ReadFileToString(io::FileSystem::Default(), path);
-  }
-  static void WriteAt(const std::string& path, uint64_t offset, std::string_view bytes) {
-    auto f = io::FileSystem::Default()->Open(path, io::OpenMode::kReadWrite);
-    ASSERT_TRUE(f.ok());
-    ASSERT_TRUE((*f)->PWrite(offset, std::span<const std::string_view>(&bytes, 1)).ok());
   }
   // Offset where the last frame starts and where data ends, found by
   // scanning the frame headers (magic + lengths).
