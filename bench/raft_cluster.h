@@ -101,9 +101,12 @@ inline bool IsDisk(Backend b) { return b == Backend::kDiskSync || b == Backend::
 
 // A cluster member's RawNode with the settings both cluster benchmarks use:
 // etcd's usual ticks, 1 MiB messages, 256 messages in flight, applied from
-// the membership snapshot at index 1.
+// the membership snapshot at index 1. With `async_storage_writes` the
+// node's writes go out as MsgStorageAppend / MsgStorageApply (the pipelined
+// mode of raft_window_cluster.h).
 inline Result<std::unique_ptr<raft::RawNode>> NewBenchRawNode(uint64_t id, raft::Storage* storage,
-                                                              raft::Logger* logger) {
+                                                              raft::Logger* logger,
+                                                              bool async_storage_writes = false) {
   raft::Config config;
   config.id = id;
   config.election_tick = 10;
@@ -113,6 +116,7 @@ inline Result<std::unique_ptr<raft::RawNode>> NewBenchRawNode(uint64_t id, raft:
   config.max_size_per_msg = 1u << 20;
   config.max_inflight_msgs = 256;
   config.logger = logger;
+  config.async_storage_writes = async_storage_writes;
   return raft::RawNode::New(config);
 }
 

@@ -27,14 +27,21 @@
 // Windowed mode (bench/raft_window_cluster.h), the workload of the etcd raft
 // peer in bench/etcd, one case per run, one JSON line on stdout in the peer's
 // format ("impl":"raftlog"; storage memory, disk_sync or disk_nosync, the
-// counterparts of the peer's memory, wal_sync and wal_nosync):
+// counterparts of the peer's memory, wal_sync and wal_nosync; disk_pipelined
+// is DiskStorage with sync under asynchronous storage writes, a LogWriter
+// thread per node group-committing the appends, also against wal_sync):
 //
 //   raft_cluster_bench --windowed --storage=memory --nodes=3 --entry-bytes=1024
 //       [--window=256] [--seconds=10] [--warmup=3] [--compact-every=100000]
 //       [--keep=5000] [--pool=1024]
 //
 // It warms up until the leader's first compaction or for --warmup seconds,
-// whichever comes first, then measures for --seconds. Errors go to stderr
+// whichever comes first, then measures for --seconds. With sync (disk_sync,
+// disk_pipelined) it then measures the disk's limit for the same work: for
+// each node at once, a thread pwrites the frame bytes that node wrote, in as
+// many fdatasync'ed chunks as its segment fdatasyncs, into a pre-zeroed file
+// of its own (raw_disk_s; vs_raw_disk = raw_disk_s / seconds, 1.0 meaning
+// the disk's pace; --raw-disk=0 skips it). Errors go to stderr
 // with exit status 1 (2 for bad arguments). scripts/cluster_vs_etcd.sh runs
 // it beside the peer.
 
@@ -51,6 +58,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/bench_util.h"
@@ -176,6 +184,7 @@ struct WindowArgs {
   std::string storage = "memory";
   double seconds = 10;
   double warmup = 3;
+  bool raw_disk = true;  // with sync: time the same bytes and fdatasyncs on the raw disk
 };
 
 // Parses --name=value flags; false (with a message) on anything else.
@@ -214,6 +223,8 @@ bool ParseWindowArgs(int argc, char** argv, WindowArgs* a) {
       a->options.keep_entries = static_cast<uint64_t>(v);
     } else if (name == "pool") {
       a->options.pool_size = static_cast<size_t>(v);
+    } else if (name == "raw-disk") {
+      a->raw_disk = v != 0;
     } else {
       std::fprintf(stderr, "raft_cluster_bench: unknown flag --%s\n", name.c_str());
       return false;
@@ -223,10 +234,15 @@ bool ParseWindowArgs(int argc, char** argv, WindowArgs* a) {
     a->options.backend = Backend::kMemory;
   } else if (a->storage == "disk_sync") {
     a->options.backend = Backend::kDiskSync;
+  } else if (a->storage == "disk_pipelined") {
+    a->options.backend = Backend::kDiskSync;
+    a->options.pipelined = true;
   } else if (a->storage == "disk_nosync") {
     a->options.backend = Backend::kDiskNoSync;
   } else {
-    std::fprintf(stderr, "raft_cluster_bench: --storage is memory, disk_sync or disk_nosync\n");
+    std::fprintf(stderr,
+                 "raft_cluster_bench: --storage is memory, disk_sync, disk_pipelined or "
+                 "disk_nosync\n");
     return false;
   }
   if (a->seconds <= 0) {
@@ -243,6 +259,36 @@ int64_t QuantileNs(const std::vector<int64_t>& v, double q) {
   if (v.empty()) return 0;
   const double rank = std::max(1.0, std::ceil(q * static_cast<double>(v.size())));
   return v[std::min(static_cast<size_t>(rank) - 1, v.size() - 1)];
+}
+
+// The disk's limit for a run's work: for each node, on a thread of its own
+// and all at once, the node's bytes pwritten in as many chunks as its
+// syncs, each chunk fdatasync'ed, into a pre-zeroed file in `dir` (up to
+// 128 MiB, wrapping; zero-filled and synced before the clock starts).
+// Seconds until the last thread is done; 0 if there was nothing to write.
+double RawDiskSeconds(const std::string& dir, const std::vector<WindowCluster::LogWork>& work) {
+  std::vector<std::unique_ptr<ZeroedFile>> files;
+  std::vector<std::unique_ptr<RawWriter>> writers;
+  std::vector<uint64_t> syncs;
+  for (size_t k = 0; k < work.size(); ++k) {
+    if (work[k].bytes == 0 || work[k].syncs == 0) continue;
+    const uint64_t chunk = std::max<uint64_t>(1, work[k].bytes / work[k].syncs);
+    const uint64_t size = std::max<uint64_t>(chunk, std::min<uint64_t>(work[k].bytes, 128u << 20));
+    files.push_back(std::make_unique<ZeroedFile>(dir + "/raw-disk-" + std::to_string(k), size));
+    writers.push_back(
+        std::make_unique<RawWriter>(files.back().get(), std::string(static_cast<size_t>(chunk), 'r')));
+    syncs.push_back(work[k].syncs);
+  }
+  if (writers.empty()) return 0;
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (size_t k = 0; k < writers.size(); ++k) {
+    threads.emplace_back([&, k] {
+      for (uint64_t i = 0; i < syncs[k]; ++i) writers[k]->Write(true);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 int RunWindowed(int argc, char** argv) {
@@ -284,6 +330,7 @@ int RunWindowed(int argc, char** argv) {
   // stays full across the line).
   c.ResetCounters();
   const uint64_t syncs_before = c.LogSyncs();
+  std::vector<WindowCluster::LogWork> work = c.LogWorkByNode();
   const auto start = Clock::now();
   const auto deadline = start + std::chrono::duration<double>(a.seconds);
   Clock::time_point now;
@@ -292,6 +339,16 @@ int RunWindowed(int argc, char** argv) {
     if ((now = Clock::now()) >= deadline) break;
   }
   const double elapsed = std::chrono::duration<double>(now - start).count();
+  const uint64_t run_syncs = c.LogSyncs() - syncs_before;
+  uint64_t run_bytes = 0;
+  const std::vector<WindowCluster::LogWork> work_after = c.LogWorkByNode();
+  for (size_t n = 0; n < work.size(); ++n) {
+    work[n] = {work_after[n].bytes - work[n].bytes, work_after[n].syncs - work[n].syncs};
+    run_bytes += work[n].bytes;
+  }
+  const double raw_s = a.raw_disk && a.options.backend == Backend::kDiskSync
+                           ? RawDiskSeconds(a.options.dir, work)
+                           : 0;
   WindowCluster::Counters& k = c.counters();
   std::sort(k.latencies_ns.begin(), k.latencies_ns.end());
   auto us = [](int64_t ns) { return Round1(static_cast<double>(ns) / 1e3); };
@@ -299,15 +356,17 @@ int RunWindowed(int argc, char** argv) {
       "{\"impl\":\"raftlog\",\"nodes\":%d,\"entry_bytes\":%zu,\"storage\":\"%s\","
       "\"window\":%zu,\"seconds\":%.3f,\"committed\":%llu,\"entries_per_s\":%.1f,"
       "\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,\"readies\":%llu,"
-      "\"log_fsyncs\":%llu,\"compactions\":%llu,\"warmup_s\":%.3f}\n",
+      "\"log_fsyncs\":%llu,\"log_bytes\":%llu,\"raw_disk_s\":%.3f,\"vs_raw_disk\":%.3f,"
+      "\"compactions\":%llu,\"snapshots_installed\":%llu,\"warmup_s\":%.3f}\n",
       a.options.nodes, a.options.entry_bytes, a.storage.c_str(), a.options.window, elapsed,
       static_cast<unsigned long long>(k.committed),
       Round1(static_cast<double>(k.committed) / elapsed), us(QuantileNs(k.latencies_ns, 0.50)),
       us(QuantileNs(k.latencies_ns, 0.99)),
       us(k.latencies_ns.empty() ? 0 : k.latencies_ns.back()),
       static_cast<unsigned long long>(k.readies),
-      static_cast<unsigned long long>(c.LogSyncs() - syncs_before),
-      static_cast<unsigned long long>(k.compactions), warmup_s);
+      static_cast<unsigned long long>(run_syncs), static_cast<unsigned long long>(run_bytes),
+      raw_s, raw_s > 0 ? raw_s / elapsed : 0.0, static_cast<unsigned long long>(k.compactions),
+      static_cast<unsigned long long>(k.snapshots_installed), warmup_s);
   std::fflush(stdout);
   return 0;
 }

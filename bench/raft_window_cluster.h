@@ -22,21 +22,39 @@
 //     hands it over in committed_entries, timed right after that Ready was
 //     persisted.
 //
-// Only public headers. Thread-compatible: one thread drives a WindowCluster.
+// Pipelined mode (`pipelined`, DiskStorage with sync): the nodes run with
+// Config::async_storage_writes and each has an engine::LogWriter on its own
+// thread. A Ready's MsgStorageAppend goes to the node's writer and the loop
+// goes on at once (stepping, sending, applying, proposing); appends that
+// arrive while the writer's fdatasync is in flight join the next one (group
+// commit). Once durable, the writer hands the message's responses (the
+// MsgStorageAppendResp to the node itself, a follower's MsgAppResp to the
+// leader) back to the driving thread, which delivers them in its next wave.
+// Committed entries arrive in MsgStorageApply and are applied on the driving
+// thread; an entry's latency is timed when the leader applies it. When no
+// node has anything to do while writes are in flight, the driving thread
+// sleeps until a writer finishes (it does not spin against the writers for
+// the machine's cores).
+//
+// Only public headers. Thread-compatible: one thread drives a WindowCluster
+// (in pipelined mode the writers' threads are internal to it).
 
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "bench/raft_cluster.h"
 #include "raftlog/engine/disk_storage.h"
+#include "raftlog/engine/log_writer.h"
 #include "raftlog/engine/options.h"
 #include "raftlog/engine/stats.h"
 #include "raftlog/format/bytes.h"
@@ -50,11 +68,15 @@
 #include "raftlog/raft/ready.h"
 #include "raftlog/raft/storage.h"
 #include "raftlog/raft/types.h"
+#include "raftlog/raft/util.h"
 
 namespace raftlog::bench {
 
 struct WindowOptions {
   Backend backend = Backend::kMemory;  // kMemory, kDiskSync or kDiskNoSync
+  // kDiskSync only: asynchronous storage writes through a LogWriter thread
+  // per node (the header comment's pipelined mode).
+  bool pipelined = false;
   int nodes = 3;
   std::string dir;  // on-disk backends: node k logs to <dir>/node<k>; must exist
   size_t entry_bytes = 1024;  // at least 16
@@ -93,6 +115,7 @@ class WindowCluster {
     std::vector<int64_t> latencies_ns;  // Propose -> leader sees it committed, per entry
     uint64_t readies = 0;               // Readies handled, all nodes
     uint64_t compactions = 0;           // node snapshots + compactions
+    uint64_t snapshots_installed = 0;   // snapshots a lagging node received from the leader
   };
 
   // Opens every node's storage with the membership {1..nodes} in a snapshot
@@ -101,10 +124,11 @@ class WindowCluster {
   // did not become leader.
   static Result<std::unique_ptr<WindowCluster>> Start(const WindowOptions& options) {
     if (options.nodes < 1 || options.entry_bytes < 16 || options.window < 1 ||
-        options.pool_size < 1 || options.backend == Backend::kLmdbSync) {
+        options.pool_size < 1 || options.backend == Backend::kLmdbSync ||
+        (options.pipelined && options.backend != Backend::kDiskSync)) {
       return Status::InvalidArgument(
-          "window cluster: need nodes >= 1, entry_bytes >= 16, window >= 1, pool >= 1, and "
-          "memory or disk storage");
+          "window cluster: need nodes >= 1, entry_bytes >= 16, window >= 1, pool >= 1, "
+          "memory or disk storage, and disk storage with sync for the pipelined mode");
     }
     std::unique_ptr<WindowCluster> c(new WindowCluster(options));
     raft::Snapshot initial;
@@ -120,26 +144,41 @@ class WindowCluster {
       RAFTLOG_RETURN_IF_ERROR(n->storage->ApplySnapshot(initial));
       n->conf_state = initial.metadata.conf_state;
       Result<std::unique_ptr<raft::RawNode>> rn =
-          NewBenchRawNode(n->id, n->storage.get(), c->logger_.get());
+          NewBenchRawNode(n->id, n->storage.get(), c->logger_.get(), options.pipelined);
       if (!rn.ok()) return rn.status();
       n->raft = std::move(rn).value();
+      if (options.pipelined) c->StartWriter(n.get());
       c->nodes_.push_back(std::move(n));
     }
     RAFTLOG_RETURN_IF_ERROR(c->nodes_[0]->raft->Campaign());
     for (;;) {
       Result<bool> busy = c->Wave();
       if (!busy.ok()) return busy.status();
-      if (!*busy) break;
+      if (*busy) continue;
+      Result<bool> writing = c->AwaitWriters();
+      if (!writing.ok()) return writing.status();
+      if (!*writing) break;
     }
     if (c->nodes_[0]->raft->GetBasicStatus().soft_state.raft_state !=
         raft::StateType::kStateLeader) {
       return Status::Unavailable("window cluster: node 1 did not become leader");
     }
+    // Node 1 leads from here on, so every later entry is a proposal of Step.
+    Result<uint64_t> last = c->nodes_[0]->storage->LastIndex();
+    if (!last.ok()) return last.status();
+    c->first_data_index_ = *last + 1;
     return c;
   }
 
   WindowCluster(const WindowCluster&) = delete;
   WindowCluster& operator=(const WindowCluster&) = delete;
+  // Stops the writers (each persists what it was given) before the nodes and
+  // their storages go.
+  ~WindowCluster() {
+    for (auto& n : nodes_) {
+      if (n->writer != nullptr) n->writer->Stop();
+    }
+  }
 
   // Tops the leader's proposals up to the window, then runs one wave.
   // Errors: a dropped proposal, the storages', a failed apply check.
@@ -156,7 +195,8 @@ class WindowCluster {
       ++proposed_;
     }
     Result<bool> busy = Wave();
-    return busy.status();
+    if (!busy.ok() || *busy) return busy.status();
+    return AwaitWriters().status();
   }
 
   Counters& counters() { return counters_; }
@@ -172,6 +212,21 @@ class WindowCluster {
     }
     return syncs;
   }
+  // Per node (index id-1): frame bytes its DiskStorage wrote and its segment
+  // fdatasyncs (zeros for MemoryStorage).
+  struct LogWork {
+    uint64_t bytes = 0;
+    uint64_t syncs = 0;
+  };
+  std::vector<LogWork> LogWorkByNode() const {
+    std::vector<LogWork> work(nodes_.size());
+    for (size_t k = 0; k < nodes_.size(); ++k) {
+      if (nodes_[k]->disk == nullptr) continue;
+      const engine::Stats st = nodes_[k]->disk->engine().GetStats();
+      work[k] = {st.bytes_written, st.log_syncs};
+    }
+    return work;
+  }
   int size() const { return static_cast<int>(nodes_.size()); }
   const engine::DiskStorage* disk(int id) const { return nodes_[id - 1]->disk; }
   std::string node_dir(int id) const { return options_.dir + "/node" + std::to_string(id); }
@@ -181,10 +236,12 @@ class WindowCluster {
 
   struct Node {
     uint64_t id = 0;
-    // Declared before raft: the RawNode borrows the storage and goes first.
+    // Declared before raft and writer: the RawNode and the writer borrow the
+    // storage and go first (the cluster's destructor stops the writer).
     std::unique_ptr<raft::WritableStorage> storage;
     engine::DiskStorage* disk = nullptr;  // storage, when it is a DiskStorage
     std::unique_ptr<raft::RawNode> raft;
+    std::unique_ptr<engine::LogWriter> writer;  // pipelined mode only
     std::vector<raft::Message> inbox;
     std::vector<raft::Message> spare;  // the previous inbox's array, reused
     uint64_t applied = 1;              // index of the last entry applied
@@ -218,10 +275,76 @@ class WindowCluster {
     return Status::OK();
   }
 
+  // Pipelined mode: the node's writer hands each durable append's responses
+  // to the driving thread through done_.
+  void StartWriter(Node* n) {
+    n->writer = engine::NewThreadedLogWriter(
+        n->storage.get(),
+        [this](std::vector<raft::Message> responses) {
+          {
+            std::lock_guard<std::mutex> lock(done_mu_);
+            for (raft::Message& m : responses) done_.push_back(std::move(m));
+            --writes_in_flight_;
+          }
+          done_cv_.notify_one();
+        },
+        [this](const Status& s) {
+          {
+            std::lock_guard<std::mutex> lock(done_mu_);
+            if (write_error_.ok()) write_error_ = s;
+          }
+          done_cv_.notify_one();
+        });
+  }
+
+  // Pipelined mode, when no node has anything to do: waits until a writer
+  // hands back responses. Returns whether writes are still in flight (or
+  // responses wait to be delivered); false at once in the other modes.
+  // Errors: a writer's failure.
+  Result<bool> AwaitWriters() {
+    if (!options_.pipelined) return false;
+    std::unique_lock<std::mutex> lock(done_mu_);
+    done_cv_.wait_for(lock, std::chrono::milliseconds(100), [this] {
+      return !done_.empty() || writes_in_flight_ == 0 || !write_error_.ok();
+    });
+    if (!write_error_.ok()) return write_error_;
+    return !done_.empty() || writes_in_flight_ > 0;
+  }
+
+  // Delivers the responses the writers handed back: to the inbox of the node
+  // they are addressed to (the writer's own node or a peer).
+  bool DeliverWritten() {
+    if (!options_.pipelined) return false;
+    std::vector<raft::Message> done;
+    {
+      std::lock_guard<std::mutex> lock(done_mu_);
+      done.swap(done_);
+    }
+    for (raft::Message& m : done) {
+      if (m.type == raft::MessageType::kMsgStorageAppendResp && m.snapshot != nullptr &&
+          m.to >= 1 && m.to <= nodes_.size()) {
+        // The snapshot is in the node's storage now: the node's state is it.
+        Node& n = *nodes_[m.to - 1];
+        n.applied = m.snapshot->metadata.index;
+        n.snap_index = n.applied;
+        n.conf_state = m.snapshot->metadata.conf_state;
+        // The data entries the snapshot covers count as applied.
+        n.data_applied = n.applied >= first_data_index_ ? n.applied - first_data_index_ + 1 : 0;
+        ++counters_.snapshots_installed;
+      }
+      Route(std::move(m));
+    }
+    return !done.empty();
+  }
+
+  void Route(raft::Message m) {
+    if (m.to >= 1 && m.to <= nodes_.size()) nodes_[m.to - 1]->inbox.push_back(std::move(m));
+  }
+
   // Every node steps its inbox, then every node with a Ready handles one.
   // Returns whether any node had something to do.
   Result<bool> Wave() {
-    bool busy = false;
+    bool busy = DeliverWritten();
     for (auto& n : nodes_) {
       if (n->inbox.empty()) continue;
       busy = true;
@@ -246,18 +369,51 @@ class WindowCluster {
   Status HandleReady(Node& n) {
     raft::Ready rd = n.raft->Ready();
     ++counters_.readies;
+    if (options_.pipelined) return HandleReadyPipelined(n, rd);
     RAFTLOG_RETURN_IF_ERROR(
         n.storage->Save(rd.hard_state, rd.entries, rd.snapshot.get(), rd.must_sync));
     const auto now = Clock::now();  // persisted: the entries are applied now
-    for (raft::Message& m : rd.messages) {
-      if (m.to >= 1 && m.to <= nodes_.size()) nodes_[m.to - 1]->inbox.push_back(std::move(m));
-    }
+    for (raft::Message& m : rd.messages) Route(std::move(m));
     if (rd.HasSnapshot()) {
       n.applied = rd.snapshot->metadata.index;
+      n.snap_index = n.applied;
       n.conf_state = rd.snapshot->metadata.conf_state;
+      n.data_applied = n.applied >= first_data_index_ ? n.applied - first_data_index_ + 1 : 0;
+      ++counters_.snapshots_installed;
     }
+    RAFTLOG_RETURN_IF_ERROR(Apply(n, rd.committed_entries, now));
+    n.raft->Advance();
+    return MaybeCompact(n);
+  }
+
+  // Asynchronous storage writes: the append goes to the writer, committed
+  // entries are applied here, everything else is sent at once (raft holds
+  // back what must wait for the append: it rides in the append's responses).
+  // A snapshot from the leader counts as applied only once its append is
+  // durable: DeliverWritten takes it from the MsgStorageAppendResp.
+  Status HandleReadyPipelined(Node& n, raft::Ready& rd) {
+    for (raft::Message& m : rd.messages) {
+      if (m.to == raft::kLocalAppendThread) {
+        {
+          std::lock_guard<std::mutex> lock(done_mu_);
+          ++writes_in_flight_;
+        }
+        n.writer->Submit(std::move(m));
+      } else if (m.to == raft::kLocalApplyThread) {
+        RAFTLOG_RETURN_IF_ERROR(Apply(n, m.entries, Clock::now()));
+        for (raft::Message& resp : m.responses) Route(std::move(resp));
+      } else {
+        Route(std::move(m));
+      }
+    }
+    return MaybeCompact(n);
+  }
+
+  // Applies committed entries (conf changes to the RawNode, data checked);
+  // on the leader, records each data entry's commit latency as of `now`.
+  Status Apply(Node& n, const std::vector<raft::Entry>& entries, Clock::time_point now) {
     const bool is_leader = &n == nodes_[0].get();
-    for (const raft::Entry& e : rd.committed_entries) {
+    for (const raft::Entry& e : entries) {
       n.applied = e.index;
       if (e.type != raft::EntryType::kNormal) {
         Result<raft::ConfChangeI> cc = raft::ConfChangeFromEntry(e);
@@ -282,7 +438,10 @@ class WindowCluster {
         ++counters_.committed;
       }
     }
-    n.raft->Advance();
+    return Status::OK();
+  }
+
+  Status MaybeCompact(Node& n) {
     if (options_.compact_every > 0 && n.applied - n.snap_index >= options_.compact_every) {
       return Compact(n);
     }
@@ -324,10 +483,17 @@ class WindowCluster {
   std::unique_ptr<raft::Logger> logger_;  // borrowed by the RawNodes: outlives them
   std::vector<Bytes> pool_;  // shared by every proposal of a buffer: Propose copies nothing
   std::vector<std::unique_ptr<Node>> nodes_;  // nodes_[k] has id k+1; node 1 leads
-  uint64_t proposed_ = 0;                     // data entries proposed on the leader
+  uint64_t first_data_index_ = 0;  // log index of the first proposal (node 1 leads throughout)
+  uint64_t proposed_ = 0;          // data entries proposed on the leader
   uint64_t acked_ = 0;  // data entries the leader saw committed (proposed_ - acked_ in flight)
   std::vector<Clock::time_point> propose_times_;  // [seq % window]: Propose() time of seq
   Counters counters_;
+  // Pipelined mode: what the writers hand back to the driving thread.
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+  std::vector<raft::Message> done_;  // guarded by done_mu_: responses to deliver, in order
+  uint64_t writes_in_flight_ = 0;    // guarded by done_mu_: submitted, not yet handed back
+  Status write_error_;               // guarded by done_mu_: a writer's failure
 };
 
 }  // namespace raftlog::bench
