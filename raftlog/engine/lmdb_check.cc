@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <string_view>
 #include <unordered_set>
 #include <vector>
@@ -92,7 +93,28 @@ class TreeWalker {
       return Corrupt(db.root, "the " + db_name_ + " database has depth " +
                                   std::to_string(db.depth));
     }
+    RAFTLOG_RETURN_IF_ERROR(CheckPageNumber(db.root, db.root));
     return WalkPage(db.root, 1, db.depth);
+  }
+
+  // After both walks: no page is both free and reachable, and none is free
+  // twice. LMDB hands out free pages to new writes without looking: a page
+  // of the tree it also finds free is overwritten while still in use (an
+  // assertion in mdb_page_touch kills the process, or the tree is damaged
+  // silently).
+  Status CheckFreePages() {
+    std::unordered_set<uint64_t> free;
+    for (const auto& [page, list_page] : free_pages_) {
+      if (seen_.count(page) != 0) {
+        return Corrupt(list_page, "a free-page list names page " + std::to_string(page) +
+                                      ", which a database of the newest transaction uses");
+      }
+      if (!free.insert(page).second) {
+        return Corrupt(list_page, "page " + std::to_string(page) +
+                                      " is named by free-page lists twice");
+      }
+    }
+    return Status::OK();
   }
 
  private:
@@ -220,8 +242,8 @@ class TreeWalker {
   }
 
   // A free-page list: u64 count, then that many page numbers, each a page of
-  // the file that is not a meta page.
-  Status CheckPageList(std::string_view value, uint64_t pgno) const {
+  // the file that is not a meta page (kept for CheckFreePages).
+  Status CheckPageList(std::string_view value, uint64_t pgno) {
     if (value.size() < 8 || value.size() % 8 != 0) {
       return Corrupt(pgno, "a free-page list of " + std::to_string(value.size()) + " bytes");
     }
@@ -236,6 +258,7 @@ class TreeWalker {
         return Corrupt(pgno, "a free-page list names page " + std::to_string(page) +
                                  ", outside pages 2 to " + std::to_string(last_page_));
       }
+      free_pages_.emplace_back(page, pgno);
     }
     return Status::OK();
   }
@@ -281,6 +304,8 @@ class TreeWalker {
   bool free_db_ = false;
   std::string page_;
   std::unordered_set<uint64_t> seen_;
+  // (free page, the page whose list names it), from every free-page list.
+  std::vector<std::pair<uint64_t, uint64_t>> free_pages_;
 };
 
 }  // namespace
@@ -348,6 +373,7 @@ Result<LmdbFileInfo> CheckLmdbFile(io::FileSystem* fs, const std::string& path) 
     TreeWalker walker(file.get(), path, page_bytes, newest.last_page);
     last_walk = walker.Walk("main", newest.main_db, /*free_db=*/false);
     if (last_walk.ok()) last_walk = walker.Walk("free-page", newest.free_db, /*free_db=*/true);
+    if (last_walk.ok()) last_walk = walker.CheckFreePages();
     if (last_walk.ok()) return LmdbFileInfo{page_bytes, newest.last_page, newest.txn_id, size};
     if (last_walk.IsIOError() || last_walk.IsNotFound()) return last_walk;
     // Did a writer commit meanwhile? Then look again.

@@ -12,7 +12,8 @@
 // transaction (the main database and the free-page database), page by page,
 // and checks that every page a reader can reach is in the file and reached
 // once, every node, key and value lies within its page, every overflow run
-// within the file, and every free-page list names pages of the file.
+// within the file, and every free-page list names pages of the file that no
+// tree reaches, each once (LMDB hands free pages out to new writes unchecked).
 // Page layout (mdb.c): a 16-byte header (u64 page number, u16 pad, u16
 // flags, u16 lower and u16 upper bounds of the free space, or u32 page count
 // of an overflow run), then u16 node offsets; a node is u16 lo, u16 hi (the

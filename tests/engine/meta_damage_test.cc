@@ -2,8 +2,10 @@
 // checks what it reads itself. A flipped bit in a stored value (vote, term,
 // snapshot index, log/start) is Corruption through the value's checksum; a
 // damaged node header (a key size) is Corruption from the page walk made
-// before LMDB maps the file, never a crash; values that are each intact but
-// disagree with each other or with the log are Corruption naming both.
+// before LMDB maps the file, never a crash, and so is a free-page list that
+// names a page in use (LMDB would hand it out to the next write); values that
+// are each intact but disagree with each other or with the log are
+// Corruption naming both.
 
 #include <gtest/gtest.h>
 
@@ -139,6 +141,76 @@ TEST_F(MetaDamageTest, FlippedLogStartIsCorruption) {
   ExpectCorruption(TryOpen(), "log/start record: checksum mismatch");
 }
 
+// The cases of the damage report, with its values: a log of term 1 (vote 1,
+// entries 1 to 10, commit 8), a snapshot at 5 whose file says 5, compacted
+// through 5 (log/start says 6). Each flip leaves a well-formed value that
+// differs from the stored one, and each is refused by the value's checksum,
+// writable and read-only.
+struct ReportCase {
+  const char* name;
+  const char* key;
+  size_t byte;   // of the value: its version byte is 0
+  uint8_t mask;  // XORed into it
+  uint64_t from, to;
+  const char* record;  // the record named in the error
+};
+
+class MetaDamageReportTest : public MetaDamageTest,
+                             public ::testing::WithParamInterface<ReportCase> {
+ protected:
+  void MakeReportLog() {
+    auto s = DiskStorage::Open(dir_.path(), options_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    ASSERT_TRUE((*s)->Save(HardState{1, 1, 8}, Ents(1, 10, 1), nullptr, true).ok());
+    raft::ConfState cs;
+    cs.voters = {1, 2, 3};
+    ASSERT_TRUE((*s)->CreateSnapshot(5, &cs, "state at 5").ok());
+    ASSERT_TRUE((*s)->Compact(5).ok());
+    ASSERT_TRUE((*s)->Close().ok());
+  }
+};
+
+// The field at `byte` of a value of the report's log (each a one-byte varint).
+uint64_t FieldAt(const std::string& value, size_t byte) {
+  return static_cast<uint8_t>(value[byte]);
+}
+
+TEST_P(MetaDamageReportTest, FlipIsRefused) {
+  const ReportCase& c = GetParam();
+  MakeReportLog();
+  ASSERT_TRUE(TryOpen().ok());
+  const std::string value = Get(c.key);
+  ASSERT_EQ(FieldAt(value, c.byte), c.from) << c.key;
+  ASSERT_EQ(c.from ^ c.mask, c.to);
+  DamageEveryCopy(value, c.byte, c.mask);
+  ExpectCorruption(TryOpen(), std::string(c.record) + ": checksum mismatch");
+  ExpectCorruption(TryOpen(/*read_only=*/true), std::string(c.record) + ": checksum mismatch");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Report, MetaDamageReportTest,
+    ::testing::Values(ReportCase{"VoteOneToThree", "state/hardstate", 2, 0x02, 1, 3, "HardState record"},
+                      ReportCase{"TermOneToZero", "state/hardstate", 1, 0x01, 1, 0, "HardState record"},
+                      ReportCase{"SnapshotIndexFiveToFour", "state/snapshot", 1, 0x01, 5, 4,
+                                 "SnapshotMeta record"},
+                      ReportCase{"LogStartPlusTwo", "log/start", 1, 0x0e, 6, 8, "log/start record"}),
+    [](const ::testing::TestParamInfo<ReportCase>& info) { return std::string(info.param.name); });
+
+// The report's snapshot case once more with a valid checksum (a value
+// written wrong, not damaged): the snapshot file still says 5, so open
+// refuses it naming both.
+TEST_F(MetaDamageReportTest, SnapshotIndexFourWhileTheFileSaysFiveIsCorruption) {
+  MakeReportLog();
+  auto meta = *format::DecodeSnapshotMeta(Get("state/snapshot"));
+  ASSERT_EQ(meta.index, 5u);
+  meta.index = 4;
+  Put("state/snapshot", format::EncodeSnapshotMeta(meta));
+  const Status s = TryOpen();
+  ExpectCorruption(s, "says index 4 term 1");
+  EXPECT_NE(s.message().find("holds index 5 term 1"), std::string::npos) << s.ToString();
+  ExpectCorruption(TryOpen(/*read_only=*/true), "says index 4 term 1");
+}
+
 TEST_F(MetaDamageTest, DamagedKeySizeIsCorruptionNotACrash) {
   MakeLog();
   // A leaf node is an 8-byte header (data size, flags, key size) and then
@@ -154,6 +226,42 @@ TEST_F(MetaDamageTest, DamagedKeySizeIsCorruptionNotACrash) {
   MetaStore::OpenOptions o;
   o.read_only = true;
   ExpectCorruption(MetaStore::Open(MetaPath(), o).status(), "meta.mdb: LMDB page ");
+}
+
+TEST_F(MetaDamageTest, FreePageListNamingALivePageIsCorruptionNotACrash) {
+  MakeLog();
+  // The newest meta page (LMDB's layout, engine/lmdb_check.h): its main
+  // database's root page, and the free-page database's root, a leaf whose
+  // first node is a free-page list (u64 count, then page numbers). Naming
+  // the main root there made LMDB hand the root out to the next write and
+  // abort in mdb_page_touch (found by the meta_mdb fuzz target).
+  auto* fs = io::FileSystem::Default();
+  std::string bytes = *io::ReadFileToString(fs, MetaPath());
+  constexpr size_t kPage = 4096, kMeta = 16;
+  ASSERT_GE(bytes.size(), 4 * kPage);
+  ASSERT_EQ(format::DecodeFixed32(bytes.data() + kMeta + 24), kPage);  // the page size
+  const size_t meta = format::DecodeFixed64(bytes.data() + kPage + kMeta + 128) >
+                              format::DecodeFixed64(bytes.data() + kMeta + 128)
+                          ? kPage + kMeta
+                          : kMeta;
+  const uint64_t main_root = format::DecodeFixed64(bytes.data() + meta + 72 + 40);
+  const uint64_t free_root = format::DecodeFixed64(bytes.data() + meta + 24 + 40);
+  ASSERT_LT(free_root, bytes.size() / kPage) << "no free pages in this file";
+  const char* leaf = bytes.data() + free_root * kPage;
+  ASSERT_EQ(format::DecodeFixed16(leaf + 10) & 0x07, 0x02) << "the free-page root is no leaf";
+  const size_t node = free_root * kPage + format::DecodeFixed16(leaf + 16);
+  const size_t key_bytes = format::DecodeFixed16(bytes.data() + node + 6);
+  const size_t list = node + 8 + key_bytes;
+  ASSERT_GE(format::DecodeFixed64(bytes.data() + list), 1u);
+  format::EncodeFixed64(bytes.data() + list + 8, main_root);
+  {
+    auto f = fs->Open(MetaPath(), io::OpenMode::kReadWrite);
+    ASSERT_TRUE(f.ok());
+    const std::string_view view(bytes);
+    ASSERT_TRUE((*f)->PWrite(0, std::span<const std::string_view>(&view, 1)).ok());
+  }
+  ExpectCorruption(TryOpen(/*read_only=*/true), "which a database of the newest transaction uses");
+  ExpectCorruption(TryOpen(), "meta.mdb: LMDB page " + std::to_string(free_root));
 }
 
 TEST_F(MetaDamageTest, OldEncodingsAreReadAndRewrittenByAWritableOpen) {
