@@ -370,6 +370,17 @@ Result<LmdbFileInfo> CheckLmdbFile(io::FileSystem* fs, const std::string& path) 
                                 ": the main database has flags " +
                                 std::to_string(newest.main_db.flags) + ", expected none");
     }
+    // An empty database (no root) of a non-zero depth: LMDB would add that
+    // depth to the one of the root page it makes for the next write, and
+    // write a tree the next open cannot read.
+    for (const auto& [name, db] : {std::pair{"main", newest.main_db},
+                                   std::pair{"free-page", newest.free_db}}) {
+      if (db.root == kInvalidPage && db.depth != 0) {
+        return Status::Corruption(path + ": LMDB page " + std::to_string(meta_page) + ": the " +
+                                  name + " database has no root page but depth " +
+                                  std::to_string(db.depth));
+      }
+    }
     TreeWalker walker(file.get(), path, page_bytes, newest.last_page);
     last_walk = walker.Walk("main", newest.main_db, /*free_db=*/false);
     if (last_walk.ok()) last_walk = walker.Walk("free-page", newest.free_db, /*free_db=*/true);

@@ -378,6 +378,15 @@ Status LogEngine::InitOrCheckFormat() NO_THREAD_SAFETY_ANALYSIS {
   if (options_.read_only) {
     return Status::Corruption("metadata of " + dir_ + " has no format record (not a raftlog log?)");
   }
+  // segments/ is made only after the format record's commit: metadata
+  // without the record beside it was damaged or lost (an empty main
+  // database), and a new log started here would remove every segment.
+  if (fs_->Exists(segments_dir_)) {
+    return Status::Corruption("metadata of " + dir_ + " has no format record, but " +
+                              std::string(kSegmentsDir) +
+                              "/ exists: the metadata was damaged or lost; no new log is started "
+                              "over the segments");
+  }
   // A new log. Everything in one transaction: a crash leaves either no
   // format key (and the next open initializes again) or a complete log.
   MetaStore::Batch batch;

@@ -264,6 +264,57 @@ TEST_F(MetaDamageTest, FreePageListNamingALivePageIsCorruptionNotACrash) {
   ExpectCorruption(TryOpen(), "meta.mdb: LMDB page " + std::to_string(free_root));
 }
 
+TEST_F(MetaDamageTest, MetadataWithoutAFormatRecordBesideSegmentsIsCorruption) {
+  MakeLog();
+  // Every key gone, as an empty main database reads (a damaged meta page;
+  // found by the meta_mdb fuzz target): a writable open started a new log
+  // over the segments and removed each as a stray.
+  {
+    auto meta = MetaStore::Open(MetaPath());
+    ASSERT_TRUE(meta.ok()) << meta.status().ToString();
+    MetaStore::Batch batch;
+    size_t keys = 0;
+    for (const char* prefix : {"format", "log/", "seg/", "state/"}) {
+      auto found = (*meta)->Scan(prefix);
+      ASSERT_TRUE(found.ok()) << found.status().ToString();
+      for (const auto& [key, value] : *found) batch.Delete(key);
+      keys += found->size();
+    }
+    ASSERT_GT(keys, 5u);
+    ASSERT_TRUE((*meta)->Write(batch).ok());
+  }
+  auto* fs = io::FileSystem::Default();
+  const auto segments = fs->ListDir(dir_.Sub("segments"));
+  ASSERT_TRUE(segments.ok() && !segments->empty());
+  ExpectCorruption(TryOpen(), "no format record, but segments/ exists");
+  ExpectCorruption(TryOpen(/*read_only=*/true), "no format record");
+  EXPECT_EQ(*fs->ListDir(dir_.Sub("segments")), *segments);
+}
+
+TEST_F(MetaDamageTest, EmptyDatabaseOfNonZeroDepthIsCorruption) {
+  MakeLog();
+  // The newest meta page's main database without a root page but with its
+  // depth: LMDB's next write made a tree deeper than its pages (found by the
+  // meta_mdb fuzz target).
+  auto* fs = io::FileSystem::Default();
+  std::string bytes = *io::ReadFileToString(fs, MetaPath());
+  constexpr size_t kPage = 4096, kMeta = 16;
+  const size_t meta = format::DecodeFixed64(bytes.data() + kPage + kMeta + 128) >
+                              format::DecodeFixed64(bytes.data() + kMeta + 128)
+                          ? kPage + kMeta
+                          : kMeta;
+  ASSERT_GT(format::DecodeFixed16(bytes.data() + meta + 72 + 6), 0u);  // its depth
+  format::EncodeFixed64(bytes.data() + meta + 72 + 40, ~uint64_t{0});  // no root
+  {
+    auto f = fs->Open(MetaPath(), io::OpenMode::kReadWrite);
+    ASSERT_TRUE(f.ok());
+    const std::string_view view(bytes);
+    ASSERT_TRUE((*f)->PWrite(0, std::span<const std::string_view>(&view, 1)).ok());
+  }
+  ExpectCorruption(TryOpen(), "the main database has no root page but depth");
+  ExpectCorruption(TryOpen(/*read_only=*/true), "the main database has no root page but depth");
+}
+
 TEST_F(MetaDamageTest, OldEncodingsAreReadAndRewrittenByAWritableOpen) {
   MakeLog();
   // The values as versions without checksums wrote them.
