@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <utility>
+#include <string>
 #include <string_view>
 #include <unordered_set>
 #include <vector>
@@ -94,7 +95,7 @@ class TreeWalker {
                                   std::to_string(db.depth));
     }
     RAFTLOG_RETURN_IF_ERROR(CheckPageNumber(db.root, db.root));
-    return WalkPage(db.root, 1, db.depth);
+    return WalkPage(db.root, 1, db.depth, std::nullopt, std::nullopt);
   }
 
   // After both walks: no page is both free and reachable, and none is free
@@ -143,7 +144,21 @@ class TreeWalker {
     return Status::OK();
   }
 
-  Status WalkPage(uint64_t pgno, uint16_t depth, uint16_t db_depth) {
+  // LMDB's order of keys: the main database's compare as bytes, then by
+  // length (mdb_cmp_memn); the free-page database's are 8-byte integers.
+  int Compare(std::string_view a, std::string_view b) const {
+    if (!free_db_) return a.compare(b);
+    const uint64_t x = format::DecodeFixed64(a.data()), y = format::DecodeFixed64(b.data());
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+
+  // `floor` and `ceiling`: the keys of this page's subtree lie in
+  // [floor, ceiling) (nullopt: unbounded), as the branch node naming it
+  // says; LMDB's binary searches find nothing, or another key's value,
+  // where they do not.
+  Status WalkPage(uint64_t pgno, uint16_t depth, uint16_t db_depth,
+                  const std::optional<std::string>& floor,
+                  const std::optional<std::string>& ceiling) {
     RAFTLOG_RETURN_IF_ERROR(Read(pgno));
     const char* p = page_.data();
     if (format::DecodeFixed64(p) != pgno) {
@@ -173,6 +188,8 @@ class TreeWalker {
     if (keys == 0 && !leaf) return Corrupt(pgno, "is a branch page without nodes");
     // Copy what the children need: page_ is reused by the recursion.
     std::vector<uint64_t> children;
+    std::vector<std::optional<std::string>> child_floors;
+    std::optional<std::string> previous;
     for (size_t k = 0; k < keys; ++k) {
       const uint16_t at = format::DecodeFixed16(p + kPageHeaderBytes + 2 * k);
       const std::string node = "node " + std::to_string(k) + " (at " + std::to_string(at) + ")";
@@ -190,10 +207,29 @@ class TreeWalker {
         return Corrupt(pgno, node + ": its " + std::to_string(key_bytes) +
                                  "-byte key runs past the end of the page");
       }
+      // The first node of a branch page has no key (its child holds what
+      // lies below the second's).
+      if (leaf || k > 0) {
+        const std::string_view key(n + kNodeHeaderBytes, key_bytes);
+        if (free_db_ && key_bytes != 8) {
+          return Corrupt(pgno, node + ": a free-page list keyed by " + std::to_string(key_bytes) +
+                                   " bytes, not an 8-byte transaction id");
+        }
+        if (key.empty()) return Corrupt(pgno, node + " has an empty key");
+        const bool above = previous.has_value() ? Compare(*previous, key) < 0
+                                                : !floor.has_value() || Compare(*floor, key) <= 0;
+        const bool below = !ceiling.has_value() || Compare(key, *ceiling) < 0;
+        if (!above || !below) {
+          return Corrupt(pgno, node + ": its key is out of order (below the node before it, or "
+                                      "outside the range its branch node gives the page)");
+        }
+        previous = std::string(key);
+      }
       if (!leaf) {
         const uint64_t child = lo | (uint64_t{hi} << 16) | (uint64_t{node_flags} << 32);
         RAFTLOG_RETURN_IF_ERROR(CheckPageNumber(child, pgno));
         children.push_back(child);
+        child_floors.push_back(k == 0 ? floor : previous);
         continue;
       }
       const uint64_t data_bytes = lo | (uint64_t{hi} << 16);
@@ -201,10 +237,6 @@ class TreeWalker {
           (node_flags & ~(kNodeBigData | kNodeSubData | kNodeDupData)) != 0) {
         return Corrupt(pgno, node + " has flags " + std::to_string(node_flags) +
                                  " (sub-databases and duplicates are never written here)");
-      }
-      if (free_db_ && key_bytes != 8) {
-        return Corrupt(pgno, node + ": a free-page list keyed by " + std::to_string(key_bytes) +
-                                 " bytes, not an 8-byte transaction id");
       }
       if ((node_flags & kNodeBigData) == 0) {
         if (key_end + data_bytes > page_bytes_) {
@@ -235,8 +267,10 @@ class TreeWalker {
       RAFTLOG_RETURN_IF_ERROR(Read(pgno));
       p = page_.data();
     }
-    for (const uint64_t child : children) {
-      RAFTLOG_RETURN_IF_ERROR(WalkPage(child, static_cast<uint16_t>(depth + 1), db_depth));
+    for (size_t k = 0; k < children.size(); ++k) {
+      RAFTLOG_RETURN_IF_ERROR(WalkPage(children[k], static_cast<uint16_t>(depth + 1), db_depth,
+                                       child_floors[k],
+                                       k + 1 < children.size() ? child_floors[k + 1] : ceiling));
     }
     return Status::OK();
   }

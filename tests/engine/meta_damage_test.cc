@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -313,6 +315,84 @@ TEST_F(MetaDamageTest, EmptyDatabaseOfNonZeroDepthIsCorruption) {
   }
   ExpectCorruption(TryOpen(), "the main database has no root page but depth");
   ExpectCorruption(TryOpen(/*read_only=*/true), "the main database has no root page but depth");
+}
+
+TEST_F(MetaDamageTest, KeyOutOfOrderIsCorruption) {
+  MakeLog();
+  // The live node of state/hardstate, in the root leaf of the newest meta
+  // page's main database, gets a key size of 0 (found by the meta_mdb fuzz
+  // target): its key became empty, out of LMDB's order, so lookups missed
+  // keys; the engine read no HardState, took writes on that metadata, and
+  // the log did not open again (its segments were gone).
+  auto* fs = io::FileSystem::Default();
+  std::string bytes = *io::ReadFileToString(fs, MetaPath());
+  constexpr size_t kPage = 4096, kMeta = 16;
+  const size_t meta = format::DecodeFixed64(bytes.data() + kPage + kMeta + 128) >
+                              format::DecodeFixed64(bytes.data() + kMeta + 128)
+                          ? kPage + kMeta
+                          : kMeta;
+  ASSERT_EQ(format::DecodeFixed16(bytes.data() + meta + 72 + 6), 1u);  // a single leaf
+  const size_t root = format::DecodeFixed64(bytes.data() + meta + 72 + 40) * kPage;
+  const size_t nodes = (format::DecodeFixed16(bytes.data() + root + 12) - 16) / 2;
+  size_t node = 0;
+  for (size_t k = 0; k < nodes; ++k) {
+    const size_t at = root + format::DecodeFixed16(bytes.data() + root + 16 + 2 * k);
+    const size_t key_bytes = format::DecodeFixed16(bytes.data() + at + 6);
+    if (std::string_view(bytes.data() + at + 8, key_bytes) == "state/hardstate") node = at;
+  }
+  ASSERT_NE(node, 0u) << "state/hardstate is not in the root leaf";
+  format::EncodeFixed16(bytes.data() + node + 6, 0);
+  {
+    auto f = fs->Open(MetaPath(), io::OpenMode::kReadWrite);
+    ASSERT_TRUE(f.ok());
+    const std::string_view view(bytes);
+    ASSERT_TRUE((*f)->PWrite(0, std::span<const std::string_view>(&view, 1)).ok());
+  }
+  ExpectCorruption(TryOpen(), "has an empty key");
+  ExpectCorruption(TryOpen(/*read_only=*/true), "meta.mdb: LMDB page " + std::to_string(root / kPage));
+}
+
+// The key-order check on trees LMDB really builds: thousands of keys in
+// random order, some deleted, over many transactions (branch pages, several
+// free-page lists) pass it.
+TEST_F(MetaDamageTest, DeepTreesPassTheCheck) {
+  std::vector<std::string> keys;
+  size_t deleted = 0;
+  for (int k = 0; k < 4000; ++k) {
+    char key[40];
+    std::snprintf(key, sizeof key, "seg/%016x", static_cast<unsigned>(k * 2654435761u));
+    keys.push_back(key);
+  }
+  {
+    auto meta = MetaStore::Open(MetaPath());
+    ASSERT_TRUE(meta.ok()) << meta.status().ToString();
+    for (size_t start = 0; start < keys.size(); start += 500) {
+      MetaStore::Batch batch;
+      for (size_t k = start; k < start + 500; ++k) batch.Put(keys[k], std::string(k % 300, 'v'));
+      ASSERT_TRUE((*meta)->Write(batch).ok());
+    }
+    for (size_t start = 0; start < keys.size(); start += 700) {
+      MetaStore::Batch batch;
+      for (size_t k = start; k < std::min(start + 700, keys.size()); k += 3, ++deleted) {
+        batch.Delete(keys[k]);
+      }
+      ASSERT_TRUE((*meta)->Write(batch).ok());
+    }
+  }
+  auto* fs = io::FileSystem::Default();
+  const std::string bytes = *io::ReadFileToString(fs, MetaPath());
+  const size_t meta = format::DecodeFixed64(bytes.data() + 4096 + 16 + 128) >
+                              format::DecodeFixed64(bytes.data() + 16 + 128)
+                          ? 4096 + 16
+                          : 16;
+  ASSERT_GE(format::DecodeFixed16(bytes.data() + meta + 72 + 6), 2u) << "no branch pages";
+  MetaStore::OpenOptions o;
+  o.read_only = true;
+  auto reopened = MetaStore::Open(MetaPath(), o);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  auto all = (*reopened)->Scan("seg/");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), keys.size() - deleted);
 }
 
 TEST_F(MetaDamageTest, OldEncodingsAreReadAndRewrittenByAWritableOpen) {
