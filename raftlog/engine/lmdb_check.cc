@@ -381,6 +381,16 @@ Result<LmdbFileInfo> CheckLmdbFile(io::FileSystem* fs, const std::string& path) 
     Meta newest = *meta0;
     if (meta1.has_value() && meta1->txn_id > meta0->txn_id) newest = *meta1;
     const uint64_t meta_page = newest.txn_id == meta0->txn_id ? 0 : 1;
+    // LMDB writes transaction t to meta page t % 2, and a process that opens
+    // the lock file reads the meta page of the last transaction's parity, not
+    // the one with the larger id: a damaged id of the other parity would make
+    // LMDB read the tree of the other meta page than the one checked here.
+    if (newest.txn_id % 2 != meta_page) {
+      return Status::Corruption(path + ": LMDB page " + std::to_string(meta_page) +
+                                ": holds transaction " + std::to_string(newest.txn_id) +
+                                ", which LMDB looks for in meta page " +
+                                std::to_string(newest.txn_id % 2) + " (a damaged transaction id)");
+    }
 
     for (const uint64_t root : {newest.main_db.root, newest.free_db.root}) {
       if (root != kInvalidPage && root > newest.last_page) {

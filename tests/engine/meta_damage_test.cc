@@ -395,6 +395,30 @@ TEST_F(MetaDamageTest, DeepTreesPassTheCheck) {
   EXPECT_EQ(all->size(), keys.size() - deleted);
 }
 
+TEST_F(MetaDamageTest, TransactionIdOfTheWrongParityIsCorruption) {
+  MakeLog();
+  // The older meta page gets the newest id plus 2: the check walked its
+  // tree, but a process that opens LMDB's lock file reads the meta page of
+  // the id's parity, the other one (found by the meta_mdb fuzz target, where
+  // that tree held a damaged value size and a read copied 16 MiB past the
+  // map).
+  auto* fs = io::FileSystem::Default();
+  std::string bytes = *io::ReadFileToString(fs, MetaPath());
+  constexpr size_t kPage = 4096, kMeta = 16;
+  const uint64_t txn0 = format::DecodeFixed64(bytes.data() + kMeta + 128);
+  const uint64_t txn1 = format::DecodeFixed64(bytes.data() + kPage + kMeta + 128);
+  const size_t older = txn0 < txn1 ? kMeta : kPage + kMeta;
+  format::EncodeFixed64(bytes.data() + older + 128, std::max(txn0, txn1) + 2);
+  {
+    auto f = fs->Open(MetaPath(), io::OpenMode::kReadWrite);
+    ASSERT_TRUE(f.ok());
+    const std::string_view view(bytes);
+    ASSERT_TRUE((*f)->PWrite(0, std::span<const std::string_view>(&view, 1)).ok());
+  }
+  ExpectCorruption(TryOpen(/*read_only=*/true), "which LMDB looks for in meta page");
+  ExpectCorruption(TryOpen(), "(a damaged transaction id)");
+}
+
 TEST_F(MetaDamageTest, OldEncodingsAreReadAndRewrittenByAWritableOpen) {
   MakeLog();
   // The values as versions without checksums wrote them.
