@@ -210,6 +210,57 @@ void MetaRecords(const std::string& root) {
   s.Add(static_cast<char>(13), format::EncodeDurableRecord(format::DurableRecord{3, 1, 4096, 130}));
 }
 
+void MetaMdb(const std::string& root) {
+  Seeds s(root + "/meta_mdb");
+  const std::string file = ReadFileOrDie(Template().dir + "/meta.mdb");
+  auto patch = [](uint32_t offset, uint8_t op, std::string operand) {
+    std::string p;
+    format::PutFixed32(&p, offset);
+    p.push_back(static_cast<char>(op));
+    return p + operand;
+  };
+  auto u16 = [](uint16_t v) {
+    std::string b;
+    format::PutFixed16(&b, v);
+    return b;
+  };
+  auto u64 = [](uint64_t v) {
+    std::string b;
+    format::PutFixed64(&b, v);
+    return b;
+  };
+  s.Add(static_cast<char>(1), file);                   // the template's file, whole
+  s.Add(static_cast<char>(0));                         // the template's file, no patch
+  s.Add(static_cast<char>(1), file.substr(0, 5000));  // cut inside the second meta page
+  s.Add(static_cast<char>(0), patch(20000, 4, ""));   // truncated (patch form)
+  const uint32_t page = 4096;
+  // Meta page 0 (page header 16 bytes, then MDB_meta): its last page (+120),
+  // transaction id (+128), the main database's root (+72 + 40).
+  s.Add(static_cast<char>(0), patch(16 + 120, 3, u64(1000)));
+  s.Add(static_cast<char>(0), patch(16 + 128, 3, u64(1u << 30)));
+  s.Add(static_cast<char>(0), patch(16 + 72 + 40, 3, u64(1)));
+  s.Add(static_cast<char>(0), patch(page + 16 + 72 + 40, 3, u64(3)));  // meta page 1's root
+  // Each key's node: its key size (the u16 before the key), its value size
+  // (the node's first u16), a bit of the value (its checksum found, or,
+  // with bit 1, forged).
+  for (const char* key : {"state/hardstate", "state/snapshot", "log/start", "log/durable",
+                          "log/next_segment_id", "seg/"}) {
+    const size_t at = file.rfind(key);
+    if (at == std::string::npos || at < 8) continue;
+    const uint32_t node = static_cast<uint32_t>(at - 8);
+    s.Add(static_cast<char>(0), patch(node + 6, 2, u16(0x4000)));
+    s.Add(static_cast<char>(0), patch(node, 2, u16(0x2000)));
+    const uint16_t key_bytes = format::DecodeFixed16(file.data() + node + 6);
+    const uint32_t value = node + 8 + key_bytes;
+    s.Add(static_cast<char>(0), patch(value + 1, 0, std::string(1, '\x01')));
+    s.Add(static_cast<char>(2), patch(value + 1, 0, std::string(1, '\x01')));
+    s.Add(static_cast<char>(2), patch(value + 2, 0, std::string(1, '\x02')));
+  }
+  // A page header's bounds, and a page zeroed.
+  s.Add(static_cast<char>(0), patch(2 * page + 12, 2, u16(4000)));
+  s.Add(static_cast<char>(0), patch(3 * page, 5, std::string(1, '\xff')));
+}
+
 void Verify(const std::string& root) {
   Seeds s(root + "/verify");
   auto patch = [](uint8_t segment, uint8_t op, uint32_t offset, std::string operand) {
@@ -249,5 +300,6 @@ int main(int argc, char** argv) {
   raftlog::fuzz::SnapshotFile(root);
   raftlog::fuzz::MetaRecords(root);
   raftlog::fuzz::Verify(root);
+  raftlog::fuzz::MetaMdb(root);
   return 0;
 }
