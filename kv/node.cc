@@ -76,6 +76,10 @@ Status Node::Open() {
   } else if (options_.storage == "disk" || options_.storage == "disk-nosync") {
     engine::DiskStorageOptions dopts;
     if (options_.storage == "disk-nosync") dopts.engine.sync = engine::SyncPolicy::kNever;
+    // The engine's own notes (a torn tail cut at open) go to the node's log.
+    dopts.engine.notes = [this](std::string_view note) {
+      log_->Warn("storage note", {{"note", std::string(note)}});
+    };
     std::error_code ec;
     std::filesystem::create_directories(options_.data_dir, ec);
     if (ec) return Status::IOError("cannot create " + options_.data_dir + ": " + ec.message());

@@ -105,11 +105,11 @@ std::string ParentDir(const std::string& path) {
   return p.substr(0, slash);
 }
 
-void Log(const std::string& dir, const std::string& msg) {
-  std::fprintf(stderr, "raftlog: %s: %s\n", dir.c_str(), msg.c_str());
-}
-
 }  // namespace
+
+void LogEngine::Log(const std::string& dir, const std::string& msg) const {
+  if (options_.notes) options_.notes(dir + ": " + msg);
+}
 
 struct LogEngine::Counters {
   std::atomic<uint64_t> appends{0}, entries_appended{0}, frames_written{0}, compressed_frames{0},

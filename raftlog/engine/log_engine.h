@@ -194,6 +194,10 @@ class LogEngine {
   struct PendingFrames;
   LogEngine(std::string dir, const Options& options);
 
+  // Hands "<dir>: <msg>" to Options::notes, if set (the library never
+  // prints by itself).
+  void Log(const std::string& dir, const std::string& msg) const;
+
   // Open steps.
   Status OpenImpl();
   Status InitOrCheckFormat();

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <string_view>
 
 #include "raftlog/format/compression.h"
 
@@ -92,6 +94,19 @@ struct Options {
 
   // Bytes of decompressed frames kept for reads of compressed data.
   size_t frame_cache_bytes = 8u << 20;
+
+  // Receives the engine's notes about what it did on its own initiative
+  // (today: a torn tail cut at open, with the bytes and frames dropped), one
+  // line each without a trailing newline, naming the log's directory. Called
+  // on the thread that called Open; it must not call back into the engine.
+  // Empty (the default): notes are dropped; the library never writes to
+  // stderr by itself. Stats counts the same events (torn_tail_cuts, ...), so
+  // nothing is lost for monitoring. StderrNotes() is the sink that prints.
+  std::function<void(std::string_view note)> notes;
 };
+
+// A notes sink (Options::notes) that writes "raftlog: <note>" lines to
+// stderr, for programs without a log of their own.
+std::function<void(std::string_view note)> StderrNotes();
 
 }  // namespace raftlog::engine

@@ -606,6 +606,35 @@ TEST_F(RecoveryTest, GarbageTailIsCut) {
   EXPECT_EQ(e->GetStats().torn_tail_bytes, 300u);
 }
 
+// What the engine does on its own goes to Options::notes, never to stderr.
+TEST_F(RecoveryTest, TornTailCutIsANoteNotStderr) {
+  const std::string path = MakeLog(50);
+  const auto [last_start, data_end] = LastFrame(ReadAll(path));
+  WriteAt(path, data_end, std::string(300, '\x5a'));
+  std::vector<std::string> notes;
+  options_.notes = [&notes](std::string_view note) { notes.emplace_back(note); };
+  ::testing::internal::CaptureStderr();
+  auto e = Open();
+  const std::string printed = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(e->LastIndex(), 50u);
+  EXPECT_EQ(printed, "");
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find(dir_.path()), std::string::npos) << notes[0];
+  EXPECT_NE(notes[0].find("cut the log at"), std::string::npos) << notes[0];
+  EXPECT_NE(notes[0].find("dropped 300 bytes"), std::string::npos) << notes[0];
+}
+
+// Without a sink the cut is silent (Stats still counts it).
+TEST_F(RecoveryTest, TornTailCutWithoutNotesPrintsNothing) {
+  const std::string path = MakeLog(50);
+  const auto [last_start, data_end] = LastFrame(ReadAll(path));
+  WriteAt(path, data_end, std::string(300, '\x5a'));
+  ::testing::internal::CaptureStderr();
+  auto e = Open();
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+  EXPECT_EQ(e->GetStats().torn_tail_cuts, 1u);
+}
+
 TEST_F(RecoveryTest, CorruptionFollowedByValidFramesIsAnError) {
   const std::string path = MakeLog(50);
   const std::string original = ReadAll(path);
