@@ -12,6 +12,7 @@
 //       raft re-reads to send or apply, just appended (in the active segment,
 //       page cache warm). <batch> is the number of entries per Append (so per
 //       frame) the disk log was written with. Items are entries returned.
+//       The log holds 16k entries (4096 at 16 KiB: at most 64 MiB of data).
 //   BM_DiskEntriesCold/<zstd|none>/<payload>/<bytes>/<batch>
 //       A sequential scan, 256 entries per Entries call, over a log of 64 MiB
 //       of entry data in sealed segments (Options::segment_bytes = 8 MiB so
@@ -22,6 +23,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -103,7 +105,9 @@ constexpr size_t kHotLogEntries = 1u << 14;
 void HotEntries(benchmark::State& state, const std::string& key, bool disk, size_t bytes,
                 size_t window, size_t batch) {
   auto& logs = Setups().Get<TwoLogs>(key, [&] {
-    return BuildTwoLogs(Payload::kRandom, bytes, kHotLogEntries, batch, kHotLogEntries);
+    // At most 64 MiB of entry data (4096 entries of 16 KiB).
+    const size_t entries = std::min<size_t>(kHotLogEntries, (64u << 20) / bytes);
+    return BuildTwoLogs(Payload::kRandom, bytes, entries, batch, entries);
   });
   const raft::Storage& storage = disk ? static_cast<const raft::Storage&>(*logs.disk) : logs.memory;
   const uint64_t lo = logs.last_index - window + 1;
@@ -187,7 +191,7 @@ void RegisterAll() {
           ->UseRealTime();
     }
   }
-  for (size_t bytes : {128, 1024}) {
+  for (size_t bytes : {128, 1024, 16384}) {
     for (size_t batch : {16, 1}) {
       const std::string key = BenchName("hot", {bytes, batch});
       for (size_t window : {64, 256}) {

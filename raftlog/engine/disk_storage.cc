@@ -4,6 +4,7 @@
 #include <limits>
 #include <utility>
 
+#include "raftlog/format/bytes.h"
 #include "raftlog/format/meta_records.h"
 #include "raftlog/io/file_system.h"
 #include "raftlog/snapshot/snapshot_store.h"
@@ -214,8 +215,10 @@ Result<std::vector<raft::Entry>> DiskStorage::Entries(uint64_t lo, uint64_t hi,
   std::vector<raft::Entry> out;
   out.reserve(std::min<uint64_t>(hi - lo, 1024));
   uint64_t size = 0;
-  Status s = engine_->Read(lo, hi, [&](const format::EntryView& e) {
-    raft::Entry entry{e.term, e.index, static_cast<raft::EntryType>(e.type), std::string(e.data)};
+  // Payloads share the segment's mapping (or a decompressed frame): no copy.
+  // They stay valid after compaction, truncation and Close (ReadShared).
+  Status s = engine_->ReadShared(lo, hi, [&](const format::EntryView& e, Bytes data) {
+    raft::Entry entry{e.term, e.index, static_cast<raft::EntryType>(e.type), std::move(data)};
     size += raft::EntrySize(entry);
     // At least one entry, then as many as fit (etcd's limitSize).
     if (!out.empty() && size > max_size) return false;

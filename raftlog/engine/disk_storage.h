@@ -80,6 +80,10 @@ class DiskStorage final : public raft::WritableStorage {
 
   // raft::Storage
   Result<raft::StoredState> InitialState() const override;
+  // The entries' data are not copied: each is a Bytes viewing the segment's
+  // mapping (or a decompressed frame), which it keeps alive. They stay valid
+  // and unchanged after a Compact, a truncating Append, Close and the
+  // destruction of this storage (LogEngine::ReadShared).
   Result<std::vector<raft::Entry>> Entries(uint64_t lo, uint64_t hi,
                                            uint64_t max_size) const override;
   Result<uint64_t> Term(uint64_t i) const override;

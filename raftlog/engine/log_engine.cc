@@ -976,6 +976,21 @@ Result<uint64_t> LogEngine::Term(uint64_t index) const {
 
 Status LogEngine::Read(uint64_t lo, uint64_t hi,
                        const std::function<bool(const format::EntryView&)>& fn) const {
+  return ReadImpl(lo, hi, [&fn](const format::EntryView& e, const Bytes&) { return fn(e); });
+}
+
+Status LogEngine::ReadShared(
+    uint64_t lo, uint64_t hi,
+    const std::function<bool(const format::EntryView&, Bytes data)>& fn) const {
+  return ReadImpl(lo, hi, [&fn](const format::EntryView& e, const Bytes& buffer) {
+    // A slice shares the buffer's owner: a reference count, no allocation.
+    return fn(e, buffer.Slice(static_cast<size_t>(e.data.data() - buffer.data()), e.data.size()));
+  });
+}
+
+Status LogEngine::ReadImpl(
+    uint64_t lo, uint64_t hi,
+    const std::function<bool(const format::EntryView&, const Bytes&)>& fn) const {
   if (lo > hi) {
     return Status::InvalidArgument("invalid range [" + std::to_string(lo) + ", " +
                                    std::to_string(hi) + ")");
@@ -1016,17 +1031,21 @@ Status LogEngine::Read(uint64_t lo, uint64_t hi,
                                   std::to_string(TermFromRuns(index)) + " for entry " +
                                   std::to_string(index));
       }
+      // The buffer the entries' payloads are read from: the mapping, or the
+      // frame's decompressed bytes (shared with the cache, never copied).
       std::string_view raw = frame.payload;
-      internal::FrameCache::Payload cached;
+      const Bytes* buffer = &seg.mapped();
+      std::optional<internal::FrameCache::Payload> cached;
       if (frame.header.compressed()) {
         cached = cache_->Lookup(seg.id(), seg.frame(k).offset);
-        if (cached == nullptr) {
+        if (!cached) {
           std::string out;
           RAFTLOG_RETURN_IF_ERROR(decompressor.Decompress(
               frame.payload, frame.header.raw_bytes, &out, where(), format::kMaxFramePayloadBytes));
           cached = cache_->Insert(seg.id(), seg.frame(k).offset, std::move(out));
         }
-        raw = *cached;
+        raw = cached->view();
+        buffer = &*cached;
       }
       auto payload = format::EntriesPayload::Parse(raw, frame.header.entry_count, {});
       if (!payload.ok()) {
@@ -1034,7 +1053,8 @@ Status LogEngine::Read(uint64_t lo, uint64_t hi,
       }
       for (uint32_t j = static_cast<uint32_t>(index - frame_first);
            j < payload->size() && index < hi && index <= seg.last_index(); ++j, ++index) {
-        if (!fn(format::EntryView{index, frame.header.term, payload->type(j), payload->data(j)})) {
+        if (!fn(format::EntryView{index, frame.header.term, payload->type(j), payload->data(j)},
+                *buffer)) {
           return Status::OK();
         }
       }
@@ -1554,6 +1574,10 @@ Status LogEngine::TruncateSuffix(uint64_t new_last) NO_THREAD_SAFETY_ANALYSIS {
       // Seal the active segment at the cut: the footer lists only frames up
       // to new_last, and new entries go to a new segment (new id and
       // generation), so the dead frames after the cut can never be read.
+      // Nor are they overwritten: the footer goes after them (write_offset_),
+      // so payloads handed out by ReadShared before the truncation, which
+      // view this mapping, keep their bytes; the replacing entries are
+      // reachable only through new reads of the new segment.
       Status sealed_ok =
           WriteSeal(cut, write_offset_, new_last, cut_runs, &footer_offset, &file_bytes);
       auto written = sealed_ok.ok() ? ParseFooter(*cut, footer_offset, file_bytes)

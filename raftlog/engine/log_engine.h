@@ -69,6 +69,7 @@
 #include "raftlog/engine/meta_store.h"
 #include "raftlog/engine/options.h"
 #include "raftlog/engine/stats.h"
+#include "raftlog/format/bytes.h"
 #include "raftlog/format/meta_records.h"
 #include "raftlog/format/record.h"
 #include "raftlog/format/result.h"
@@ -142,6 +143,17 @@ class LogEngine {
   // InvalidArgument if lo > hi, Corruption (file, offset) for bad bytes.
   Status Read(uint64_t lo, uint64_t hi,
               const std::function<bool(const format::EntryView&)>& fn) const;
+
+  // As Read, and also hands fn each entry's payload as a Bytes (equal to
+  // view.data) that shares the memory it was read from, without a copy: the
+  // segment's mapping, or for a compressed frame the frame cache's
+  // decompressed buffer. That Bytes stays valid and unchanged after the
+  // call, after its entry is compacted or truncated away, and after the
+  // engine is closed or destroyed: it keeps the mapping alive. So a removed
+  // segment's disk space and address space are released only when its last
+  // such payload is dropped; copy (Bytes::Copy) what you keep long.
+  Status ReadShared(uint64_t lo, uint64_t hi,
+                    const std::function<bool(const format::EntryView&, Bytes data)>& fn) const;
 
   // The largest commit hint found in the log on open, capped at LastIndex().
   uint64_t recovered_commit_hint() const { return recovered_commit_hint_; }
@@ -248,6 +260,11 @@ class LogEngine {
   void RemoveSegmentFiles(std::vector<std::unique_ptr<internal::Segment>> dead);
   void Fail(const Status& s);
   void SyncLoop();
+
+  // Read and ReadShared: fn gets each entry and the buffer that holds its
+  // payload (the segment's mapping or a decompressed frame).
+  Status ReadImpl(uint64_t lo, uint64_t hi,
+                  const std::function<bool(const format::EntryView&, const Bytes&)>& fn) const;
 
   // Index helpers. REQUIRES: mu_ held (shared suffices).
   size_t FindSegment(uint64_t index) const;

@@ -3,7 +3,8 @@
 // (FrameBuilder::BuildEntries, DecodeFrame, FrameIterator::Next) and that a
 // decompression bomb cannot make us allocate more than the declared size.
 //
-// The replacement operator new/delete live in allocation_counter_test.cc.
+// The replacement operator new/delete live in allocation_counter.cc, linked
+// into the test binaries that use the counter (tests/CMakeLists.txt).
 // zstd allocates with malloc and is not counted.
 
 #pragma once

@@ -2,12 +2,12 @@
 
 namespace raftlog::engine::internal {
 
-FrameCache::Payload FrameCache::Lookup(uint64_t segment_id, uint64_t offset) {
+std::optional<FrameCache::Payload> FrameCache::Lookup(uint64_t segment_id, uint64_t offset) {
   port::MutexLock lock(&mu_);
   auto it = map_.find(Key{segment_id, offset});
   if (it == map_.end()) {
     ++misses_;
-    return nullptr;
+    return std::nullopt;
   }
   ++hits_;
   lru_.splice(lru_.begin(), lru_, it->second);
@@ -15,8 +15,8 @@ FrameCache::Payload FrameCache::Lookup(uint64_t segment_id, uint64_t offset) {
 }
 
 FrameCache::Payload FrameCache::Insert(uint64_t segment_id, uint64_t offset, std::string payload) {
-  auto shared = std::make_shared<const std::string>(std::move(payload));
-  const size_t size = shared->size();
+  Payload shared(std::move(payload));  // takes the buffer over, no copy
+  const size_t size = shared.size();
   if (size > capacity_bytes_) return shared;  // too big to cache; the caller still uses it
   port::MutexLock lock(&mu_);
   const Key key{segment_id, offset};
@@ -28,7 +28,7 @@ FrameCache::Payload FrameCache::Insert(uint64_t segment_id, uint64_t offset, std
   map_.emplace(key, lru_.begin());
   bytes_ += size;
   while (bytes_ > capacity_bytes_ && !lru_.empty()) {
-    bytes_ -= lru_.back().payload->size();
+    bytes_ -= lru_.back().payload.size();
     map_.erase(lru_.back().key);
     lru_.pop_back();
   }
@@ -39,7 +39,7 @@ void FrameCache::EraseSegment(uint64_t segment_id) {
   port::MutexLock lock(&mu_);
   for (auto it = lru_.begin(); it != lru_.end();) {
     if (it->key.segment_id == segment_id) {
-      bytes_ -= it->payload->size();
+      bytes_ -= it->payload.size();
       map_.erase(it->key);
       it = lru_.erase(it);
     } else {

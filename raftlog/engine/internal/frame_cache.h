@@ -2,18 +2,20 @@
 // evicted first, bounded in bytes. Sequential Entries() calls over a
 // compressed frame decompress it once, not once per call.
 //
-// Thread-safety: safe for concurrent use. Returned payloads are shared and
-// stay valid for as long as the caller holds them, even once evicted.
+// Thread-safety: safe for concurrent use. Returned payloads are shared Bytes:
+// they (and slices of them, the entries' payloads handed to readers) stay
+// valid and unchanged for as long as anyone holds them, even once evicted.
 
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <list>
-#include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
+#include "raftlog/format/bytes.h"
 #include "raftlog/port/mutex.h"
 
 namespace raftlog::engine::internal {
@@ -22,10 +24,10 @@ class FrameCache {
  public:
   explicit FrameCache(size_t capacity_bytes) : capacity_bytes_(capacity_bytes) {}
 
-  using Payload = std::shared_ptr<const std::string>;
+  using Payload = Bytes;
 
-  // The cached payload of the frame at (segment_id, offset), or null.
-  Payload Lookup(uint64_t segment_id, uint64_t offset);
+  // The cached payload of the frame at (segment_id, offset), or nullopt.
+  std::optional<Payload> Lookup(uint64_t segment_id, uint64_t offset);
   // Caches a payload (if it fits at all) and returns it.
   Payload Insert(uint64_t segment_id, uint64_t offset, std::string payload);
   // Drops every frame of a segment (its file is going away).

@@ -42,7 +42,7 @@ std::unique_ptr<Segment> Segment::NewActive(const format::SegmentRecord& record,
                                             std::string file_name) {
   std::unique_ptr<Segment> s(new Segment(record, std::move(file_name)));
   s->file_ = std::move(file);
-  s->mapping_ = std::move(mapping);
+  s->AdoptMapping(std::move(mapping));
   s->open_done_.store(true, std::memory_order_release);
   return s;
 }
@@ -57,6 +57,12 @@ std::unique_ptr<Segment> Segment::NewSealedLazy(const format::SegmentRecord& rec
   return s;
 }
 
+void Segment::AdoptMapping(std::unique_ptr<io::MappedRegion> mapping) const {
+  const std::string_view bytes = mapping->bytes();
+  mapped_ = Bytes(std::shared_ptr<const io::MappedRegion>(std::move(mapping)), bytes.data(),
+                  bytes.size());
+}
+
 Status Segment::EnsureOpen() const {
   if (open_done_.load(std::memory_order_acquire)) return Status::OK();
   std::lock_guard<std::mutex> lock(open_mu_);
@@ -64,7 +70,7 @@ Status Segment::EnsureOpen() const {
   if (!open_error_.ok()) return open_error_;
   open_error_ = OpenSealed();
   if (!open_error_.ok()) return open_error_;
-  // Publishes file_, mapping_, footer_ and verified_ to lock-free readers.
+  // Publishes file_, mapped_, footer_ and verified_ to lock-free readers.
   open_done_.store(true, std::memory_order_release);
   return Status::OK();
 }
@@ -118,7 +124,7 @@ Status Segment::OpenSealed() const {
         ") does not cover the manifest's last index " + std::to_string(record_.last_index));
   }
   file_ = std::move(file);
-  mapping_ = std::move(mapping);
+  AdoptMapping(std::move(mapping));
   footer_ = footer;
   ResizeVerified(footer.frame_count());
   return Status::OK();
@@ -215,6 +221,7 @@ void Segment::Seal(format::FooterView footer, uint64_t footer_offset, uint64_t f
                    std::vector<format::TermRun> term_runs) {
   footer_ = footer;
   frames_.clear();
+  mapped_ = mapped_.Slice(0, std::min<uint64_t>(file_bytes, mapped_.size()));
   record_.state = format::SegmentState::kSealed;
   record_.footer_offset = footer_offset;
   record_.file_bytes = file_bytes;

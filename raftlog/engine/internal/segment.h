@@ -14,6 +14,16 @@
 // index lock (readers hold it shared, the writer exclusively to publish);
 // reads of mapped frame bytes need no further lock. Frame verification bits
 // are atomics, so concurrent readers may verify the same frame.
+//
+// Lifetime of the mapping: the Segment holds its mapping through a Bytes
+// (mapped()) whose shared owner unmaps in its destructor. Entry payloads
+// handed to callers are slices of it, so the mapping outlives the Segment
+// (compaction, truncation, Close) for as long as any of them lives. The
+// bytes a slice views never change either: the engine writes a segment
+// file only past the frames it has published (new frames, a footer and
+// trailer at the write offset), a suffix truncation writes its new entries
+// into a new segment file, and a seal's ftruncate keeps every published
+// frame (see Seal()).
 
 #pragma once
 
@@ -26,6 +36,7 @@
 #include <string_view>
 #include <vector>
 
+#include "raftlog/format/bytes.h"
 #include "raftlog/format/meta_records.h"
 #include "raftlog/format/record.h"
 #include "raftlog/format/result.h"
@@ -104,7 +115,10 @@ class Segment {
 
   // REQUIRES for the rest: the segment is open (active, or EnsureOpen() OK).
   const std::shared_ptr<io::File>& file() const { return file_; }
-  std::string_view bytes() const { return mapping_->bytes(); }
+  std::string_view bytes() const { return mapped_.view(); }
+  // The mapped bytes as a Bytes: a Slice() of it keeps the mapping alive
+  // after this Segment is gone (see "Lifetime of the mapping" above).
+  const Bytes& mapped() const { return mapped_; }
   uint32_t frame_count() const;
   format::FrameRef frame(uint32_t k) const;
   // The frame holding `index`. REQUIRES: Contains(index).
@@ -129,7 +143,10 @@ class Segment {
   void CapLastIndex(uint64_t new_last_index);
 
   // Turns an active segment into a sealed one whose index is `footer` (which
-  // views this segment's mapping) and frees the heap index.
+  // views this segment's mapping) and frees the heap index. The file is then
+  // file_bytes long (the seal's ftruncate): mapped() is narrowed to them, so
+  // no later slice can reach a page past the end (SIGBUS). Earlier slices
+  // lie below footer_offset, inside the file, and stay valid.
   void Seal(format::FooterView footer, uint64_t footer_offset, uint64_t file_bytes,
             std::vector<format::TermRun> term_runs);
 
@@ -138,6 +155,8 @@ class Segment {
 
  private:
   Segment(const format::SegmentRecord& record, std::string file_name);
+  // Takes `mapping` over as mapped_'s shared owner.
+  void AdoptMapping(std::unique_ptr<io::MappedRegion> mapping) const;
   Status OpenSealed() const;
   void ResizeVerified(uint32_t frames) const;
   std::string Where(uint64_t offset) const;
@@ -149,7 +168,9 @@ class Segment {
   // Set at construction (active) or by the first EnsureOpen (lazy sealed),
   // then never changed: readers see them after open_done_ (acquire).
   mutable std::shared_ptr<io::File> file_;
-  mutable std::unique_ptr<io::MappedRegion> mapping_;
+  // The whole mapping (the used part of it once sealed); its owner is the
+  // io::MappedRegion, shared with every payload sliced from it.
+  mutable Bytes mapped_;
   // Exactly one of these is the index: frames_ while active, footer_ once sealed.
   FrameTable frames_;
   mutable std::optional<format::FooterView> footer_;
