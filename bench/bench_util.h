@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "raftlog/engine/stats.h"
+#include "raftlog/format/layout.h"
 #include "raftlog/format/record_format.h"
 #include "raftlog/format/result.h"
 #include "raftlog/format/status.h"
@@ -138,9 +139,10 @@ inline bool WaitForSpareSegments(const std::string& log_dir, uint64_t live_segme
   while (std::chrono::steady_clock::now() < deadline) {
     uint64_t files = 0;
     std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(log_dir + "/segments", ec)) {
+    const std::string segments = log_dir + "/" + std::string(raftlog::format::layout::kSegmentsDir);
+    for (const auto& entry : std::filesystem::directory_iterator(segments, ec)) {
       const std::string name = entry.path().filename().string();
-      if (name.size() > 4 && name.compare(name.size() - 4, 4, ".seg") == 0) ++files;
+      if (raftlog::format::layout::ParseSegmentFileName(name).has_value()) ++files;
     }
     if (!ec && files >= live_segments + spares) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));

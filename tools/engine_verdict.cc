@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "raftlog/engine/log_engine.h"
+#include "raftlog/format/layout.h"
 #include "raftlog/format/meta_records.h"
 #include "raftlog/io/file_system.h"
 #include "raftlog/snapshot/snapshot_store.h"
@@ -15,11 +16,11 @@ namespace raftlog::tools {
 
 namespace {
 
-// DiskStorage's state keys (under the engine's "state/" prefix) and its
-// snapshot directory: docs/format.md §11.
-constexpr std::string_view kHardStateState = "hardstate";
-constexpr std::string_view kSnapshotState = "snapshot";
-constexpr std::string_view kSnapshotsDirName = "snapshots";
+// DiskStorage's state names (under the engine's "state/" prefix) and its
+// snapshot directory.
+constexpr std::string_view kHardStateState = format::layout::kHardStateName;
+constexpr std::string_view kSnapshotState = format::layout::kSnapshotName;
+constexpr std::string_view kSnapshotsDirName = format::layout::kSnapshotsDir;
 
 Result<std::unique_ptr<engine::LogEngine>> OpenReadOnly(const std::string& dir,
                                                         engine::RecoveryPolicy recovery) {

@@ -151,7 +151,7 @@ void AddWalkProblems(const EngineVerdict& verdict, const LogMetadata& meta,
                       std::to_string(verdict.last_index));
   }
   if (verdict.committed_missing() > 0) {
-    problems->Add(Severity::kError, "meta.mdb", std::nullopt, verdict.CommittedMissingText());
+    problems->Add(Severity::kError, std::string(kMetaFile), std::nullopt, verdict.CommittedMissingText());
   }
 }
 

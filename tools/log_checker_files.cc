@@ -50,7 +50,7 @@ void LogChecker::CheckUnlisted(const std::vector<std::string>& names,
     // since, or a file it was preparing and has renamed or removed since.
     if (!fs_->Exists(io::JoinPath(io::JoinPath(dir_, kSegmentsDir), name))) continue;
     if (!id.has_value()) {
-      const bool tmp = name.size() > 4 && name.substr(name.size() - 4) == ".tmp";
+      const bool tmp = format::layout::IsTempName(name);
       if (tmp && BeingWritten(io::JoinPath(io::JoinPath(dir_, kSegmentsDir), name))) continue;
       findings_.Add(Severity::kWarning, rel, std::nullopt,
                     tmp ? "a segment file whose preparation was interrupted"

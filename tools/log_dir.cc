@@ -1,8 +1,6 @@
 #include "tools/log_dir.h"
 
 #include <algorithm>
-#include <cinttypes>
-#include <cstdio>
 #include <utility>
 
 #include "raftlog/engine/lmdb_check.h"
@@ -10,44 +8,6 @@
 #include "raftlog/format/record_format.h"
 
 namespace raftlog::tools {
-
-namespace {
-
-constexpr std::string_view kSegmentSuffix = ".seg";
-constexpr size_t kSegmentIdDigits = 16;
-
-}  // namespace
-
-std::string SegmentFileName(uint64_t id) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%016" PRIx64 ".seg", id);
-  return buf;
-}
-
-std::optional<uint64_t> ParseSegmentFileName(std::string_view name) {
-  if (name.size() != kSegmentIdDigits + kSegmentSuffix.size() ||
-      name.substr(kSegmentIdDigits) != kSegmentSuffix) {
-    return std::nullopt;
-  }
-  uint64_t id = 0;
-  for (size_t i = 0; i < kSegmentIdDigits; ++i) {
-    const char c = name[i];
-    uint64_t digit = 0;
-    if (c >= '0' && c <= '9') {
-      digit = static_cast<uint64_t>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      digit = static_cast<uint64_t>(c - 'a' + 10);
-    } else {
-      return std::nullopt;
-    }
-    id = (id << 4) | digit;
-  }
-  return id;
-}
-
-std::string SegmentRelPath(uint64_t id) {
-  return std::string(kSegmentsDir) + "/" + SegmentFileName(id);
-}
 
 std::string LogDir::SegmentPath(uint64_t id) const {
   return io::JoinPath(io::JoinPath(dir_, kSegmentsDir), SegmentFileName(id));
@@ -139,15 +99,14 @@ Result<LogMetadata> LogDir::ReadMetadata(Findings* findings) const {
     (key == kNextSegmentIdKey ? m.next_segment_id : m.generation) = *v;
   }
 
-  RAFTLOG_ASSIGN_OR_RETURN(auto rows, meta_->Scan(kSegmentPrefix));
+  RAFTLOG_ASSIGN_OR_RETURN(auto rows, meta_->Scan(kSegmentKeyPrefix));
   for (const auto& [key, value] : rows) {
     auto record = format::DecodeSegmentRecord(value);
     if (!record.ok()) {
       bad(key, record.status(), true);
       continue;
     }
-    const std::string expected_key =
-        std::string(kSegmentPrefix) + SegmentFileName(record->segment_id).substr(0, 16);
+    const std::string expected_key = format::layout::SegmentKey(record->segment_id);
     if (key != expected_key) {
       bad(key,
           Status::Corruption("describes segment " + std::to_string(record->segment_id) +

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "raftlog/engine/meta_store.h"
+#include "raftlog/format/layout.h"
 #include "raftlog/format/meta_records.h"
 #include "raftlog/format/result.h"
 #include "raftlog/io/file_system.h"
@@ -26,27 +27,22 @@
 
 namespace raftlog::tools {
 
-// Names in a log directory (docs/format.md §11, docs/architecture.md §4.1).
-inline constexpr std::string_view kMetaFile = "meta.mdb";
-inline constexpr std::string_view kLockFile = "LOCK";
-inline constexpr std::string_view kSegmentsDir = "segments";
-inline constexpr std::string_view kSnapshotsDir = "snapshots";
-
-// LMDB keys (docs/format.md §11).
-inline constexpr std::string_view kFormatKey = "format";
-inline constexpr std::string_view kStartKey = "log/start";
-inline constexpr std::string_view kNextSegmentIdKey = "log/next_segment_id";
-inline constexpr std::string_view kGenerationKey = "log/generation";
-inline constexpr std::string_view kSegmentPrefix = "seg/";
-inline constexpr std::string_view kHardStateKey = "state/hardstate";
-inline constexpr std::string_view kSnapshotKey = "state/snapshot";
-
-// "<id as 16 lowercase hex digits>.seg", and its inverse (nullopt for any
-// other name).
-std::string SegmentFileName(uint64_t id);
-std::optional<uint64_t> ParseSegmentFileName(std::string_view name);
-// "segments/<name>": how findings name a segment file.
-std::string SegmentRelPath(uint64_t id);
+// Names and LMDB keys of a log directory: format/layout.h, the one
+// definition the engine uses too.
+using format::layout::kFormatKey;
+using format::layout::kGenerationKey;
+using format::layout::kHardStateKey;
+using format::layout::kLockFile;
+using format::layout::kMetaFile;
+using format::layout::kNextSegmentIdKey;
+using format::layout::kSegmentKeyPrefix;
+using format::layout::kSegmentsDir;
+using format::layout::kSnapshotKey;
+using format::layout::kSnapshotsDir;
+using format::layout::kStartKey;
+using format::layout::ParseSegmentFileName;
+using format::layout::SegmentFileName;
+using format::layout::SegmentRelPath;
 
 // The metadata as decoded from LMDB. A field whose key is missing or does
 // not decode is left empty and reported as a finding.

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "raftlog/format/layout.h"
+
 namespace raftlog::tools {
 
 namespace {
@@ -13,12 +15,7 @@ constexpr uint64_t kChunkBytes = 1u << 20;
 }  // namespace
 
 std::string SideFileName(const std::string& segment_name) {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc = {};
-  ::gmtime_r(&now, &utc);
-  char stamp[32];
-  std::strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &utc);
-  return "repair-" + std::string(stamp) + "-" + segment_name + ".cut";
+  return format::layout::RepairSideFileName(segment_name, std::time(nullptr));
 }
 
 Status SaveAndZero(io::FileSystem* fs, const std::string& dir, const std::string& segment_path,

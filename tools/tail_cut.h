@@ -30,8 +30,7 @@
 
 namespace raftlog::tools {
 
-// The side file's name: "repair-<UTC time as YYYYMMDDTHHMMSSZ>-<segment
-// file name>.cut".
+// The side file's name for a cut made now (format::layout::RepairSideFileName).
 std::string SideFileName(const std::string& segment_name);
 
 // Saves [from, to) of the segment at `segment_path` to `side_path`, then

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "raftlog/format/bytes.h"
+#include "raftlog/format/layout.h"
 #include "raftlog/format/meta_records.h"
 #include "raftlog/io/file_system.h"
 #include "raftlog/snapshot/snapshot_store.h"
@@ -13,10 +14,11 @@ namespace raftlog::engine {
 
 namespace {
 
-// The adapter's keys in the engine's state (LMDB "state/<key>").
-constexpr const char* kHardStateKey = "hardstate";
-constexpr const char* kSnapshotKey = "snapshot";
-constexpr const char* kSnapshotsDir = "snapshots";
+// The adapter's names in the engine's state, and its snapshot directory:
+// format/layout.h.
+constexpr std::string_view kHardStateKey = format::layout::kHardStateName;
+constexpr std::string_view kSnapshotKey = format::layout::kSnapshotName;
+constexpr std::string_view kSnapshotsDir = format::layout::kSnapshotsDir;
 
 format::ConfStateRecord ToRecord(const raft::ConfState& cs) {
   return format::ConfStateRecord{cs.voters, cs.learners, cs.voters_outgoing, cs.learners_next,
@@ -106,7 +108,7 @@ Status DiskStorage::Load() {
     // index capped at the log's end must be stored capped: else it comes
     // back once the log grows past it again, though those entries were
     // never committed.
-    RAFTLOG_RETURN_IF_ERROR(engine_->PutState({{kHardStateKey, EncodeHardState(hard_state_)}}));
+    RAFTLOG_RETURN_IF_ERROR(engine_->PutState({{std::string(kHardStateKey), EncodeHardState(hard_state_)}}));
   }
 
   // Snapshot files newer than the one the metadata names are leftovers of a
@@ -268,10 +270,10 @@ Status DiskStorage::SetHardStateLocked(const raft::HardState& hs) {
   if (hs == current) return Status::OK();
   if (hs.term != current.term || hs.vote != current.vote) {
     // A vote must survive a crash, or this node could vote twice in a term.
-    RAFTLOG_RETURN_IF_ERROR(engine_->PutState({{kHardStateKey, EncodeHardState(hs)}}));
+    RAFTLOG_RETURN_IF_ERROR(engine_->PutState({{std::string(kHardStateKey), EncodeHardState(hs)}}));
   } else {
     // Only the commit index moved: no sync needed (etcd's MustSync).
-    engine_->PutStateLazy(kHardStateKey, EncodeHardState(hs));
+    engine_->PutStateLazy(std::string(kHardStateKey), EncodeHardState(hs));
   }
   port::MutexLock lock(&mu_);
   hard_state_ = hs;
@@ -365,7 +367,7 @@ Result<raft::Snapshot> DiskStorage::CreateSnapshot(uint64_t i, const raft::ConfS
   // between leaves an unreferenced file, removed on the next open.
   RAFTLOG_ASSIGN_OR_RETURN(std::string file, WriteSnapshotFile(meta, data));
   RAFTLOG_RETURN_IF_ERROR(
-      engine_->PutState({{kSnapshotKey, EncodeSnapshotMeta(meta, file, data.size())}}));
+      engine_->PutState({{std::string(kSnapshotKey), EncodeSnapshotMeta(meta, file, data.size())}}));
   {
     port::MutexLock lock(&mu_);
     snapshot_meta_ = meta;
@@ -399,7 +401,7 @@ Status DiskStorage::ApplySnapshotLocked(const raft::Snapshot& snapshot, const ra
   // commit index (at least the snapshot's, in a Ready) must never be found
   // below the snapshot after a crash.
   StateUpdates state = {
-      {kSnapshotKey, EncodeSnapshotMeta(snapshot.metadata, file, snapshot.data.size())}};
+      {std::string(kSnapshotKey), EncodeSnapshotMeta(snapshot.metadata, file, snapshot.data.size())}};
   if (hs != nullptr) state.emplace_back(kHardStateKey, EncodeHardState(*hs));
   RAFTLOG_RETURN_IF_ERROR(engine_->Reset(snapshot.metadata.index, snapshot.metadata.term, state));
   {

@@ -12,6 +12,7 @@
 #include "raftlog/engine/internal/segment.h"
 #include "raftlog/format/coding.h"
 #include "raftlog/format/compression.h"
+#include "raftlog/format/layout.h"
 #include "raftlog/format/record_format.h"
 #include "raftlog/format/segment_header.h"
 #include "raftlog/io/file_system.h"
@@ -22,34 +23,22 @@ using internal::Segment;
 
 namespace {
 
-// LMDB keys (docs/format.md, "LMDB keys").
-constexpr std::string_view kFormatKey = "format";
-constexpr std::string_view kStartKey = "log/start";
-constexpr std::string_view kNextSegmentIdKey = "log/next_segment_id";
-constexpr std::string_view kGenerationKey = "log/generation";
-constexpr std::string_view kSegmentPrefix = "seg/";
-constexpr std::string_view kStatePrefix = "state/";
-
-constexpr std::string_view kMetaFile = "meta.mdb";
-constexpr std::string_view kLockFile = "LOCK";
-constexpr std::string_view kSegmentsDir = "segments";
-// Where a new log's metadata is made before it is renamed into place.
-constexpr std::string_view kStagingDir = "creating.tmp";
-
-// Entries a creation of ours interrupted before meta.mdb was renamed into
-// place can leave: the lock file, LMDB's lock file and the staging directory.
-bool IsCreationLeftover(std::string_view name) {
-  return name == kLockFile || name == "meta.mdb-lock" || name == kStagingDir;
-}
+// Names and keys: format/layout.h.
+using format::layout::IsCreationLeftover;
+using format::layout::kFormatKey;
+using format::layout::kGenerationKey;
+using format::layout::kLockFile;
+using format::layout::kMetaFile;
+using format::layout::kNextSegmentIdKey;
+using format::layout::kSegmentKeyPrefix;
+using format::layout::kSegmentsDir;
+using format::layout::kStagingDir;
+using format::layout::kStartKey;
+using format::layout::kStatePrefix;
+using format::layout::SegmentKey;
 
 constexpr uint64_t kMinSegmentBytes = 64u << 10;
 constexpr uint64_t kMaxSegmentBytes = 2ull << 30;
-
-std::string SegmentKey(uint64_t id) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "seg/%016" PRIx64, id);
-  return buf;
-}
 
 // The counters under log/ (next segment id, generation): format::EncodeCounter.
 std::string Counter(std::string_view key, uint64_t v) { return format::EncodeCounter(key, v); }
@@ -247,7 +236,7 @@ Status LogEngine::OpenImpl() NO_THREAD_SAFETY_ANALYSIS {
   first_index_.store(first_index);
 
   // The manifest.
-  RAFTLOG_ASSIGN_OR_RETURN(auto rows, meta_->Scan(kSegmentPrefix));
+  RAFTLOG_ASSIGN_OR_RETURN(auto rows, meta_->Scan(kSegmentKeyPrefix));
   std::vector<format::SegmentRecord> records;
   for (const auto& [key, value] : rows) {
     auto record = format::DecodeSegmentRecord(value);
@@ -310,7 +299,7 @@ Status LogEngine::RewriteOldEncodings() NO_THREAD_SAFETY_ANALYSIS {
   }
   batch.Put(kNextSegmentIdKey, Counter(kNextSegmentIdKey, next_segment_id_));
   batch.Put(kGenerationKey, Counter(kGenerationKey, generation_));
-  RAFTLOG_ASSIGN_OR_RETURN(auto rows, meta_->Scan(kSegmentPrefix));
+  RAFTLOG_ASSIGN_OR_RETURN(auto rows, meta_->Scan(kSegmentKeyPrefix));
   for (const auto& [key, value] : rows) {
     if (!format::IsOldMetaEncoding(value)) continue;
     auto record = format::DecodeSegmentRecord(value);

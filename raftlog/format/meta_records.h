@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "raftlog/format/layout.h"
 #include "raftlog/format/result.h"
 #include "raftlog/format/segment_footer.h"
 
@@ -131,9 +132,8 @@ Result<uint64_t> DecodeCounter(std::string_view key, std::string_view bytes);
 uint64_t CounterSeed(std::string_view key);
 bool IsOldCounterEncoding(std::string_view bytes);
 
-// The LMDB key of the durable-progress record. The other keys are private to
-// engine/; this one is here because tools/ decode it too.
-inline constexpr std::string_view kDurableKey = "log/durable";
+// The LMDB key of the durable-progress record, as every key: format/layout.h.
+using layout::kDurableKey;
 
 // How much of the active segment is known durable (synced), written with
 // every LMDB transaction the engine commits and by a clean Close(). On open,

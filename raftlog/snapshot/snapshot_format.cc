@@ -17,25 +17,6 @@ std::string Hex(uint64_t v) {
   return buf;
 }
 
-// Parses exactly 16 lower-case hex digits (the form SnapshotFileName writes,
-// so that each snapshot has one name).
-std::optional<uint64_t> ParseHex16(std::string_view s) {
-  if (s.size() != 16) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : s) {
-    int digit;
-    if (c >= '0' && c <= '9') {
-      digit = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      digit = c - 'a' + 10;
-    } else {
-      return std::nullopt;
-    }
-    v = (v << 4) | static_cast<uint64_t>(digit);
-  }
-  return v;
-}
-
 }  // namespace
 
 Status CorruptionAt(std::string_view file, uint64_t offset, std::string_view problem) {
@@ -191,33 +172,6 @@ Result<SnapshotTrailer> DecodeTrailer(std::string_view bytes, uint64_t header_ch
   trailer.data_bytes = format::DecodeFixed64(bytes.data() + 12);
   trailer.data_checksum = format::DecodeFixed64(bytes.data() + 20);
   return trailer;
-}
-
-std::string SnapshotFileName(uint64_t term, uint64_t index) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%016" PRIx64 "-%016" PRIx64 ".snap", term, index);
-  return buf;
-}
-
-std::optional<ParsedName> ParseSnapshotFileName(std::string_view name) {
-  // 16 + 1 + 16 + ".snap"
-  if (name.size() != 33 + kSnapshotSuffix.size() || name[16] != '-' ||
-      name.substr(33) != kSnapshotSuffix) {
-    return std::nullopt;
-  }
-  const std::optional<uint64_t> term = ParseHex16(name.substr(0, 16));
-  const std::optional<uint64_t> index = ParseHex16(name.substr(17, 16));
-  if (!term || !index) return std::nullopt;
-  return ParsedName{*term, *index};
-}
-
-std::string TempFileName(std::string_view final_name) {
-  return std::string(final_name) + std::string(kTempSuffix);
-}
-
-bool IsTempFileName(std::string_view name) {
-  if (!name.ends_with(kTempSuffix)) return false;
-  return ParseSnapshotFileName(name.substr(0, name.size() - kTempSuffix.size())).has_value();
 }
 
 }  // namespace raftlog::snapshot

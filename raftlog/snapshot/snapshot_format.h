@@ -70,6 +70,7 @@
 #include <string>
 #include <string_view>
 
+#include "raftlog/format/layout.h"
 #include "raftlog/format/result.h"
 #include "raftlog/format/status.h"
 #include "raftlog/snapshot/snapshot_meta.h"
@@ -92,9 +93,6 @@ inline constexpr uint32_t kMaxBlockBytes = 64u << 20;
 inline constexpr uint32_t kMaxConfStateBytes = 16u << 20;
 inline constexpr size_t kMaxHeaderBytes = kHeaderFixedBytes + kMaxConfStateBytes;
 
-inline constexpr std::string_view kSnapshotSuffix = ".snap";
-// Appended to a snapshot name to name its temp file ("<name>.snap.tmp").
-inline constexpr std::string_view kTempSuffix = ".tmp";
 
 // A decoded, checked header.
 struct SnapshotHeader {
@@ -157,22 +155,16 @@ Result<SnapshotTrailer> DecodeTrailer(std::string_view bytes, uint64_t header_ch
 // A Corruption status "snapshot file <file>: <problem> at offset <offset>".
 Status CorruptionAt(std::string_view file, uint64_t offset, std::string_view problem);
 
-// "<term as 16 lower-case hex digits>-<index as 16 hex digits>.snap": names
-// sort by term, then index, like etcd's snap files.
-std::string SnapshotFileName(uint64_t term, uint64_t index);
-
-struct ParsedName {
-  uint64_t term = 0;
-  uint64_t index = 0;
-};
-// The term and index in a name made by SnapshotFileName, or nullopt for any
-// other name (including temp names).
-std::optional<ParsedName> ParseSnapshotFileName(std::string_view name);
-
-// The temp file a snapshot is written to before it is renamed to
-// `final_name`: final_name + ".tmp".
-std::string TempFileName(std::string_view final_name);
-// True exactly for names TempFileName can produce from a snapshot name.
-bool IsTempFileName(std::string_view name);
+// Snapshot file names ("<term>-<index>.snap", written as "<name>.tmp") are
+// defined with every other name of a log directory in format/layout.h.
+using ParsedName = format::layout::SnapshotName;
+using format::layout::ParseSnapshotFileName;
+using format::layout::SnapshotFileName;
+inline std::string TempFileName(std::string_view final_name) {
+  return format::layout::SnapshotTempFileName(final_name);
+}
+inline bool IsTempFileName(std::string_view name) {
+  return format::layout::IsSnapshotTempFileName(name);
+}
 
 }  // namespace raftlog::snapshot

@@ -104,7 +104,7 @@ void Preallocator::Run() {
 
 Result<Preallocator::Prepared> Preallocator::PrepareOne(uint64_t id) {
   const std::string path = io::JoinPath(dir_, SegmentFileName(id));
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = io::JoinPath(dir_, format::layout::SpareTempFileName(id));
   (void)fs_->Remove(tmp);  // a leftover from an interrupted attempt
   Status s;
   {

@@ -8,29 +8,6 @@
 
 namespace raftlog::engine::internal {
 
-std::string SegmentFileName(uint64_t segment_id) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%016" PRIx64 ".seg", segment_id);
-  return buf;
-}
-
-std::optional<uint64_t> ParseSegmentFileName(std::string_view name) {
-  if (name.size() != 20 || name.substr(16) != ".seg") return std::nullopt;
-  uint64_t id = 0;
-  for (char c : name.substr(0, 16)) {
-    int digit;
-    if (c >= '0' && c <= '9') {
-      digit = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      digit = c - 'a' + 10;
-    } else {
-      return std::nullopt;
-    }
-    id = (id << 4) | static_cast<uint64_t>(digit);
-  }
-  return id;
-}
-
 Segment::Segment(const format::SegmentRecord& record, std::string file_name)
     : record_(record),
       seed_(format::FrameSeed(record.segment_id, record.generation)),

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "raftlog/format/bytes.h"
+#include "raftlog/format/layout.h"
 #include "raftlog/format/meta_records.h"
 #include "raftlog/format/record.h"
 #include "raftlog/format/result.h"
@@ -45,10 +46,9 @@
 
 namespace raftlog::engine::internal {
 
-// "<id as 16 lowercase hex digits>.seg"
-std::string SegmentFileName(uint64_t segment_id);
-// Parses a segment file name; nullopt if `name` is not one.
-std::optional<uint64_t> ParseSegmentFileName(std::string_view name);
+// Segment file names: format/layout.h.
+using format::layout::ParseSegmentFileName;
+using format::layout::SegmentFileName;
 
 // The frame table of an active segment: FrameRefs in fixed-size chunks, so
 // that growing it never copies or moves existing entries (no 2x peak of a
