@@ -37,10 +37,11 @@
 #include <vector>
 
 #include "raftlog/engine/meta_store.h"
+#include "raftlog/engine/segment_reader.h"
+#include "raftlog/engine/segment_scan.h"
 #include "raftlog/format/meta_records.h"
 #include "raftlog/io/file_system.h"
 #include "raftlog/snapshot/snapshot_store.h"
-#include "tools/active_scan.h"
 #include "tools/command.h"
 #include "tools/engine_verdict.h"
 #include "tools/findings.h"
@@ -48,7 +49,6 @@
 #include "tools/log_checker.h"
 #include "tools/log_dir.h"
 #include "tools/output.h"
-#include "tools/segment_reader.h"
 #include "tools/snapshots.h"
 #include "tools/text.h"
 
@@ -179,16 +179,16 @@ Result<BackupSummary> Attempt(io::FileSystem* fs, const BackupOptions& opt, cons
       return Status::NotFound(from + ": removed while being copied (the log was compacted)");
     }
     RAFTLOG_ASSIGN_OR_RETURN(auto reader,
-                             SegmentReader::Open(fs, from, SegmentRelPath(r.segment_id)));
+                             engine::SegmentReader::Open(fs, from, SegmentFileName(r.segment_id)));
     RAFTLOG_ASSIGN_OR_RETURN(auto in, fs->Open(from, io::OpenMode::kReadOnly));
     RAFTLOG_ASSIGN_OR_RETURN(const uint64_t size, in->Size());
     uint64_t len = size;
     if (r.state == format::SegmentState::kActive) {
       // Up to the end of the last complete frame: a frame being written now
       // is the writer's progress, not part of the state copied.
-      RAFTLOG_ASSIGN_OR_RETURN(const ActiveScan scan,
-                               ScanActiveSegment(reader.get(), r, 0, FrameCheck()));
-      len = scan.header_ok ? scan.good_end : 0;
+      RAFTLOG_ASSIGN_OR_RETURN(const engine::SegmentScan scan,
+                               engine::ScanSegment(reader.get(), r));
+      len = scan.header.has_value() ? scan.good_end : 0;
     }
     RAFTLOG_RETURN_IF_ERROR(CopyPrefix(fs, from, to, len, size));
     summary.segments++;

@@ -6,11 +6,15 @@
 #include <string>
 #include <vector>
 
+#include "raftlog/engine/segment_reader.h"
+#include "raftlog/engine/segment_scan.h"
 #include "raftlog/format/compression.h"
 #include "raftlog/format/record_format.h"
-#include "tools/segment_reader.h"
+#include "tools/findings.h"
 
 namespace raftlog::tools {
+
+using engine::SegmentReader;
 
 void WalkVisitor::OnSegment(const format::SegmentRecord& /*record*/, uint64_t /*file_bytes*/) {}
 void WalkVisitor::OnFrame(const format::SegmentRecord& /*record*/,
@@ -71,6 +75,69 @@ Result<format::FooterContents> CheckSealedEnds(SegmentReader* reader,
 
 }  // namespace
 
+namespace {
+
+// The active segment, through the scan recovery makes (segment_scan.h):
+// entries of its good frames are delivered; a torn write is reported, any
+// other end the engine refuses is returned as its error.
+Status WalkActive(engine::SegmentReader* reader, const format::SegmentRecord& record,
+                  const std::string& rel, uint64_t from, uint64_t to, uint64_t* last_term,
+                  WalkVisitor* visitor, WalkResult* result, bool* stopped) {
+  format::Decompressor decompressor;
+  std::string scratch;
+  Status payload_error;
+  engine::ScanOptions options;
+  options.min_term = *last_term;
+  options.max_index = to;
+  options.on_frame = [&](const format::FrameView& f, uint64_t offset) -> Status {
+    if (*stopped) return Status::OK();  // the visitor has what it wanted
+    result->at_offset = offset;
+    visitor->OnFrame(record, f, offset);
+    const uint64_t frame_last = f.header.end_index() - 1;
+    const uint64_t lo = std::max(from, f.header.first_index);
+    const uint64_t hi = std::min(to, frame_last);
+    if (lo <= hi) {
+      const std::string where = reader->Where(offset);
+      auto raw = format::RawPayload(f, &decompressor, &scratch, where);
+      if (!raw.ok()) return payload_error = raw.status();
+      auto payload = format::EntriesPayload::Parse(*raw, f.header.entry_count, where);
+      if (!payload.ok()) return payload_error = payload.status();
+      for (uint64_t index = lo; index <= hi; ++index) {
+        const auto i = static_cast<uint32_t>(index - f.header.first_index);
+        if (!visitor->OnEntry(format::EntryView{index, f.header.term, payload->type(i),
+                                                payload->data(i)})) {
+          result->last_index = index;
+          *stopped = true;
+          return Status::OK();
+        }
+      }
+    }
+    if (frame_last >= to) {
+      result->end_offset = offset + f.frame_bytes;
+      result->last_index = std::max(result->last_index, std::min(frame_last, to));
+    }
+    return Status::OK();
+  };
+  RAFTLOG_ASSIGN_OR_RETURN(const engine::SegmentScan scan,
+                           engine::ScanSegment(reader, record, options));
+  if (*stopped) return Status::OK();
+  result->at_offset = scan.damage_offset;
+  if (!payload_error.ok()) return payload_error;
+  if (scan.refused()) return scan.refusal;
+  if (scan.finding == engine::SegmentFinding::kLostAcknowledged) {
+    return engine::RecoveryVerdict(scan, reader->name(), engine::RecoveryPolicy::kTolerateTornTail);
+  }
+  if (scan.finding == engine::SegmentFinding::kTornWrite) {
+    result->torn_tail = TornTail{rel, scan.damage_offset, DamageWhat(scan, reader->name())};
+  }
+  if (scan.finding == engine::SegmentFinding::kStopped) *stopped = true;
+  *last_term = scan.last_term;
+  result->last_index = std::max(result->last_index, scan.last_index);
+  return Status::OK();
+}
+
+}  // namespace
+
 Status EntryWalker::Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* visitor,
                          WalkResult* result) {
   const uint64_t first_index = *meta_->first_index;
@@ -108,6 +175,21 @@ Status EntryWalker::Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* vis
     if (seek && sealed && record.last_index < from) continue;
 
     const std::string path = dir_->SegmentPath(record.segment_id);
+    if (!sealed) {
+      auto active = SegmentReader::Open(dir_->fs(), path, SegmentFileName(record.segment_id));
+      if (!active.ok()) {
+        if (!active.status().IsNotFound()) return active.status();
+        return Status::Corruption(path + ": missing, but the manifest lists it (entries from index " +
+                                  std::to_string(record.base_index) + ")");
+      }
+      visitor->OnSegment(record, (*active)->size());
+      bool stopped = false;
+      RAFTLOG_RETURN_IF_ERROR(WalkActive(active->get(), record, rel, from, to, &last_term,
+                                         visitor, result, &stopped));
+      if (stopped) return Status::OK();
+      prev_last = result->last_index;
+      continue;
+    }
     auto opened = SegmentReader::Open(dir_->fs(), path, path);
     if (!opened.ok()) {
       if (!opened.status().IsNotFound()) return opened.status();
@@ -119,15 +201,7 @@ Status EntryWalker::Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* vis
 
     result->at_offset = 0;
     auto header = reader->ReadHeader();
-    if (!header.ok()) {
-      auto zero = reader->HeaderIsZero();
-      if (!sealed && zero.ok() && *zero) {
-        // An active segment whose first write never reached the disk.
-        prev_last = record.base_index - 1;
-        continue;
-      }
-      return header.status();
-    }
+    if (!header.ok()) return header.status();
     if (header->segment_id != record.segment_id || header->base_index != record.base_index ||
         header->generation != record.generation) {
       return Status::Corruption(
@@ -138,15 +212,12 @@ Status EntryWalker::Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* vis
           ", generation " + std::to_string(record.generation) + ")");
     }
     const uint64_t seed = header->seed();
-    std::optional<format::FooterContents> footer;
-    if (sealed) {
-      // As the engine does on a sealed segment's first read: its trailer
-      // and footer must be sound, or none of its entries is served.
-      RAFTLOG_ASSIGN_OR_RETURN(footer, CheckSealedEnds(reader.get(), record, seed, result));
-    }
-    const uint64_t limit = sealed ? record.footer_offset : reader->size();
-    uint64_t offset =
-        seek && sealed ? SeekSealed(reader.get(), record, seed, from) : format::kSegmentHeaderBytes;
+    // As the engine does on a sealed segment's first read: its trailer and
+    // footer must be sound, or none of its entries is served.
+    RAFTLOG_ASSIGN_OR_RETURN(const std::optional<format::FooterContents> footer,
+                             CheckSealedEnds(reader.get(), record, seed, result));
+    const uint64_t limit = record.footer_offset;
+    uint64_t offset = seek ? SeekSealed(reader.get(), record, seed, from) : format::kSegmentHeaderBytes;
     uint64_t expected = 0;  // the next frame's first index; 0 until the first frame
     uint64_t seg_last = record.base_index - 1;
     for (;;) {
@@ -155,10 +226,8 @@ Status EntryWalker::Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* vis
       auto frame = reader->ReadFrame(offset, limit, seed, &error);
       if (!frame.ok()) {
         if (error == format::FrameError::kNone) return frame.status();  // I/O
-        if (sealed && error == format::FrameError::kEndOfData && expected > record.last_index) {
-          break;
-        }
-        if (sealed) {
+        if (error == format::FrameError::kEndOfData && expected > record.last_index) break;
+        {
           // A damaged frame whose entries are all compacted away is never
           // read by the engine: note it and go on at the next frame.
           auto next = std::upper_bound(
@@ -184,19 +253,6 @@ Status EntryWalker::Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* vis
           expected = record.base_index + next->index_delta;
           continue;
         }
-        if (error == format::FrameError::kEndOfData) break;
-        uint64_t valid_after = 0;
-        RAFTLOG_ASSIGN_OR_RETURN(
-            auto next, reader->FindValidFrame(offset + format::kFrameAlignment, reader->size(),
-                                              seed, &valid_after));
-        if (next.has_value()) {
-          return Status::Corruption(std::string(frame.status().message()) +
-                                    ", followed by a valid frame at offset " +
-                                    std::to_string(*next));
-        }
-        result->torn_tail =
-            TornTail{rel, offset, StripWhere(frame.status(), reader->Where(offset))};
-        break;
       }
       const format::FrameView& f = *frame;
       if (f.header.type == format::FrameType::kFooter) {

@@ -1,6 +1,8 @@
 // EntryWalker: reads the live entries of a log in index order, straight from
-// the segment files (SegmentReader) as the manifest lists them, in constant
-// memory. What dump and info are built on.
+// the segment files (engine::SegmentReader) as the manifest lists them, in
+// constant memory. What dump and info are built on. The active segment is
+// read through engine::ScanSegment, the scan recovery makes, so the walk
+// ends where the engine's open does and calls damage what the engine calls it.
 //
 // It applies the rules a reader of docs/format.md must: a segment's header
 // must match its manifest record; frames hold consecutive indexes from the

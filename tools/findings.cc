@@ -52,4 +52,10 @@ std::string FormatFinding(const Finding& f) {
   return line;
 }
 
+std::string DamageWhat(const engine::SegmentScan& scan, const std::string& name) {
+  const Status& s = scan.refused() ? scan.refusal : scan.damage;
+  std::string what = StripWhere(s, name + " at offset " + std::to_string(scan.damage_offset));
+  return what == std::string(s.message()) ? StripWhere(s, name) : what;
+}
+
 }  // namespace raftlog::tools

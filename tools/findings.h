@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "raftlog/engine/segment_scan.h"
 #include "raftlog/format/status.h"
 
 namespace raftlog::tools {
@@ -65,5 +66,10 @@ std::string FormatFinding(const Finding& f);
 
 // s.message() without a leading "<where>: ".
 std::string StripWhere(const Status& s, std::string_view where);
+
+// What is wrong at the end of a segment scan (its refusal or damage),
+// without the "<name> at offset <n>: " or "<name>: " its message starts with
+// (findings give the file and offset apart).
+std::string DamageWhat(const engine::SegmentScan& scan, const std::string& name);
 
 }  // namespace raftlog::tools

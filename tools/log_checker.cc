@@ -7,12 +7,12 @@
 
 #include "raftlog/engine/lmdb_check.h"
 #include "raftlog/engine/log_engine.h"
+#include "raftlog/engine/segment_reader.h"
+#include "raftlog/engine/segment_scan.h"
 #include "raftlog/format/compression.h"
 #include "raftlog/format/record_format.h"
 #include "raftlog/snapshot/snapshot_format.h"
-#include "tools/active_scan.h"
 #include "tools/log_checker_hints.h"
-#include "tools/segment_reader.h"
 #include "tools/snapshots.h"
 
 namespace raftlog::tools {
@@ -214,7 +214,7 @@ std::vector<format::SegmentRecord> LogChecker::RecordsFromFiles(
   for (const std::string& name : names) {
     const std::optional<uint64_t> id = ParseSegmentFileName(name);
     if (!id.has_value()) continue;
-    auto reader = SegmentReader::Open(fs_, SegmentPath(*id), name);
+    auto reader = engine::SegmentReader::Open(fs_, SegmentPath(*id), name);
     if (!reader.ok()) continue;
     auto header = (*reader)->ReadHeader();
     if (!header.ok() || header->segment_id != *id) continue;
@@ -245,11 +245,7 @@ std::vector<format::SegmentRecord> LogChecker::RecordsFromFiles(
 }
 
 Status LogChecker::CheckPayload(const format::FrameView& frame, uint64_t cap_index) {
-  const std::string where = "payload";
-  auto raw = format::RawPayload(frame, &decompressor_, &decompress_scratch_, where);
-  if (!raw.ok()) return Status::Corruption(StripWhere(raw.status(), where));
-  auto payload = format::EntriesPayload::Parse(*raw, frame.header.entry_count, where);
-  if (!payload.ok()) return Status::Corruption(StripWhere(payload.status(), where));
+  RAFTLOG_RETURN_IF_ERROR(engine::CheckFramePayload(frame, &decompressor_, &decompress_scratch_));
   summary_.frames++;
   const uint64_t first = std::max(frame.header.first_index, first_index_);
   const uint64_t last = std::min(frame.header.end_index() - 1, cap_index);
@@ -262,7 +258,7 @@ void LogChecker::CheckSealed(const format::SegmentRecord& record) {
   const std::string rel = SegmentRelPath(record.segment_id);
   const std::string range =
       "entries " + std::to_string(record.base_index) + " .. " + std::to_string(record.last_index);
-  auto opened = SegmentReader::Open(fs_, SegmentPath(record.segment_id), rel);
+  auto opened = engine::SegmentReader::Open(fs_, SegmentPath(record.segment_id), rel);
   if (!opened.ok() && opened.status().IsNotFound() &&
       ChangedSince(record.segment_id, /*was_listed=*/true, /*was_sealed=*/true)) {
     prev_last_index_ = record.last_index;
@@ -277,7 +273,7 @@ void LogChecker::CheckSealed(const format::SegmentRecord& record) {
     prev_last_index_ = record.last_index;
     return;
   }
-  SegmentReader& reader = **opened;
+  engine::SegmentReader& reader = **opened;
   summary_.segment_bytes += reader.size();
   Progressed(reader.size());
   auto lost = [&](std::optional<uint64_t> offset, std::string what) {
@@ -430,7 +426,8 @@ void LogChecker::CheckSealed(const format::SegmentRecord& record) {
 
 void LogChecker::CheckActive(const format::SegmentRecord& record) {
   const std::string rel = SegmentRelPath(record.segment_id);
-  auto opened = SegmentReader::Open(fs_, SegmentPath(record.segment_id), rel);
+  const std::string name = SegmentFileName(record.segment_id);
+  auto opened = engine::SegmentReader::Open(fs_, SegmentPath(record.segment_id), name);
   if (!opened.ok() && opened.status().IsNotFound() &&
       ChangedSince(record.segment_id, /*was_listed=*/true, /*was_sealed=*/false)) {
     return;  // replaced or compacted away since the manifest was read
@@ -444,7 +441,7 @@ void LogChecker::CheckActive(const format::SegmentRecord& record) {
         std::string(kRestoreHint));
     return;
   }
-  SegmentReader& reader = **opened;
+  engine::SegmentReader& reader = **opened;
   summary_.segment_bytes += reader.size();
   if (prev_last_index_.has_value() && record.base_index != *prev_last_index_ + 1) {
     findings_.Add(Severity::kError, std::string(kMetaFile), std::nullopt,
@@ -452,17 +449,14 @@ void LogChecker::CheckActive(const format::SegmentRecord& record) {
                       std::to_string(record.base_index) + " but the previous segment ends at " +
                       std::to_string(*prev_last_index_));
   }
-  if (reader.size() < format::kSegmentHeaderBytes) {
-    findings_.Add(Severity::kError, rel, std::nullopt,
-                  "only " + std::to_string(reader.size()) + " bytes, shorter than a segment header",
-                  std::string(kRestoreHint));
-    Progressed(reader.size());
-    return;
-  }
-  auto scan = ScanActiveSegment(
-      &reader, record, prev_term_,
-      [this](const format::FrameView& frame, uint64_t) { return CheckPayload(frame, UINT64_MAX); },
-      scan_bound_);
+  // The scan recovery makes (segment_scan.h), with every payload checked too.
+  engine::ScanOptions options;
+  options.min_term = prev_term_;
+  options.max_index = scan_bound_;
+  options.on_frame = [this](const format::FrameView& frame, uint64_t) {
+    return CheckPayload(frame, UINT64_MAX);
+  };
+  auto scan = engine::ScanSegment(&reader, record, options);
   Progressed(reader.size());
   if (!scan.ok()) {
     findings_.AddStatus(Severity::kError, rel, std::nullopt, scan.status(), "");
@@ -470,28 +464,48 @@ void LogChecker::CheckActive(const format::SegmentRecord& record) {
   }
   prev_last_index_ = scan->last_index;
   prev_term_ = std::max(prev_term_, scan->last_term);
-  if (scan->unfinished_seal &&
-      !ChangedSince(record.segment_id, /*was_listed=*/true, /*was_sealed=*/false)) {
-    findings_.Add(Severity::kWarning, rel, scan->good_end,
-                  "a footer follows the last frame: a seal was interrupted before the manifest "
-                  "recorded it",
-                  "the engine finishes the seal on its next read-write open; nothing is lost");
-  }
-  if (!scan->bad_offset.has_value()) return;
-  const uint64_t cut_bytes = scan->damage_end - *scan->bad_offset;
-  if (scan->torn_tail()) {
-    findings_.Add(Severity::kWarning, rel, scan->bad_offset,
-                  "torn write at the end of the log (" + scan->bad_what + "); " +
-                      std::to_string(cut_bytes) + " bytes after the last good frame (index " +
-                      std::to_string(scan->last_index) + ") are not a frame",
-                  std::string(kRepairTailHint));
-  } else {
-    findings_.Add(Severity::kError, rel, scan->bad_offset,
-                  scan->bad_what + "; followed by " + std::to_string(scan->valid_frames_after) +
-                      " valid frame(s) from offset " + std::to_string(*scan->valid_after) +
-                      ": acknowledged entries after index " + std::to_string(scan->last_index) +
-                      " are behind the damage",
-                  std::string(kRepairCorruptHint));
+  const std::string what = DamageWhat(*scan, name);
+  switch (scan->finding) {
+    case engine::SegmentFinding::kClean:
+    case engine::SegmentFinding::kUnwritten:
+    case engine::SegmentFinding::kStopped:
+      return;
+    case engine::SegmentFinding::kUnfinishedSeal:
+      if (!ChangedSince(record.segment_id, /*was_listed=*/true, /*was_sealed=*/false)) {
+        findings_.Add(Severity::kWarning, rel, scan->good_end,
+                      "a footer follows the last frame: a seal was interrupted before the "
+                      "manifest recorded it",
+                      "the engine finishes the seal on its next read-write open; nothing is lost");
+      }
+      return;
+    case engine::SegmentFinding::kTornWrite:
+      findings_.Add(Severity::kWarning, rel, scan->damage_offset,
+                    "torn write at the end of the log (" + what + "); " +
+                        std::to_string(scan->damage_end - scan->damage_offset) +
+                        " bytes after the last good frame (index " +
+                        std::to_string(scan->last_index) + ") are not a frame",
+                    std::string(kRepairTailHint));
+      return;
+    case engine::SegmentFinding::kLostAcknowledged:
+      findings_.Add(Severity::kError, rel, scan->damage_offset,
+                    what + "; followed by " + std::to_string(scan->valid_frames_after) +
+                        " valid frame(s) from offset " + std::to_string(*scan->valid_after) +
+                        ": acknowledged entries after index " + std::to_string(scan->last_index) +
+                        " are behind the damage",
+                    std::string(kRepairCorruptHint));
+      return;
+    case engine::SegmentFinding::kOutOfSequence:
+    case engine::SegmentFinding::kHeaderMismatch:
+    case engine::SegmentFinding::kNewerFormat:
+    case engine::SegmentFinding::kShortFile:
+    case engine::SegmentFinding::kCutFile:
+      findings_.Add(Severity::kError, rel,
+                    scan->finding == engine::SegmentFinding::kOutOfSequence ||
+                            scan->finding == engine::SegmentFinding::kHeaderMismatch
+                        ? std::optional<uint64_t>(scan->damage_offset)
+                        : std::nullopt,
+                    what, std::string(kRestoreHint));
+      return;
   }
 }
 

@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "raftlog/engine/segment_reader.h"
 #include "raftlog/format/meta_records.h"
 #include "raftlog/snapshot/snapshot_store.h"
 #include "tools/log_checker.h"
 #include "tools/log_checker_hints.h"
-#include "tools/segment_reader.h"
 #include "tools/snapshots.h"
 
 namespace raftlog::tools {
@@ -58,12 +58,12 @@ void LogChecker::CheckUnlisted(const std::vector<std::string>& names,
                     std::string(kStrayHint));
       continue;
     }
-    auto opened = SegmentReader::Open(fs_, SegmentPath(*id), rel);
+    auto opened = engine::SegmentReader::Open(fs_, SegmentPath(*id), rel);
     if (!opened.ok()) {
       findings_.AddStatus(Severity::kWarning, rel, std::nullopt, opened.status(), "");
       continue;
     }
-    SegmentReader& reader = **opened;
+    engine::SegmentReader& reader = **opened;
     summary_.segment_bytes += reader.size();
     Progressed(reader.size());
     const bool may_be_spare =

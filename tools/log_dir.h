@@ -2,9 +2,10 @@
 // them out, for the raftlog tool: the names, the LMDB metadata (opened
 // read-only, without the writer lock), and the decoded manifest.
 //
-// The tool reads the on-disk format itself (format/, the public API) rather
-// than through LogEngine, so that it can describe a log the engine refuses
-// to open and keep going after a problem.
+// The tool reads the files through the library's public readers (the LMDB
+// records of format/, engine::SegmentReader and engine::ScanSegment) rather
+// than through an open LogEngine, so that it can describe a log the engine
+// refuses to open and keep going after a problem.
 //
 // Thread-compatible.
 

@@ -13,16 +13,16 @@
 #include <string>
 
 #include "raftlog/engine/log_engine.h"
+#include "raftlog/engine/segment_reader.h"
+#include "raftlog/engine/segment_scan.h"
 #include "raftlog/format/compression.h"
 #include "raftlog/format/record.h"
 #include "raftlog/io/file_system.h"
-#include "tools/active_scan.h"
 #include "tools/command.h"
 #include "tools/engine_verdict.h"
 #include "tools/findings.h"
 #include "tools/log_checker.h"
 #include "tools/log_dir.h"
-#include "tools/segment_reader.h"
 #include "tools/tail_cut.h"
 #include "tools/text.h"
 
@@ -47,17 +47,6 @@ struct RepairOptions {
 };
 
 void Say(const std::string& line) { std::printf("%s\n", line.c_str()); }
-
-// The frame check recovery and verify apply: the payload decodes.
-FrameCheck PayloadCheck(format::Decompressor* decompressor, std::string* scratch) {
-  return [decompressor, scratch](const format::FrameView& frame, uint64_t) -> Status {
-    auto raw = format::RawPayload(frame, decompressor, scratch, "payload");
-    if (!raw.ok()) return Status::Corruption(StripWhere(raw.status(), "payload"));
-    auto payload = format::EntriesPayload::Parse(*raw, frame.header.entry_count, "payload");
-    if (!payload.ok()) return Status::Corruption(StripWhere(payload.status(), "payload"));
-    return Status::OK();
-  };
-}
 
 int RunRepair(const RepairOptions& opt) {
   io::FileSystem* fs = io::FileSystem::Default();
@@ -121,15 +110,31 @@ int RunRepair(const RepairOptions& opt) {
   }
 
   const std::string path = dir.SegmentPath(active->segment_id);
-  auto reader = SegmentReader::Open(fs, path, active_rel);
+  const std::string active_name = SegmentFileName(active->segment_id);
+  auto reader = engine::SegmentReader::Open(fs, path, active_name);
   if (!reader.ok()) return ReportError("repair", reader.status());
   format::Decompressor decompressor;
   std::string scratch;
+  // The scan recovery makes (segment_scan.h), every payload checked too.
   // (Term order across segments was checked above, by the checker.)
-  auto scan = ScanActiveSegment(reader->get(), *active, 0, PayloadCheck(&decompressor, &scratch));
+  engine::ScanOptions scan_options;
+  scan_options.on_frame = [&](const format::FrameView& frame, uint64_t) {
+    return engine::CheckFramePayload(frame, &decompressor, &scratch);
+  };
+  auto scan = engine::ScanSegment(reader->get(), *active, scan_options);
   if (!scan.ok()) return ReportError("repair", scan.status());
+  if (scan->refused()) {
+    std::fprintf(stderr,
+                 "raftlog repair: %s; that is not a tail repair can cut: rebuild this member "
+                 "from its peers or restore the directory from a backup. Nothing was changed.\n",
+                 std::string(scan->refusal.message()).c_str());
+    return kExitProblems;
+  }
+  const bool torn_tail = scan->finding == engine::SegmentFinding::kTornWrite;
+  const bool corrupt = scan->finding == engine::SegmentFinding::kLostAcknowledged;
+  const std::string bad_what = DamageWhat(*scan, active_name);
 
-  if (!scan->bad_offset.has_value() && (verdict.refused() || verdict.committed_missing() > 0)) {
+  if (!scan->damaged() && (verdict.refused() || verdict.committed_missing() > 0)) {
     std::fprintf(stderr,
                  "raftlog repair: %s ends cleanly, but %s; that is not a tail repair can cut: "
                  "rebuild this member from its peers or restore the directory from a backup. "
@@ -142,40 +147,40 @@ int RunRepair(const RepairOptions& opt) {
                      : verdict.CommittedMissingText().c_str());
     return kExitProblems;
   }
-  if (!scan->bad_offset.has_value()) {
+  if (!scan->damaged()) {
     Say("nothing to repair: " + active_rel + " ends cleanly at offset " +
         std::to_string(scan->good_end) + " (last index " + std::to_string(scan->last_index) + ")" +
-        (scan->unfinished_seal ? "; a footer follows it (an interrupted seal, which the engine "
+        (scan->finding == engine::SegmentFinding::kUnfinishedSeal ? "; a footer follows it (an interrupted seal, which the engine "
                                  "finishes on its next open)"
                                : ""));
     return kExitOk;
   }
-  const uint64_t from = *scan->bad_offset;
+  const uint64_t from = scan->damage_offset;
   const uint64_t to = scan->damage_end;
   const std::string where = active_rel + " at offset " + std::to_string(from);
   // The engine's verdict decides what is a torn tail: repair cuts no more
   // than the engine's own recovery would, unless told to.
   const bool engine_cuts_same = !verdict.refused() && !verdict.nothing_cut &&
-                                scan->torn_tail() && verdict.last_index == scan->last_index;
+                                torn_tail && verdict.last_index == scan->last_index;
   const bool committed_cut = meta->hard_state.has_value() &&
                              meta->hard_state->commit > std::max(scan->last_index,
                                                                  verdict.snapshot_index);
   if (!opt.truncate_at_corruption && (!engine_cuts_same || committed_cut)) {
     std::string why;
-    if (scan->corrupt()) {
-      why = scan->bad_what + ", followed by " + std::to_string(scan->valid_frames_after) +
+    if (corrupt) {
+      why = bad_what + ", followed by " + std::to_string(scan->valid_frames_after) +
             " valid frame(s) from offset " + std::to_string(*scan->valid_after) +
             ": acknowledged entries after index " + std::to_string(scan->last_index) +
             " are behind the damage";
     } else if (verdict.refused()) {
-      why = scan->bad_what + "; the engine refuses to open the log: " +
+      why = bad_what + "; the engine refuses to open the log: " +
             std::string(verdict.open_status.message());
     } else if (committed_cut) {
-      why = scan->bad_what + "; cutting here would end the log at index " +
+      why = bad_what + "; cutting here would end the log at index " +
             std::to_string(scan->last_index) + ", below the HardState's commit index " +
             std::to_string(meta->hard_state->commit) + ": committed entries are gone";
     } else {
-      why = scan->bad_what + "; the engine's recovery would end the log at index " +
+      why = bad_what + "; the engine's recovery would end the log at index " +
             std::to_string(verdict.last_index) + ", this scan at " +
             std::to_string(scan->last_index);
     }
@@ -189,11 +194,11 @@ int RunRepair(const RepairOptions& opt) {
     return kExitProblems;
   }
 
-  Say(std::string(scan->torn_tail() ? "torn write" : "corrupt frame") + " at " + where + ": " +
-      scan->bad_what);
+  Say(std::string(torn_tail ? "torn write" : "corrupt frame") + " at " + where + ": " +
+      bad_what);
   Say("cut: " + active_rel + " bytes [" + std::to_string(from) + ", " + std::to_string(to) + ") (" +
       std::to_string(to - from) + " bytes, " + HumanBytes(to - from) + ")" +
-      (scan->corrupt() ? ", including " + std::to_string(scan->valid_frames_after) +
+      (corrupt ? ", including " + std::to_string(scan->valid_frames_after) +
                              " valid frame(s) from offset " + std::to_string(*scan->valid_after)
                        : std::string(", no valid frame among them")));
   Say("the log will end at index " + std::to_string(scan->last_index) + " (" +

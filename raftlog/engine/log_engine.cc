@@ -10,6 +10,8 @@
 #include "raftlog/engine/internal/frame_cache.h"
 #include "raftlog/engine/internal/preallocator.h"
 #include "raftlog/engine/internal/segment.h"
+#include "raftlog/engine/segment_reader.h"
+#include "raftlog/engine/segment_scan.h"
 #include "raftlog/format/coding.h"
 #include "raftlog/format/compression.h"
 #include "raftlog/format/layout.h"
@@ -63,27 +65,6 @@ uint64_t SealReserve(uint64_t frames, uint64_t runs) {
 
 // Raw payload bytes of a frame holding `count` entries with `data` bytes.
 uint64_t RawPayloadBytes(uint64_t count, uint64_t data) { return count * 5 + data; }
-
-bool AllZero(std::string_view bytes) {
-  return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; });
-}
-
-// The offset just past the last non-zero byte of bytes[from, end), for
-// reporting how much a torn-tail cut really dropped (not the zeros after it).
-uint64_t EndOfNonZero(std::string_view bytes, uint64_t from) {
-  uint64_t end = bytes.size();
-  // Word at a time: the tail of an active segment is up to segment_bytes of
-  // preallocated zeros, and every open looks at it.
-  while (end > from && end % 8 != 0 && bytes[end - 1] == 0) --end;
-  while (end >= from + 8) {
-    uint64_t word;
-    std::memcpy(&word, bytes.data() + end - 8, 8);
-    if (word != 0) break;
-    end -= 8;
-  }
-  while (end > from && bytes[end - 1] == 0) --end;
-  return end;
-}
 
 std::string ParentDir(const std::string& path) {
   std::string p = path;
@@ -460,182 +441,80 @@ Status LogEngine::RecoverActive(const format::SegmentRecord& record,
   }
   RAFTLOG_ASSIGN_OR_RETURN(auto mapping, file->Map(0, size));
   const std::string_view bytes = mapping->bytes();
-  const uint64_t seed = format::FrameSeed(record.segment_id, record.generation);
 
   format::SegmentRecord rec = record;
   rec.last_index = record.base_index - 1;
   std::unique_ptr<Segment> segment = Segment::NewActive(rec, file, std::move(mapping), name);
 
-  // Scan the frames. A clean end is the first all-zero frame header.
+  // Scan the frames (segment_scan.h: the scan the tool makes too); this
+  // function is the policy applied to what it finds.
   PendingFrames found;
-  uint64_t end = format::kSegmentHeaderBytes;  // where the good data ends
-  bool header_ok = false;
-  Status bad;  // the first bad frame, if any
-  uint64_t bad_offset = 0;
-  bool found_footer = false;
-  uint64_t footer_offset = 0;
-
-  auto header = format::DecodeSegmentHeader(bytes.substr(0, 64), name);
-  if (header.ok()) {
-    if (header->segment_id != record.segment_id || header->base_index != record.base_index ||
-        header->generation != record.generation) {
-      return Status::Corruption(name + ": header (id " + std::to_string(header->segment_id) +
-                                ", base " + std::to_string(header->base_index) +
-                                ") does not match the manifest");
+  ScanOptions scan_options;
+  scan_options.on_frame = [&](const format::FrameView& f, uint64_t offset) {
+    counters_->open_frames_scanned++;
+    counters_->open_bytes_scanned += f.frame_bytes;
+    const uint64_t first = f.header.first_index;
+    found.frames.push_back(format::FrameRef{static_cast<uint32_t>(offset),
+                                            static_cast<uint32_t>(first - rec.base_index)});
+    if (found.runs.empty() || found.runs.back().term != f.header.term) {
+      found.runs.push_back(format::TermRun{first, f.header.term});
     }
-    header_ok = true;
-  } else if (header.status().IsNotSupported()) {
-    return header.status();
-  } else if (!AllZero(bytes.substr(0, 64))) {
-    bad = header.status();
-    bad_offset = 0;
-  } else {
-    // No header yet: the first write never reached the disk. Valid frames
-    // further on would mean it did, and the header was lost since.
-    bad_offset = 0;
-    for (uint64_t off = format::kSegmentHeaderBytes;
-         off + format::kFrameHeaderBytes <= bytes.size(); off += format::kFrameAlignment) {
-      if (bytes.compare(off, 4, format::kFrameMagic) == 0 &&
-          format::DecodeFrame(bytes.substr(off), seed, name).ok()) {
-        bad = Status::Corruption(name + ": the segment header is all zeros");
-        break;
-      }
-    }
+    return Status::OK();
+  };
+  std::unique_ptr<SegmentReader> reader = SegmentReader::FromBytes(bytes, name);
+  RAFTLOG_ASSIGN_OR_RETURN(const SegmentScan scan, ScanSegment(reader.get(), record, scan_options));
+  if (scan.refused()) return scan.refusal;
+  const bool header_ok = scan.header.has_value();
+  const bool found_footer = scan.finding == SegmentFinding::kUnfinishedSeal;
+  const bool bad = scan.damaged();
+  if (found_footer) {
+    // A crash during a seal, after the footer was written and before the
+    // manifest said so: finish the seal below.
+    counters_->open_frames_scanned++;
   }
+  recovered_commit_hint_ = std::max(recovered_commit_hint_, scan.commit_hint);
+  const uint64_t found_durable = scan.durable_seen;
+  uint64_t end = scan.good_end;  // where the good data ends
+  found.last_index = scan.last_index;
 
-  uint64_t expected = record.base_index;
-  uint64_t last_term = 0;
-  // The most of the segment a frame's writer knew durable (format v2).
-  uint64_t found_durable = 0;
-  if (header_ok) {
-    format::FrameIterator it(bytes, format::kSegmentHeaderBytes, seed, name);
-    while (it.Next()) {
-      const format::FrameView& f = it.frame();
-      counters_->open_frames_scanned++;
-      counters_->open_bytes_scanned += f.frame_bytes;
-      if (f.header.type == format::FrameType::kFooter) {
-        // A crash during a seal, after the footer was written and before the
-        // manifest said so: finish the seal below.
-        found_footer = true;
-        footer_offset = it.offset();
-        break;
-      }
-      if (f.header.first_index != expected || f.header.entry_count == 0 ||
-          f.header.term < last_term) {
-        return Status::Corruption(name + " at offset " + std::to_string(it.offset()) +
-                                  ": frame holds index " + std::to_string(f.header.first_index) +
-                                  " term " + std::to_string(f.header.term) + ", expected index " +
-                                  std::to_string(expected) +
-                                  " and a term >= " + std::to_string(last_term));
-      }
-      found.frames.push_back(format::FrameRef{static_cast<uint32_t>(it.offset()),
-                                              static_cast<uint32_t>(expected - rec.base_index)});
-      if (found.runs.empty() || found.runs.back().term != f.header.term) {
-        found.runs.push_back(format::TermRun{expected, f.header.term});
-      }
-      expected = f.header.end_index();
-      last_term = f.header.term;
-      recovered_commit_hint_ = std::max(recovered_commit_hint_, f.header.commit);
-      found_durable = std::max(found_durable, std::min(f.header.durable_offset, it.offset()));
-      end = it.offset() + f.frame_bytes;
-    }
-    if (!found_footer && it.error() != format::FrameError::kEndOfData) {
-      bad = it.status();
-      bad_offset = it.offset();
-    } else if (const uint64_t data_end = found_footer ? 0 : EndOfNonZero(bytes, it.offset());
-               data_end > it.offset()) {
-      // An all-zero frame header is the end of the data only if nothing but
-      // zeros follows it. Bytes after it are a torn write (its first block
-      // lost) or a lost sector in front of acknowledged frames: judged like
-      // a bad frame below, never silently dropped.
-      bad = Status::Corruption("all-zero frame header followed by non-zero bytes up to offset " +
-                               std::to_string(data_end));
-      bad_offset = it.offset();
-    }
-  }
-  found.last_index = expected - 1;
-
-  // Only a seal shortens an active segment's file, after its footer is
-  // durable: a shorter file without a footer was cut (a bad copy, a
-  // truncation), and the entries cut off may have been acknowledged.
-  if (header_ok && !found_footer && size < header->segment_bytes) {
-    return Status::Corruption(
-        name + ": active segment file is " + std::to_string(size) + " bytes, but its header says " +
-        std::to_string(header->segment_bytes) + " and no seal footer is present: the file was cut"
-        " (its valid frames end at offset " + std::to_string(end) + ", entry " +
-        std::to_string(found.last_index) + "); refusing to open under every recovery policy");
-  }
   // Acknowledged frames (up to the offset the last LMDB commit recorded)
   // must all be there, whatever the policy: damage before that offset is
   // not a torn write.
   {
-    internal::ActiveScan scan;
-    scan.file_name = &name;
-    scan.segment_id = record.segment_id;
-    scan.generation = record.generation;
-    scan.base_index = record.base_index;
-    scan.header_ok = header_ok;
-    scan.frames = &found.frames;
-    scan.last_index = found.last_index;
-    scan.good_end = end;
-    scan.bad_frame = !bad.ok();
-    scan.stop_reason = !bad.ok()      ? std::string(bad.message())
-                       : found_footer ? std::string("a seal's footer follows")
-                       : end < size   ? std::string("all-zero frame header")
-                                      : std::string("end of the file");
-    RAFTLOG_RETURN_IF_ERROR(internal::CheckDurablePrefix(durable, scan));
+    internal::ActiveScan durable_scan;
+    durable_scan.file_name = &name;
+    durable_scan.segment_id = record.segment_id;
+    durable_scan.generation = record.generation;
+    durable_scan.base_index = record.base_index;
+    durable_scan.header_ok = header_ok;
+    durable_scan.frames = &found.frames;
+    durable_scan.last_index = found.last_index;
+    durable_scan.good_end = end;
+    durable_scan.bad_frame = bad;
+    durable_scan.stop_reason = bad            ? std::string(scan.damage.message())
+                               : found_footer ? std::string("a seal's footer follows")
+                               : end < size   ? std::string("all-zero frame header")
+                                              : std::string("end of the file");
+    RAFTLOG_RETURN_IF_ERROR(internal::CheckDurablePrefix(durable, durable_scan));
     if (durable.segment_id == record.segment_id) {
       // Verified durable: later frames may record it (and more LMDB commits).
       durable_offset_ = std::max(durable_offset_, durable.durable_offset);
     }
   }
 
-  if (!bad.ok()) {
-    // Is there a valid frame of this segment after the bad one that proves
-    // the bad spot was durable when it was written? Then this is not a torn
-    // write at the tail: acknowledged data was lost or follows the damage.
-    // Since format version 2 each frame says how much of the segment its
-    // writer knew durable (FrameHeader::durable_offset): valid frames that
-    // do not reach past the bad spot were written in the same unsynced
-    // stretch as it, so they are part of the torn write. (In version 1
-    // segments, or with the header lost, any valid frame counts.)
-    const bool durable_offsets = !header_ok || header->version >= 2;
-    uint64_t valid_after = 0;
-    uint64_t dropped = 0;
-    for (uint64_t off = (bad_offset == 0 ? format::kSegmentHeaderBytes : bad_offset + 8);
-         off + format::kFrameHeaderBytes <= bytes.size(); off += format::kFrameAlignment) {
-      if (bytes.compare(off, 4, format::kFrameMagic) != 0) continue;
-      auto frame = format::DecodeFrame(bytes.substr(off), seed, name);
-      if (frame.ok()) {
-        const bool proves_durable =
-            !durable_offsets || std::min(frame->header.durable_offset, off) > bad_offset;
-        if (proves_durable && valid_after == 0) valid_after = off;
-        ++dropped;
-        off += frame->frame_bytes - format::kFrameAlignment;
-      }
-    }
-    const std::string what = name + ": bad frame at offset " + std::to_string(bad_offset) + " (" +
-                             std::string(bad.message()) + ")";
-    if (valid_after != 0 && options_.recovery != RecoveryPolicy::kTolerateCorruptedTail) {
-      return Status::Corruption(what + ", followed by a valid frame at offset " +
-                                std::to_string(valid_after) +
-                                ": this is not a torn write, and cutting here would lose "
-                                "acknowledged entries. Refusing to open (see "
-                                "Options::recovery and `raftlog verify`/`raftlog repair`)");
-    }
-    if (options_.recovery == RecoveryPolicy::kAbsoluteConsistency) {
-      return Status::Corruption(what +
-                                " at the end of the log (a torn write); "
-                                "RecoveryPolicy::kAbsoluteConsistency forbids cutting it");
-    }
-    const uint64_t torn_bytes = EndOfNonZero(bytes, bad_offset) - bad_offset;
+  if (bad) {
+    RAFTLOG_RETURN_IF_ERROR(RecoveryVerdict(scan, name, options_.recovery));
+    const std::string what = DescribeDamage(scan, name);
+    const uint64_t torn_bytes = scan.damage_end - scan.damage_offset;
+    const uint64_t dropped = scan.valid_frames_after;
     counters_->torn_tail_cuts++;
     counters_->torn_tail_bytes += torn_bytes;
     counters_->dropped_valid_frames += dropped;
     if (!options_.read_only)
       Log(dir_, "cut the log at " + what + ": dropped " + std::to_string(torn_bytes) + " bytes" +
-                    (valid_after != 0 ? " including " + std::to_string(dropped) +
-                                            " valid frame(s) (kTolerateCorruptedTail)"
+                    (scan.valid_after.has_value()
+                         ? " including " + std::to_string(dropped) +
+                               " valid frame(s) (kTolerateCorruptedTail)"
                      : dropped ? " of a torn write, including " + std::to_string(dropped) +
                                      " valid frame(s) of it that were never synced"
                                : std::string(" of a torn write")));
@@ -655,7 +534,7 @@ Status LogEngine::RecoverActive(const format::SegmentRecord& record,
     durable_offset_ = end;
   }
 
-  bool must_seal = found_footer || !bad.ok();
+  bool must_seal = found_footer || bad;
   if (must_seal && options_.read_only) {
     // Report, change nothing: serve the good frames as an active segment.
     if (found_footer) counters_->unfinished_seals++;
@@ -677,7 +556,7 @@ Status LogEngine::RecoverActive(const format::SegmentRecord& record,
     // new segment, so no stale frame beyond this point can ever be read.
     segment->PublishFrames(found.frames, found.last_index);
     uint64_t footer_at = 0, file_bytes = 0;
-    RAFTLOG_RETURN_IF_ERROR(WriteSeal(segment.get(), found_footer ? footer_offset : end,
+    RAFTLOG_RETURN_IF_ERROR(WriteSeal(segment.get(), found_footer ? scan.footer_offset : end,
                                       found.last_index, found.runs, &footer_at, &file_bytes));
     format::SegmentRecord sealed = segment->record();
     sealed.state = format::SegmentState::kSealed;
@@ -712,7 +591,7 @@ Status LogEngine::RecoverActive(const format::SegmentRecord& record,
   // The segment keeps the size it was made with (its header says it; a
   // segment whose header was never written has its file's size), whatever
   // Options::segment_bytes is now: new segments take the new size.
-  active_bytes_ = header_ok ? std::min(header->segment_bytes, size) : size;
+  active_bytes_ = header_ok ? std::min(scan.header->segment_bytes, size) : size;
   write_offset_ = header_ok ? end : format::kSegmentHeaderBytes;
   header_pending_ = !header_ok;
   active_runs_ = static_cast<uint32_t>(found.runs.size());

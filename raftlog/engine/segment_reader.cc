@@ -1,12 +1,13 @@
-#include "tools/segment_reader.h"
+#include "raftlog/engine/segment_reader.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "raftlog/format/coding.h"
 #include "raftlog/format/record_format.h"
 
-namespace raftlog::tools {
+namespace raftlog::engine {
 
 namespace {
 
@@ -30,7 +31,13 @@ Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(io::FileSystem* fs,
                                                            std::string name) {
   RAFTLOG_ASSIGN_OR_RETURN(std::unique_ptr<io::File> file, fs->Open(path, io::OpenMode::kReadOnly));
   RAFTLOG_ASSIGN_OR_RETURN(const uint64_t size, file->Size());
-  return std::unique_ptr<SegmentReader>(new SegmentReader(std::move(file), std::move(name), size));
+  return std::unique_ptr<SegmentReader>(
+      new SegmentReader(std::move(file), std::string_view(), std::move(name), size));
+}
+
+std::unique_ptr<SegmentReader> SegmentReader::FromBytes(std::string_view bytes, std::string name) {
+  return std::unique_ptr<SegmentReader>(
+      new SegmentReader(nullptr, bytes, std::move(name), bytes.size()));
 }
 
 std::string SegmentReader::Where(uint64_t offset) const {
@@ -41,6 +48,7 @@ Result<std::string_view> SegmentReader::Read(uint64_t offset, size_t n,
                                              std::string* scratch) const {
   if (offset >= size_) return std::string_view();
   n = static_cast<size_t>(std::min<uint64_t>(n, size_ - offset));
+  if (file_ == nullptr) return bytes_.substr(offset, n);
   scratch->resize(n);
   size_t done = 0;
   // PRead is one pread(2); loop until n bytes or the end of the file.
@@ -60,6 +68,7 @@ Result<std::string_view> SegmentReader::Read(uint64_t offset, size_t n,
 Result<std::string_view> SegmentReader::Window(uint64_t offset, uint64_t n) {
   if (offset >= size_) return std::string_view();
   n = std::min(n, size_ - offset);
+  if (file_ == nullptr) return bytes_.substr(offset, n);
   if (offset >= window_offset_ && offset + n <= window_offset_ + window_.size()) {
     return std::string_view(window_).substr(offset - window_offset_, n);
   }
@@ -104,7 +113,7 @@ Result<format::FrameView> SegmentReader::ReadFrame(uint64_t offset, uint64_t lim
   const uint64_t frame_bytes = format::FrameBytes(format::DecodeFixed32(head.data() + 8));
   const uint64_t n = std::min(frame_bytes, avail);
   std::string_view bytes;
-  if (n <= kMaxWindowBytes) {
+  if (n <= kMaxWindowBytes || file_ == nullptr) {
     RAFTLOG_ASSIGN_OR_RETURN(bytes, Window(offset, n));
   } else {
     RAFTLOG_ASSIGN_OR_RETURN(big_frame_, file_->Map(offset, n));
@@ -201,12 +210,21 @@ Result<uint64_t> SegmentReader::EndOfNonZero(uint64_t from, uint64_t limit) {
   while (end > from) {
     const uint64_t begin = end - std::min(end - from, kScanChunkBytes);
     RAFTLOG_ASSIGN_OR_RETURN(std::string_view bytes, Read(begin, end - begin, &chunk));
-    for (size_t k = bytes.size(); k > 0; --k) {
-      if (bytes[k - 1] != 0) return begin + k;
+    // Word at a time: the tail of an active segment is up to a whole
+    // segment of preallocated zeros, and every open looks at it.
+    size_t k = bytes.size();
+    while (k > 0 && k % 8 != 0 && bytes[k - 1] == 0) --k;
+    while (k >= 8) {
+      uint64_t word;
+      std::memcpy(&word, bytes.data() + k - 8, 8);
+      if (word != 0) break;
+      k -= 8;
     }
+    while (k > 0 && bytes[k - 1] == 0) --k;
+    if (k > 0) return begin + k;
     end = begin;
   }
   return from;
 }
 
-}  // namespace raftlog::tools
+}  // namespace raftlog::engine

@@ -1,16 +1,25 @@
-// SegmentReader: reads one segment file with pread, through the format/
-// decoders (DecodeSegmentHeader, DecodeFrame, DecodeTrailer, FooterView).
+// SegmentReader: the one way to read the bytes of a segment file, through
+// the format/ decoders (DecodeSegmentHeader, DecodeFrame, DecodeTrailer,
+// FooterView). ScanSegment (segment_scan.h) is built on it, and through it
+// recovery and the raftlog tool read segments the same way.
 //
-// Why pread and not the whole file mapped for a format::FrameIterator: the
-// tool runs beside a live writer, which truncates a segment when it seals
-// it; touching a mapped page past the new end of file would kill the tool
-// with SIGBUS, while a pread there just comes back short. And every page of
-// a mapping that is read stays in the process's resident set until it is
-// unmapped, so dumping a large log through mappings would not run in
-// constant memory. Frames are read through a window of a few MiB; memory is
-// that window plus the largest frame read (a frame above 64 MiB, possible
-// only in huge segments, is mapped just for its own decoding instead).
+// Two backings:
+//   - Open(): pread through a window. What a reader beside a live writer
+//     needs: the writer truncates a segment when it seals it, and touching a
+//     mapped page past the new end of file would kill the reader with
+//     SIGBUS, while a pread there just comes back short. And every page of a
+//     mapping that is read stays in the resident set until it is unmapped,
+//     so dumping a large log through mappings would not run in constant
+//     memory. Memory is the window (a few MiB) plus the largest frame read
+//     (a frame above 64 MiB, possible only in huge segments, is mapped just
+//     for its own decoding instead).
+//   - FromBytes(): bytes already in memory (recovery's mapping of the
+//     active segment, which the engine holds open and alone truncates): views
+//     point straight into them, nothing is copied.
 //
+// Errors: IOError from the file; every problem with the bytes is a
+// Corruption naming the reader's name() and the offset. Views returned stay
+// valid until the next call on the reader (FromBytes: as long as the bytes).
 // Thread-compatible.
 
 #pragma once
@@ -27,7 +36,7 @@
 #include "raftlog/format/segment_header.h"
 #include "raftlog/io/file_system.h"
 
-namespace raftlog::tools {
+namespace raftlog::engine {
 
 class SegmentReader {
  public:
@@ -35,6 +44,9 @@ class SegmentReader {
   // in messages. NotFound or IOError if it cannot be opened.
   static Result<std::unique_ptr<SegmentReader>> Open(io::FileSystem* fs, const std::string& path,
                                                      std::string name);
+  // Reads `bytes` (which must outlive the reader) as a segment file of that
+  // size.
+  static std::unique_ptr<SegmentReader> FromBytes(std::string_view bytes, std::string name);
 
   const std::string& name() const { return name_; }
   // The size when opened.
@@ -89,18 +101,21 @@ class SegmentReader {
   Result<uint64_t> EndOfNonZero(uint64_t from, uint64_t limit);
 
   // Reads [offset, offset + n) (shorter at the end of the file) into
-  // *scratch, returning a view of it.
+  // *scratch, returning a view of it (FromBytes: a view of the bytes,
+  // *scratch unused).
   Result<std::string_view> Read(uint64_t offset, size_t n, std::string* scratch) const;
 
  private:
-  SegmentReader(std::unique_ptr<io::File> file, std::string name, uint64_t size)
-      : file_(std::move(file)), name_(std::move(name)), size_(size) {}
+  SegmentReader(std::unique_ptr<io::File> file, std::string_view bytes, std::string name,
+                uint64_t size)
+      : file_(std::move(file)), bytes_(bytes), name_(std::move(name)), size_(size) {}
 
   // A view of [offset, offset + n) of the file (clamped to size_), served
   // from the window or read into it.
   Result<std::string_view> Window(uint64_t offset, uint64_t n);
 
-  std::unique_ptr<io::File> file_;
+  std::unique_ptr<io::File> file_;  // null for FromBytes
+  const std::string_view bytes_;    // FromBytes only
   const std::string name_;
   const uint64_t size_;
   std::string window_;  // bytes [window_offset_, window_offset_ + window_.size())
@@ -108,4 +123,4 @@ class SegmentReader {
   std::unique_ptr<io::MappedRegion> big_frame_;  // a frame too large for the window
 };
 
-}  // namespace raftlog::tools
+}  // namespace raftlog::engine
