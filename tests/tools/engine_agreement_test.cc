@@ -6,7 +6,12 @@
 // process opens the copy read-only with DiskStorage and reads every entry
 // back, strictly and with the default recovery) against the tool's:
 //   - the engine refuses the log, or fails to read an entry back:
-//     verify, info and dump all exit non-zero;
+//     verify, info and dump all exit non-zero; when the open itself is
+//     refused, info and dump print the engine's own error message and
+//     verify reports it;
+//   - the engine opens the log by cutting a torn write: verify reports a
+//     torn write (the engine and the tool classify the active segment's
+//     end with the same scan, segment_scan.h);
 //   - the engine serves the log as it is (nothing cut, every entry read, no
 //     committed entry missing): verify exits 0 (warnings allowed), and info
 //     and dump exit 0 and show the index range the engine serves.
@@ -42,11 +47,15 @@ struct Oracle {
   bool default_ok = false;  // opens with the default recovery and reads every entry
   bool strict_ok = false;   // ... with kAbsoluteConsistency, and no committed entry missing
   uint64_t first = 0, last = 0;  // of the strict open
+  bool torn_cut = false;         // the default open cut a torn write
+  std::string open_error;        // the default open's error, if it refused the log
 };
 
-// In a child process: 0 default_ok, 1 strict_ok, then first and last.
+// In a child process: 0 default_ok, 1 strict_ok, then first and last, the
+// default open's torn-tail cuts, then its error message.
 std::string JudgeInChild(const std::string& dir) {
-  uint64_t out[4] = {0, 0, 0, 0};
+  uint64_t out[5] = {0, 0, 0, 0, 0};
+  std::string open_error;
   for (const auto policy :
        {engine::RecoveryPolicy::kTolerateTornTail, engine::RecoveryPolicy::kAbsoluteConsistency}) {
     engine::DiskStorageOptions options;
@@ -55,7 +64,12 @@ std::string JudgeInChild(const std::string& dir) {
     options.engine.prepared_segments = 0;
     options.engine.recovery = policy;
     auto storage = engine::DiskStorage::Open(dir, options);
-    if (!storage.ok()) continue;
+    if (!storage.ok()) {
+      if (policy == engine::RecoveryPolicy::kTolerateTornTail) {
+        open_error = std::string(storage.status().message());
+      }
+      continue;
+    }
     const uint64_t first = *(*storage)->FirstIndex();
     const uint64_t last = *(*storage)->LastIndex();
     bool ok = true;
@@ -65,6 +79,7 @@ std::string JudgeInChild(const std::string& dir) {
     }
     if (policy == engine::RecoveryPolicy::kTolerateTornTail) {
       out[0] = ok ? 1 : 0;
+      out[4] = (*storage)->engine().GetStats().torn_tail_cuts;
       continue;
     }
     auto hs = (*storage)->engine().GetState("hardstate");
@@ -79,19 +94,22 @@ std::string JudgeInChild(const std::string& dir) {
     out[2] = first;
     out[3] = last;
   }
-  return std::string(reinterpret_cast<const char*>(out), sizeof(out));
+  return std::string(reinterpret_cast<const char*>(out), sizeof(out)) + open_error;
 }
 
 Oracle JudgeWithEngine(const std::string& dir) {
   const std::optional<std::string> answer = RunInChild([&dir] { return JudgeInChild(dir); });
-  uint64_t in[4] = {0, 0, 0, 0};
+  uint64_t in[5] = {0, 0, 0, 0, 0};
   Oracle o;
-  o.crashed = !answer.has_value() || answer->size() != sizeof(in);
-  if (!o.crashed) std::memcpy(in, answer->data(), sizeof(in));
+  o.crashed = !answer.has_value() || answer->size() < sizeof(in);
+  if (o.crashed) return o;
+  std::memcpy(in, answer->data(), sizeof(in));
   o.default_ok = in[0] != 0;
   o.strict_ok = in[1] != 0;
   o.first = in[2];
   o.last = in[3];
+  o.torn_cut = in[4] != 0;
+  o.open_error = answer->substr(sizeof(in));
   return o;
 }
 
@@ -154,6 +172,21 @@ std::string Mutate(const std::string& dir, std::mt19937_64* rng) {
   return fs::path(path).filename().string() + ": " + what;
 }
 
+// Whether one of verify's errors states `engine_error` (findings name the
+// file apart, so the message may lack its "<path>: " prefix).
+bool VerifyQuotes(const CliResult& verify, const std::string& engine_error) {
+  const auto j = verify.Json();
+  for (const auto& f : j["findings"]) {
+    if (f["severity"] != "error") continue;
+    const std::string what = f["what"].get<std::string>();
+    if (!what.empty() && (engine_error.find(what) != std::string::npos ||
+                          what.find(engine_error) != std::string::npos)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // The first and last index of a dump's JSON lines (0, 0 if none).
 std::pair<uint64_t, uint64_t> DumpRange(const CliResult& r) {
   const auto lines = r.JsonLines();
@@ -178,7 +211,7 @@ void RunMutants(int count, std::chrono::seconds budget) {
 
   std::mt19937_64 rng(20261206);
   const auto deadline = std::chrono::steady_clock::now() + budget;
-  int tried = 0, refused = 0, served = 0;
+  int tried = 0, refused = 0, refused_at_open = 0, torn = 0, served = 0;
   for (int i = 0; i < count && std::chrono::steady_clock::now() < deadline; ++i) {
     const std::string dir = tmp.Sub("m" + std::to_string(i));
     fs::copy(base, dir, fs::copy_options::recursive);
@@ -202,7 +235,23 @@ void RunMutants(int count, std::chrono::seconds budget) {
       EXPECT_NE(verify.exit_code, 0) << verify.out;
       EXPECT_NE(info.exit_code, 0) << info.out;
       EXPECT_NE(dump.exit_code, 0) << dump.err;
-    } else if (engine.strict_ok) {
+      if (!engine.open_error.empty()) {
+        // Refused at open: the tool quotes the engine, word for word.
+        ++refused_at_open;
+        EXPECT_NE(info.err.find(engine.open_error), std::string::npos)
+            << info.err << "\nengine: " << engine.open_error;
+        EXPECT_NE(dump.err.find(engine.open_error), std::string::npos)
+            << dump.err << "\nengine: " << engine.open_error;
+        EXPECT_TRUE(VerifyQuotes(verify, engine.open_error))
+            << verify.out << "\nengine: " << engine.open_error;
+      }
+    } else if (engine.torn_cut) {
+      // The engine cuts a torn write at the end of the active segment:
+      // verify names it as one.
+      ++torn;
+      EXPECT_NE(verify.out.find("torn write"), std::string::npos) << verify.out;
+    }
+    if (engine.default_ok && engine.strict_ok) {
       ++served;
       EXPECT_EQ(verify.exit_code, 0) << verify.out;
       EXPECT_EQ(info.exit_code, 0) << info.err;
@@ -221,9 +270,13 @@ void RunMutants(int count, std::chrono::seconds budget) {
   }
   // The mutations reach both sides of the verdict.
   EXPECT_GT(refused, 0);
+  EXPECT_GT(refused_at_open, 0);
+  EXPECT_GT(torn, 0);
   EXPECT_GT(served, 0);
-  std::printf("%d mutants: %d refused by the engine, %d served as they are\n", tried, refused,
-              served);
+  std::printf(
+      "%d mutants: %d refused by the engine (%d at open), %d with a torn write cut, %d served as "
+      "they are\n",
+      tried, refused, refused_at_open, torn, served);
 }
 
 TEST(EngineAgreementTest, ToolAndEngineAgreeOnMutatedLogs) {
