@@ -7,6 +7,7 @@
 
 #include "raftlog/engine/lmdb_check.h"
 #include "raftlog/engine/log_engine.h"
+#include "raftlog/engine/sealed_scan.h"
 #include "raftlog/engine/segment_reader.h"
 #include "raftlog/engine/segment_scan.h"
 #include "raftlog/format/compression.h"
@@ -276,152 +277,42 @@ void LogChecker::CheckSealed(const format::SegmentRecord& record) {
   engine::SegmentReader& reader = **opened;
   summary_.segment_bytes += reader.size();
   Progressed(reader.size());
-  auto lost = [&](std::optional<uint64_t> offset, std::string what) {
-    findings_.Add(Severity::kError, rel, offset, std::move(what), std::string(kRestoreHint));
-  };
   // Whatever is found below, the next segment continues the manifest's range.
   prev_last_index_ = record.last_index;
 
-  if (reader.size() < record.file_bytes) {
-    lost(std::nullopt, "truncated: " + std::to_string(reader.size()) +
-                           " bytes, the manifest says " + std::to_string(record.file_bytes));
+  // The walk of every frame (sealed_scan.h), keeping going after damage,
+  // with every payload checked too.
+  engine::SealedScanOptions options;
+  options.first_index = first_index_;
+  options.min_term = prev_term_;
+  options.stop_at_loss = false;
+  options.on_frame = [&](const format::FrameView& frame, uint64_t) {
+    return CheckPayload(frame, record.last_index);
+  };
+  auto scan = engine::ScanSealedSegment(&reader, record, options);
+  if (!scan.ok()) {
+    findings_.AddStatus(Severity::kError, rel, std::nullopt, scan.status(), "");
     return;
   }
-  auto header = reader.ReadHeader();
-  if (!header.ok()) {
-    lost(0, StripWhere(header.status(), rel));
-    return;
-  }
-  if (header->segment_id != record.segment_id || header->base_index != record.base_index ||
-      header->generation != record.generation) {
-    lost(0, "the header (id " + std::to_string(header->segment_id) + ", base index " +
-                std::to_string(header->base_index) + ", generation " +
-                std::to_string(header->generation) + ") does not match the manifest");
-    return;
-  }
-  const uint64_t seed = header->seed();
-  const uint64_t trailer_offset = record.file_bytes - format::kTrailerBytes;
-  std::optional<format::FooterContents> footer;
-  auto trailer = reader.ReadTrailer(seed, record.file_bytes);
-  if (!trailer.ok()) {
-    lost(trailer_offset, StripWhere(trailer.status(), rel));
-  } else if (trailer->footer_offset != record.footer_offset) {
-    lost(trailer_offset, "the trailer points to offset " + std::to_string(trailer->footer_offset) +
-                             ", the manifest to " + std::to_string(record.footer_offset));
-  } else {
-    auto read = reader.ReadFooter(seed, record.footer_offset, trailer_offset);
-    if (!read.ok()) {
-      lost(record.footer_offset, StripWhere(read.status(), reader.Where(record.footer_offset)));
+  for (const engine::SealedProblem& p : scan->problems) {
+    std::string what = p.what;
+    if (p.first_index != 0) {
+      what += "; the frame holds entries " + std::to_string(p.first_index) + " .. " +
+              std::to_string(p.last_index);
+    }
+    if (p.compacted) {
+      findings_.Add(Severity::kWarning, rel, p.offset,
+                    what + ", all below the log's first index " + std::to_string(first_index_) +
+                        " (compacted away: the engine never reads them again)",
+                    "nothing acknowledged is lost; the engine deletes this segment once the "
+                    "log is compacted past its last index " +
+                        std::to_string(record.last_index) +
+                        " (raft compacts after its next snapshot)");
     } else {
-      footer = std::move(*read);
-      if (footer->last_index < record.last_index) {
-        lost(record.footer_offset, "the footer's last index " + std::to_string(footer->last_index) +
-                                       " is below the manifest's " +
-                                       std::to_string(record.last_index));
-      }
+      findings_.Add(Severity::kError, rel, p.offset, what, std::string(kRestoreHint));
     }
   }
-
-  // Every frame up to the footer.
-  std::vector<format::FrameRef> frames;  // the live frames walked (index within the footer's)
-  std::vector<format::TermRun> runs;
-  const uint64_t footer_last = footer.has_value() ? footer->last_index : record.last_index;
-  uint64_t offset = format::kSegmentHeaderBytes;
-  uint64_t expected = record.base_index;
-  bool resynced = false;  // frames were skipped after damage: no continuity checks
-  uint64_t seg_term = prev_term_;
-  while (offset < record.footer_offset) {
-    format::FrameError error = format::FrameError::kNone;
-    auto frame = reader.ReadFrame(offset, record.footer_offset, seed, &error);
-    Status bad;
-    if (!frame.ok()) {
-      if (error == format::FrameError::kNone) {
-        findings_.AddStatus(Severity::kError, rel, offset, frame.status(), reader.Where(offset));
-        return;
-      }
-      bad = Status::Corruption(StripWhere(frame.status(), reader.Where(offset)));
-    } else if (frame->header.type == format::FrameType::kFooter) {
-      bad = Status::Corruption("a footer frame before the manifest's footer offset " +
-                               std::to_string(record.footer_offset));
-    } else if (frame->header.first_index > footer_last) {
-      // Dead frames after a suffix truncation: not part of the log, and not
-      // read by anyone; they only need to be frames.
-      offset += frame->frame_bytes;
-      continue;
-    } else if (!resynced &&
-               (frame->header.first_index != expected || frame->header.term < seg_term)) {
-      bad = Status::Corruption("frame holds index " + std::to_string(frame->header.first_index) +
-                               " term " + std::to_string(frame->header.term) + ", expected index " +
-                               std::to_string(expected) +
-                               " and a term >= " + std::to_string(seg_term));
-    } else {
-      bad = CheckPayload(*frame, record.last_index);
-    }
-    if (!bad.ok()) {
-      // Keep going: the footer says where the next frame starts, and which
-      // entries the damaged one holds.
-      if (!footer.has_value()) {
-        lost(offset, std::string(bad.message()));
-        return;
-      }
-      auto next =
-          std::upper_bound(footer->frames.begin(), footer->frames.end(), offset,
-                           [](uint64_t o, const format::FrameRef& f) { return o < f.offset; });
-      const bool listed = next != footer->frames.begin() && std::prev(next)->offset == offset;
-      if (!listed) {
-        lost(offset, std::string(bad.message()));
-      } else {
-        const uint64_t lo = record.base_index + std::prev(next)->index_delta;
-        const uint64_t hi = next != footer->frames.end()
-                                ? record.base_index + next->index_delta - 1
-                                : footer->last_index;
-        const std::string held = std::string(bad.message()) + "; the frame holds entries " +
-                                 std::to_string(lo) + " .. " + std::to_string(hi);
-        if (hi < first_index_) {
-          findings_.Add(Severity::kWarning, rel, offset,
-                        held + ", all below the log's first index " +
-                            std::to_string(first_index_) +
-                            " (compacted away: the engine never reads them again)",
-                        "nothing acknowledged is lost; the engine deletes this segment once the "
-                        "log is compacted past its last index " +
-                            std::to_string(record.last_index) +
-                            " (raft compacts after its next snapshot)");
-        } else {
-          lost(offset, held);
-        }
-      }
-      if (next == footer->frames.end()) break;
-      offset = next->offset;
-      expected = record.base_index + next->index_delta;
-      resynced = true;
-      continue;
-    }
-    frames.push_back(
-        format::FrameRef{static_cast<uint32_t>(offset),
-                         static_cast<uint32_t>(frame->header.first_index - record.base_index)});
-    if (runs.empty() || runs.back().term != frame->header.term) {
-      runs.push_back(format::TermRun{frame->header.first_index, frame->header.term});
-    }
-    seg_term = frame->header.term;
-    expected = frame->header.end_index();
-    offset += frame->frame_bytes;
-  }
-  if (!resynced && expected <= record.last_index) {
-    lost(record.footer_offset, "the frames end at index " + std::to_string(expected - 1) +
-                                   " but the manifest says the segment ends at " +
-                                   std::to_string(record.last_index));
-  }
-  if (footer.has_value() && !resynced) {
-    if (frames != footer->frames) {
-      lost(record.footer_offset, "the footer's frame table (" +
-                                     std::to_string(footer->frames.size()) +
-                                     " frames) does not match the segment's frames (" +
-                                     std::to_string(frames.size()) + ")");
-    } else if (runs != footer->term_runs) {
-      lost(record.footer_offset, "the footer's term runs do not match the frames' terms");
-    }
-  }
-  prev_term_ = std::max(prev_term_, seg_term);
+  prev_term_ = std::max(prev_term_, scan->last_term);
 }
 
 void LogChecker::CheckActive(const format::SegmentRecord& record) {

@@ -1,0 +1,84 @@
+// ScanSealedSegment: the one walk of a sealed segment (header, trailer,
+// footer, every frame up to the footer), with what is wrong classified by
+// the entries it costs. The raftlog tool's verify (a full check that keeps
+// going after damage) and its entry walker (info, dump: stops at the first
+// loss) both read sealed segments through it; the engine checks the same
+// header, trailer and footer rules when it first reads a sealed segment
+// (docs/architecture.md §4.7).
+//
+// Thread-compatible (a plain function over a SegmentReader the caller owns).
+
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "raftlog/engine/segment_reader.h"
+#include "raftlog/format/meta_records.h"
+#include "raftlog/format/record.h"
+#include "raftlog/format/result.h"
+#include "raftlog/format/segment_footer.h"
+
+namespace raftlog::engine {
+
+// One problem found in a sealed segment.
+struct SealedProblem {
+  // Where (a frame, the header at 0, the trailer, the footer); nullopt for
+  // the file as a whole (shorter than the manifest says).
+  std::optional<uint64_t> offset;
+  // What is wrong, without the file name and offset.
+  std::string what;
+  // The entries it makes unreadable, when the footer's frame table says
+  // which frame it is: [first_index, last_index]; else both 0.
+  uint64_t first_index = 0;
+  uint64_t last_index = 0;
+  // All of those entries are below the log's first index: compacted away,
+  // never read again by the engine. Nothing acknowledged is lost.
+  bool compacted = false;
+};
+
+struct SealedScanOptions {
+  // The log's first index: damage to frames wholly below it is compacted.
+  uint64_t first_index = 1;
+  // Frames must not have a term below this (the term of the segment before).
+  uint64_t min_term = 0;
+  // Start at the frame holding this index, found through the footer (from
+  // the first frame if the footer cannot be read); 0: from the first frame.
+  uint64_t from_index = 0;
+  // Stop after the frame holding this index (e.g. the manifest's last index:
+  // frames after it were cut by a suffix truncation).
+  uint64_t max_index = UINT64_MAX;
+  // Stop at the first problem that loses entries (a reader of entries);
+  // otherwise keep going through the footer's frame table (a full check).
+  bool stop_at_loss = true;
+  // Called for every good entries frame, in order, with its file offset; a
+  // non-OK Status makes the frame a problem there (e.g. a payload check).
+  std::function<Status(const format::FrameView& frame, uint64_t offset)> on_frame;
+};
+
+struct SealedScan {
+  // The footer, when the trailer and it are sound and agree with the record.
+  std::optional<format::FooterContents> footer;
+  // In file order. The scan stops at the first problem of the header or of
+  // the file's size, and with stop_at_loss at the first loss.
+  std::vector<SealedProblem> problems;
+  uint64_t good_frames = 0;
+  // The highest term of the good frames (min_term if none).
+  uint64_t last_term = 0;
+  // Stopped after the frame holding max_index.
+  bool stopped = false;
+
+  // A problem that is not compacted: acknowledged entries are unreadable.
+  bool lost() const;
+};
+
+// Scans the sealed segment `record` through `reader` (whose name() names it
+// in messages). IOError if reading fails; everything about the bytes is in
+// the result.
+Result<SealedScan> ScanSealedSegment(SegmentReader* reader, const format::SegmentRecord& record,
+                                     const SealedScanOptions& options);
+
+}  // namespace raftlog::engine
