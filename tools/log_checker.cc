@@ -217,25 +217,9 @@ std::vector<format::SegmentRecord> LogChecker::RecordsFromFiles(
     if (!id.has_value()) continue;
     auto reader = engine::SegmentReader::Open(fs_, SegmentPath(*id), name);
     if (!reader.ok()) continue;
-    auto header = (*reader)->ReadHeader();
-    if (!header.ok() || header->segment_id != *id) continue;
-    format::SegmentRecord r;
-    r.segment_id = *id;
-    r.base_index = header->base_index;
-    r.generation = header->generation;
-    r.state = format::SegmentState::kActive;
-    const uint64_t size = (*reader)->size();
-    auto trailer = (*reader)->ReadTrailer(header->seed(), size);
-    if (trailer.ok()) {
-      auto footer = (*reader)->ReadFooter(header->seed(), trailer->footer_offset,
-                                          size - format::kTrailerBytes);
-      if (footer.ok()) {
-        r.state = format::SegmentState::kSealed;
-        r.last_index = footer->last_index;
-        r.footer_offset = trailer->footer_offset;
-        r.file_bytes = size;
-      }
-    }
+    auto described = engine::DescribeSegmentFile(reader->get(), *id);
+    if (!described.ok() || !described->has_value()) continue;
+    const format::SegmentRecord& r = **described;
     records.push_back(r);
   }
   std::sort(records.begin(), records.end(),

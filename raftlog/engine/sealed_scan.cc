@@ -199,4 +199,32 @@ Result<SealedScan> ScanSealedSegment(SegmentReader* reader, const format::Segmen
   return scan;
 }
 
+Result<std::optional<format::SegmentRecord>> DescribeSegmentFile(SegmentReader* reader,
+                                                                 uint64_t id) {
+  auto header = reader->ReadHeader();
+  if (!header.ok()) {
+    if (header.status().IsIOError()) return header.status();
+    return std::optional<format::SegmentRecord>();
+  }
+  if (header->segment_id != id) return std::optional<format::SegmentRecord>();
+  format::SegmentRecord r;
+  r.segment_id = id;
+  r.base_index = header->base_index;
+  r.generation = header->generation;
+  r.state = format::SegmentState::kActive;
+  const uint64_t size = reader->size();
+  auto trailer = reader->ReadTrailer(header->seed(), size);
+  if (trailer.ok()) {
+    auto footer =
+        reader->ReadFooter(header->seed(), trailer->footer_offset, size - format::kTrailerBytes);
+    if (footer.ok()) {
+      r.state = format::SegmentState::kSealed;
+      r.last_index = footer->last_index;
+      r.footer_offset = trailer->footer_offset;
+      r.file_bytes = size;
+    }
+  }
+  return std::optional<format::SegmentRecord>(r);
+}
+
 }  // namespace raftlog::engine

@@ -81,4 +81,13 @@ struct SealedScan {
 Result<SealedScan> ScanSealedSegment(SegmentReader* reader, const format::SegmentRecord& record,
                                      const SealedScanOptions& options);
 
+// What a segment file says of itself, without the manifest (for a reader
+// whose metadata is unreadable): its header's id, base index and generation,
+// and, when its trailer and footer are sound, kSealed with the footer's last
+// index, the footer offset and the file's size; else kActive. nullopt if the
+// header does not decode or names another segment than `id`. IOError if
+// reading fails.
+Result<std::optional<format::SegmentRecord>> DescribeSegmentFile(SegmentReader* reader,
+                                                                 uint64_t id);
+
 }  // namespace raftlog::engine

@@ -148,5 +148,30 @@ TEST_F(SealedScanTest, SeeksThroughTheFooterToTheFrameHoldingFromIndex) {
   EXPECT_EQ(some.size(), all.size() - 3);
 }
 
+TEST_F(SealedScanTest, SegmentFilesDescribeThemselvesAsTheManifestDoes) {
+  WriteLog();
+  auto reader = SegmentReader::Open(io::FileSystem::Default(), path_, "seg");
+  ASSERT_TRUE(reader.ok());
+  auto sealed = DescribeSegmentFile(reader->get(), 1);
+  ASSERT_TRUE(sealed.ok() && sealed->has_value());
+  EXPECT_EQ((*sealed)->state, format::SegmentState::kSealed);
+  EXPECT_EQ((*sealed)->base_index, record_.base_index);
+  EXPECT_EQ((*sealed)->generation, record_.generation);
+  EXPECT_EQ((*sealed)->footer_offset, record_.footer_offset);
+  EXPECT_EQ((*sealed)->file_bytes, record_.file_bytes);
+  EXPECT_EQ((*sealed)->last_index, record_.last_index);
+  auto other = DescribeSegmentFile(reader->get(), 7);  // the header names segment 1
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->has_value());
+
+  auto active_reader = SegmentReader::Open(
+      io::FileSystem::Default(), SegmentsDir() + "/" + format::layout::SegmentFileName(2), "seg");
+  ASSERT_TRUE(active_reader.ok());
+  auto active = DescribeSegmentFile(active_reader->get(), 2);
+  ASSERT_TRUE(active.ok() && active->has_value());
+  EXPECT_EQ((*active)->state, format::SegmentState::kActive);
+  EXPECT_EQ((*active)->base_index, record_.last_index + 1);
+}
+
 }  // namespace
 }  // namespace raftlog::engine::testing
