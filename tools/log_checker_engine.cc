@@ -20,11 +20,17 @@ void LogChecker::CheckTogether() {
   const uint64_t first = *m.first_index;
   const std::string meta_file(kMetaFile);
   if (m.hard_state.has_value()) {
+    // A warning, not an error: the storage API lets a caller Append entries
+    // of a new term and then SetHardState, so a crash between the two leaves
+    // exactly this, and the engine opens it (raft learns the term again).
     if (max_entry_term_ > m.hard_state->term) {
-      findings_.Add(Severity::kError, meta_file, std::nullopt,
+      findings_.Add(Severity::kWarning, meta_file, std::nullopt,
                     "key state/hardstate: term " + std::to_string(m.hard_state->term) +
                         " is older than entries on disk (term " + std::to_string(max_entry_term_) +
-                        "): the HardState must be written before entries of a new term");
+                        ")",
+                    "a crash between an Append of a new term's entries and the SetHardState "
+                    "after it leaves this, and the node restarts; DiskStorage::Save writes the "
+                    "HardState first, so with Save alone it means the HardState write was lost");
     }
     // The commit index against the entries is judged on the engine's view
     // (ReportEngineVerdict): the two are read in one open there.

@@ -228,5 +228,28 @@ TEST_F(VerifyTest, ReadOnlyCommandsRunBesideAWriter) {
   EXPECT_EQ(RunCli({"dump", dir_}, CliOptions{.discard_stdout = true}).exit_code, 0);
 }
 
+// The storage API lets a caller Append entries of a new term before the
+// SetHardState naming it, and a crash between the two leaves a HardState
+// older than the entries, which the engine opens: a warning, not an error.
+TEST(VerifyHardStateTest, HardStateOlderThanTheEntriesIsAWarning) {
+  testutil::TempDir tmp("verify");
+  const std::string dir = tmp.Sub("log");
+  LogSpec spec;
+  spec.hard_state = raft::HardState{1, 1, 1400};  // entries from 1501 have term 2
+  ASSERT_TRUE(BuildLog(dir, spec).ok());
+  const CliResult r = RunCli({"verify", dir, "--format", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  const nlohmann::json j = r.Json();
+  EXPECT_EQ(j["errors"], 0) << j.dump(2);
+  EXPECT_EQ(j["checked"]["engine_open"], true);
+  bool warned = false;
+  for (const auto& f : j["findings"]) {
+    warned = warned || (f["severity"] == "warning" &&
+                        f["what"].get<std::string>().find("term 1 is older than entries on disk "
+                                                          "(term 2)") != std::string::npos);
+  }
+  EXPECT_TRUE(warned) << j.dump(2);
+}
+
 }  // namespace
 }  // namespace raftlog::tools::testing
