@@ -1,0 +1,113 @@
+// The parts of LogEngine (raftlog/engine/log_engine.h) share this header:
+// its nested structs and the small helpers every part uses. LogEngine's
+// definitions are split by job, each file in one reading:
+//   log_engine.cc           open/close lifecycle, the lock, notes
+//   log_engine_open.cc      opening: metadata, format, the segment list
+//   log_engine_recover.cc   recovery of the active segment and the checks after it
+//   log_engine_read.cc      the read path, state records and Stats
+//   log_engine_write.cc     appends: frames into the active segment, LMDB commits
+//   log_engine_segments.cc  rolls, seals, truncation, compaction, reset, sync
+// Private to the engine: not installed.
+
+#pragma once
+
+#include "raftlog/engine/log_engine.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <set>
+
+#include "raftlog/engine/internal/durable_progress.h"
+#include "raftlog/engine/internal/frame_cache.h"
+#include "raftlog/engine/internal/preallocator.h"
+#include "raftlog/engine/internal/segment.h"
+#include "raftlog/engine/segment_reader.h"
+#include "raftlog/engine/segment_scan.h"
+#include "raftlog/format/coding.h"
+#include "raftlog/format/compression.h"
+#include "raftlog/format/layout.h"
+#include "raftlog/format/record_format.h"
+#include "raftlog/format/segment_header.h"
+#include "raftlog/io/file_system.h"
+
+namespace raftlog::engine {
+
+namespace internal::log_engine_detail {
+
+// Names and keys: format/layout.h.
+using format::layout::IsCreationLeftover;
+using format::layout::kFormatKey;
+using format::layout::kGenerationKey;
+using format::layout::kLockFile;
+using format::layout::kMetaFile;
+using format::layout::kNextSegmentIdKey;
+using format::layout::kSegmentKeyPrefix;
+using format::layout::kSegmentsDir;
+using format::layout::kStagingDir;
+using format::layout::kStartKey;
+using format::layout::kStatePrefix;
+using format::layout::SegmentKey;
+
+constexpr uint64_t kMinSegmentBytes = 64u << 10;
+constexpr uint64_t kMaxSegmentBytes = 2ull << 30;
+
+// The counters under log/ (next segment id, generation): format::EncodeCounter.
+inline std::string Counter(std::string_view key, uint64_t v) { return format::EncodeCounter(key, v); }
+
+inline Result<uint64_t> DecodeCounterValue(const std::optional<std::string>& v, std::string_view key) {
+  if (!v.has_value()) return Status::Corruption("metadata key " + std::string(key) + " is missing");
+  auto decoded = format::DecodeCounter(key, *v);
+  if (!decoded.ok()) return decoded.status().WithContext("metadata key " + std::string(key));
+  return *decoded;
+}
+
+// "log/start": the first index and the term of the entry before it.
+inline std::string EncodeStart(uint64_t first_index, uint64_t prev_term) {
+  return format::EncodeLogStart(format::LogStartRecord{first_index, prev_term});
+}
+
+// Bytes a footer with `frames` frames and `runs` term runs needs, trailer
+// included: what must stay free at the end of an active segment.
+inline uint64_t SealReserve(uint64_t frames, uint64_t runs) {
+  return format::FrameBytes(16 + 8 * frames + 16 * runs) + format::kTrailerBytes;
+}
+
+// Raw payload bytes of a frame holding `count` entries with `data` bytes.
+inline uint64_t RawPayloadBytes(uint64_t count, uint64_t data) { return count * 5 + data; }
+
+inline std::string ParentDir(const std::string& path) {
+  std::string p = path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  const size_t slash = p.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return p.substr(0, slash);
+}
+
+
+}  // namespace internal::log_engine_detail
+
+struct LogEngine::Counters {
+  std::atomic<uint64_t> appends{0}, entries_appended{0}, frames_written{0}, compressed_frames{0},
+      bytes_written{0}, raw_bytes_written{0}, log_syncs{0}, meta_commits{0}, segment_rolls{0},
+      suffix_truncations{0};
+  // Set during open only (single-threaded).
+  uint64_t open_segments_from_footer = 0, open_bytes_scanned = 0, open_frames_scanned = 0,
+           torn_tail_cuts = 0, torn_tail_bytes = 0, dropped_valid_frames = 0, stray_files_found = 0,
+           stray_files_removed = 0, spare_segments_kept = 0, unfinished_seals = 0,
+           open_bytes_rewritten = 0;
+};
+
+// Frames written to the active segment but not yet published to readers.
+struct LogEngine::PendingFrames {
+  std::vector<format::FrameRef> frames;
+  std::vector<format::TermRun> runs;  // runs that are new to term_runs_
+  uint32_t segment_runs = 0;          // runs new to the active segment's footer
+  uint64_t last_index = 0;
+  bool empty() const { return frames.empty(); }
+};
+
+}  // namespace raftlog::engine
