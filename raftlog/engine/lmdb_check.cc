@@ -45,7 +45,7 @@ struct Db {
 };
 
 struct Meta {
-  uint32_t page_bytes = 0;  // only meaningful in page 0
+  uint32_t page_bytes = 0;  // LMDB writes it in both meta pages
   Db free_db;
   Db main_db;
   uint64_t last_page = 0;
@@ -378,6 +378,13 @@ Result<LmdbFileInfo> CheckLmdbFile(io::FileSystem* fs, const std::string& path) 
     RAFTLOG_ASSIGN_OR_RETURN(std::string_view page1,
                              file->PRead(page_bytes, kNeed, scratch1.data()));
     std::optional<Meta> meta1 = ParseMeta(page1);
+    // LMDB takes the page size from whichever meta page is newest: one that
+    // disagrees with page 0's made it walk pages of a size the file does not
+    // have (a SIGBUS inside mdb_env_open).
+    if (meta1.has_value() && meta1->page_bytes != page_bytes) {
+      return corrupt("LMDB's meta pages disagree on the page size (" + std::to_string(page_bytes) +
+                     " and " + std::to_string(meta1->page_bytes) + " bytes)");
+    }
     Meta newest = *meta0;
     if (meta1.has_value() && meta1->txn_id > meta0->txn_id) newest = *meta1;
     const uint64_t meta_page = newest.txn_id == meta0->txn_id ? 0 : 1;

@@ -22,9 +22,9 @@ Status LogEngine::Roll(PendingFrames* pending) NO_THREAD_SAFETY_ANALYSIS {
       last_index_.store(pending->last_index, std::memory_order_release);
       *pending = PendingFrames();
     }
-    // Every entry fits in an empty segment, so a segment is only ever
-    // sealed after it received at least one frame.
-    RAFTLOG_CHECK_MSG(!active_->empty(), "rolling an empty segment");
+    // An empty active segment is rolled only when it is smaller than the
+    // configured size (created before Options::segment_bytes was raised) and
+    // the next entry fits only the configured size: Activate drops it.
   }
   RAFTLOG_RETURN_IF_ERROR(Activate(&batch));
   counters_->segment_rolls++;
@@ -46,11 +46,17 @@ Status LogEngine::Activate(MetaStore::Batch* batch) NO_THREAD_SAFETY_ANALYSIS {
     spare = std::move(*taken);
   }
 
-  // Seal the current active segment, if any.
+  // Seal the current active segment, if any. One that never received a frame
+  // holds nothing to seal: its record is deleted in the same commit that
+  // lists the new one, and its file removed afterwards (a crash in between
+  // leaves an unlisted file, which open removes as a stray).
   std::optional<format::FooterView> sealed_footer;
   std::vector<format::TermRun> sealed_runs;
   uint64_t footer_offset = 0, file_bytes = 0;
-  if (active_ != nullptr) {
+  const bool drop_empty = active_ != nullptr && active_->empty();
+  if (drop_empty) {
+    batch->Delete(SegmentKey(active_->record().segment_id));
+  } else if (active_ != nullptr) {
     Status sealed_ok = WriteSeal(active_, write_offset_, active_->last_index(),
                                  RunsWithin(active_->base_index(), active_->last_index()),
                                  &footer_offset, &file_bytes);
@@ -93,14 +99,20 @@ Status LogEngine::Activate(MetaStore::Batch* batch) NO_THREAD_SAFETY_ANALYSIS {
 
   auto segment = Segment::NewActive(record, spare.file, std::move(*mapping),
                                     internal::SegmentFileName(record.segment_id));
+  std::vector<std::unique_ptr<Segment>> dropped;
   {
     port::WriterLock lock(&mu_);
-    if (active_ != nullptr) {
+    if (drop_empty) {
+      RAFTLOG_CHECK(!segments_.empty() && segments_.back().get() == active_);
+      dropped.push_back(std::move(segments_.back()));
+      segments_.pop_back();
+    } else if (active_ != nullptr) {
       active_->Seal(*sealed_footer, footer_offset, file_bytes, std::move(sealed_runs));
     }
     segments_.push_back(std::move(segment));
     active_ = segments_.back().get();
   }
+  if (!dropped.empty()) RemoveSegmentFiles(std::move(dropped));
   write_offset_ = format::kSegmentHeaderBytes;
   durable_offset_ = 0;
   header_pending_ = true;
