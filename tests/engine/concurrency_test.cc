@@ -27,6 +27,49 @@ std::string Data(uint64_t index, uint64_t term) {
   return "i" + std::to_string(index) + "t" + std::to_string(term) + std::string(index % 97, '.');
 }
 
+// The writer both reader tests run against: `ops` random operations, each
+// drawn r in [0, 100): r < 85 appends 1-16 entries (r < overwrite_below
+// first steps back up to 7 entries into a new term, truncating the suffix),
+// r < compact_below compacts a random prefix, the rest resets the log past
+// its end. With sync_some a quarter of the appends are synced.
+struct WriterMix {
+  uint64_t seed;
+  int ops;
+  uint64_t overwrite_below;
+  uint64_t compact_below;
+  bool sync_some;
+};
+
+void RunWriter(LogEngine* e, const WriterMix& mix) {
+  std::mt19937_64 rng(mix.seed);
+  uint64_t term = 1;
+  std::vector<std::string> data;
+  std::vector<format::EntryView> batch;
+  for (int op = 0; op < mix.ops; ++op) {
+    const uint64_t first = e->FirstIndex(), last = e->LastIndex();
+    const uint64_t r = rng() % 100;
+    if (r < 85 || last < first) {
+      uint64_t at = last + 1;
+      if (r < mix.overwrite_below && last >= first) {
+        at = last - std::min<uint64_t>(last - first, rng() % 8);
+        ++term;
+      }
+      const size_t n = 1 + rng() % 16;
+      data.clear();
+      batch.clear();
+      for (size_t k = 0; k < n; ++k) data.push_back(Data(at + k, term));
+      for (size_t k = 0; k < n; ++k) batch.push_back({at + k, term, 0, data[k]});
+      AppendOptions o;
+      o.sync = mix.sync_some && rng() % 4 == 0;
+      ASSERT_TRUE(e->Append(batch, o).ok());
+    } else if (r < mix.compact_below) {
+      ASSERT_TRUE(e->TruncatePrefix(first + rng() % (last - first + 2)).ok());
+    } else {
+      ASSERT_TRUE(e->Reset(last + rng() % 10, term).ok());
+    }
+  }
+}
+
 TEST(ConcurrencyTest, ReadersSeeConsistentEntriesWhileTheWriterChangesTheLog) {
   testutil::TempDir dir("concurrency");
   Options options;
@@ -60,33 +103,8 @@ TEST(ConcurrencyTest, ReadersSeeConsistentEntriesWhileTheWriterChangesTheLog) {
     });
   }
 
-  std::mt19937_64 rng(42);
-  uint64_t term = 1;
-  std::vector<std::string> data;
-  std::vector<format::EntryView> batch;
-  for (int op = 0; op < 1500; ++op) {
-    const uint64_t first = e->FirstIndex(), last = e->LastIndex();
-    const uint64_t r = rng() % 100;
-    if (r < 85 || last < first) {
-      uint64_t at = last + 1;
-      if (r < 10 && last >= first) {
-        at = last - std::min<uint64_t>(last - first, rng() % 8);
-        ++term;
-      }
-      const size_t n = 1 + rng() % 16;
-      data.clear();
-      batch.clear();
-      for (size_t k = 0; k < n; ++k) data.push_back(Data(at + k, term));
-      for (size_t k = 0; k < n; ++k) batch.push_back({at + k, term, 0, data[k]});
-      AppendOptions o;
-      o.sync = rng() % 4 == 0;
-      ASSERT_TRUE(e->Append(batch, o).ok());
-    } else if (r < 97) {
-      ASSERT_TRUE(e->TruncatePrefix(first + rng() % (last - first + 2)).ok());
-    } else {
-      ASSERT_TRUE(e->Reset(last + rng() % 10, term).ok());
-    }
-  }
+  ASSERT_NO_FATAL_FAILURE(RunWriter(e, {/*seed=*/42, /*ops=*/1500, /*overwrite_below=*/10,
+                                         /*compact_below=*/97, /*sync_some=*/true}));
   stop = true;
   for (auto& t : readers) t.join();
   EXPECT_EQ(bad.load(), 0u);
@@ -147,33 +165,8 @@ TEST(ConcurrencyTest, SharedPayloadsKeepTheirBytesWhileTheWriterChangesTheLog) {
       });
     }
 
-    std::mt19937_64 rng(7);
-    uint64_t term = 1;
-    std::vector<std::string> data;
-    std::vector<format::EntryView> batch;
-    for (int op = 0; op < 1000; ++op) {
-      const uint64_t first = e->FirstIndex(), last = e->LastIndex();
-      const uint64_t r = rng() % 100;
-      if (r < 85 || last < first) {
-        uint64_t at = last + 1;
-        if (r < 15 && last >= first) {
-          at = last - std::min<uint64_t>(last - first, rng() % 8);
-          ++term;
-        }
-        const size_t n = 1 + rng() % 16;
-        data.clear();
-        batch.clear();
-        for (size_t k = 0; k < n; ++k) data.push_back(Data(at + k, term));
-        for (size_t k = 0; k < n; ++k) batch.push_back({at + k, term, 0, data[k]});
-        AppendOptions o;
-        o.sync = false;
-        ASSERT_TRUE(e->Append(batch, o).ok());
-      } else if (r < 98) {
-        ASSERT_TRUE(e->TruncatePrefix(first + rng() % (last - first + 2)).ok());
-      } else {
-        ASSERT_TRUE(e->Reset(last + rng() % 10, term).ok());
-      }
-    }
+    ASSERT_NO_FATAL_FAILURE(RunWriter(e, {/*seed=*/7, /*ops=*/1000, /*overwrite_below=*/15,
+                                           /*compact_below=*/98, /*sync_some=*/false}));
     stop = true;
     for (auto& t : readers) t.join();
     // Close and destroy the engine; the payloads kept outlive it.
