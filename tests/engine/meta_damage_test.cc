@@ -41,14 +41,20 @@ class MetaDamageTest : public ::testing::Test {
  protected:
   // Entries 1..30 of term 5, HardState {5, 2, 25}, a snapshot at 20,
   // compacted through 15, cleanly closed.
-  void MakeLog() {
+  void MakeLog() { MakeLogWith(HardState{5, 2, 25}, 30, 5, 20, "state", 15); }
+
+  // Entries 1..count of `term` saved with `hs`, a snapshot of the voters
+  // {1, 2, 3} at `snapshot` holding `data`, compacted through `compact`,
+  // cleanly closed.
+  void MakeLogWith(const HardState& hs, uint64_t count, uint64_t term, uint64_t snapshot,
+                   const std::string& data, uint64_t compact) {
     auto s = DiskStorage::Open(dir_.path(), options_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
-    ASSERT_TRUE((*s)->Save(HardState{5, 2, 25}, Ents(1, 30, 5), nullptr, true).ok());
+    ASSERT_TRUE((*s)->Save(hs, Ents(1, count, term), nullptr, true).ok());
     raft::ConfState cs;
     cs.voters = {1, 2, 3};
-    ASSERT_TRUE((*s)->CreateSnapshot(20, &cs, "state").ok());
-    ASSERT_TRUE((*s)->Compact(15).ok());
+    ASSERT_TRUE((*s)->CreateSnapshot(snapshot, &cs, data).ok());
+    ASSERT_TRUE((*s)->Compact(compact).ok());
     ASSERT_TRUE((*s)->Close().ok());
   }
   Status TryOpen(bool read_only = false) {
@@ -160,16 +166,7 @@ struct ReportCase {
 class MetaDamageReportTest : public MetaDamageTest,
                              public ::testing::WithParamInterface<ReportCase> {
  protected:
-  void MakeReportLog() {
-    auto s = DiskStorage::Open(dir_.path(), options_);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    ASSERT_TRUE((*s)->Save(HardState{1, 1, 8}, Ents(1, 10, 1), nullptr, true).ok());
-    raft::ConfState cs;
-    cs.voters = {1, 2, 3};
-    ASSERT_TRUE((*s)->CreateSnapshot(5, &cs, "state at 5").ok());
-    ASSERT_TRUE((*s)->Compact(5).ok());
-    ASSERT_TRUE((*s)->Close().ok());
-  }
+  void MakeReportLog() { MakeLogWith(HardState{1, 1, 8}, 10, 1, 5, "state at 5", 5); }
 };
 
 // The field at `byte` of a value of the report's log (each a one-byte varint).
