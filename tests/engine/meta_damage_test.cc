@@ -93,10 +93,26 @@ class MetaDamageTest : public ::testing::Test {
       ++copies;
     }
     ASSERT_GT(copies, 0u) << "value not found in meta.mdb";
-    auto f = fs->Open(MetaPath(), io::OpenMode::kReadWrite);
+    WriteMeta(bytes);
+  }
+  // meta.mdb written over with `bytes`.
+  void WriteMeta(const std::string& bytes) {
+    auto f = io::FileSystem::Default()->Open(MetaPath(), io::OpenMode::kReadWrite);
     ASSERT_TRUE(f.ok());
     const std::string_view view(bytes);
     ASSERT_TRUE((*f)->PWrite(0, std::span<const std::string_view>(&view, 1)).ok());
+  }
+  // LMDB's layout as these tests patch it: 4 KiB pages; a meta page's fields
+  // start after its 16-byte page header (the transaction id at +128, the
+  // free-page database at +24 and the main one at +72: depth at +6, root at
+  // +40).
+  static constexpr size_t kPage = 4096, kMeta = 16;
+  // Offset of the fields of the meta page with the newer transaction.
+  static size_t NewestMeta(const std::string& bytes) {
+    return format::DecodeFixed64(bytes.data() + kPage + kMeta + 128) >
+                   format::DecodeFixed64(bytes.data() + kMeta + 128)
+               ? kPage + kMeta
+               : kMeta;
   }
   static void ExpectCorruption(const Status& s, const std::string& what) {
     ASSERT_TRUE(s.IsCorruption()) << s.ToString();
@@ -236,13 +252,9 @@ TEST_F(MetaDamageTest, FreePageListNamingALivePageIsCorruptionNotACrash) {
   // abort in mdb_page_touch (found by the meta_mdb fuzz target).
   auto* fs = io::FileSystem::Default();
   std::string bytes = *io::ReadFileToString(fs, MetaPath());
-  constexpr size_t kPage = 4096, kMeta = 16;
   ASSERT_GE(bytes.size(), 4 * kPage);
   ASSERT_EQ(format::DecodeFixed32(bytes.data() + kMeta + 24), kPage);  // the page size
-  const size_t meta = format::DecodeFixed64(bytes.data() + kPage + kMeta + 128) >
-                              format::DecodeFixed64(bytes.data() + kMeta + 128)
-                          ? kPage + kMeta
-                          : kMeta;
+  const size_t meta = NewestMeta(bytes);
   const uint64_t main_root = format::DecodeFixed64(bytes.data() + meta + 72 + 40);
   const uint64_t free_root = format::DecodeFixed64(bytes.data() + meta + 24 + 40);
   ASSERT_LT(free_root, bytes.size() / kPage) << "no free pages in this file";
@@ -253,12 +265,7 @@ TEST_F(MetaDamageTest, FreePageListNamingALivePageIsCorruptionNotACrash) {
   const size_t list = node + 8 + key_bytes;
   ASSERT_GE(format::DecodeFixed64(bytes.data() + list), 1u);
   format::EncodeFixed64(bytes.data() + list + 8, main_root);
-  {
-    auto f = fs->Open(MetaPath(), io::OpenMode::kReadWrite);
-    ASSERT_TRUE(f.ok());
-    const std::string_view view(bytes);
-    ASSERT_TRUE((*f)->PWrite(0, std::span<const std::string_view>(&view, 1)).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteMeta(bytes));
   ExpectCorruption(TryOpen(/*read_only=*/true), "which a database of the newest transaction uses");
   ExpectCorruption(TryOpen(), "meta.mdb: LMDB page " + std::to_string(free_root));
 }
@@ -297,19 +304,10 @@ TEST_F(MetaDamageTest, EmptyDatabaseOfNonZeroDepthIsCorruption) {
   // meta_mdb fuzz target).
   auto* fs = io::FileSystem::Default();
   std::string bytes = *io::ReadFileToString(fs, MetaPath());
-  constexpr size_t kPage = 4096, kMeta = 16;
-  const size_t meta = format::DecodeFixed64(bytes.data() + kPage + kMeta + 128) >
-                              format::DecodeFixed64(bytes.data() + kMeta + 128)
-                          ? kPage + kMeta
-                          : kMeta;
+  const size_t meta = NewestMeta(bytes);
   ASSERT_GT(format::DecodeFixed16(bytes.data() + meta + 72 + 6), 0u);  // its depth
   format::EncodeFixed64(bytes.data() + meta + 72 + 40, ~uint64_t{0});  // no root
-  {
-    auto f = fs->Open(MetaPath(), io::OpenMode::kReadWrite);
-    ASSERT_TRUE(f.ok());
-    const std::string_view view(bytes);
-    ASSERT_TRUE((*f)->PWrite(0, std::span<const std::string_view>(&view, 1)).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteMeta(bytes));
   ExpectCorruption(TryOpen(), "the main database has no root page but depth");
   ExpectCorruption(TryOpen(/*read_only=*/true), "the main database has no root page but depth");
 }
@@ -323,11 +321,7 @@ TEST_F(MetaDamageTest, KeyOutOfOrderIsCorruption) {
   // the log did not open again (its segments were gone).
   auto* fs = io::FileSystem::Default();
   std::string bytes = *io::ReadFileToString(fs, MetaPath());
-  constexpr size_t kPage = 4096, kMeta = 16;
-  const size_t meta = format::DecodeFixed64(bytes.data() + kPage + kMeta + 128) >
-                              format::DecodeFixed64(bytes.data() + kMeta + 128)
-                          ? kPage + kMeta
-                          : kMeta;
+  const size_t meta = NewestMeta(bytes);
   ASSERT_EQ(format::DecodeFixed16(bytes.data() + meta + 72 + 6), 1u);  // a single leaf
   const size_t root = format::DecodeFixed64(bytes.data() + meta + 72 + 40) * kPage;
   const size_t nodes = (format::DecodeFixed16(bytes.data() + root + 12) - 16) / 2;
@@ -339,12 +333,7 @@ TEST_F(MetaDamageTest, KeyOutOfOrderIsCorruption) {
   }
   ASSERT_NE(node, 0u) << "state/hardstate is not in the root leaf";
   format::EncodeFixed16(bytes.data() + node + 6, 0);
-  {
-    auto f = fs->Open(MetaPath(), io::OpenMode::kReadWrite);
-    ASSERT_TRUE(f.ok());
-    const std::string_view view(bytes);
-    ASSERT_TRUE((*f)->PWrite(0, std::span<const std::string_view>(&view, 1)).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteMeta(bytes));
   ExpectCorruption(TryOpen(), "has an empty key");
   ExpectCorruption(TryOpen(/*read_only=*/true), "meta.mdb: LMDB page " + std::to_string(root / kPage));
 }
@@ -401,17 +390,11 @@ TEST_F(MetaDamageTest, TransactionIdOfTheWrongParityIsCorruption) {
   // map).
   auto* fs = io::FileSystem::Default();
   std::string bytes = *io::ReadFileToString(fs, MetaPath());
-  constexpr size_t kPage = 4096, kMeta = 16;
   const uint64_t txn0 = format::DecodeFixed64(bytes.data() + kMeta + 128);
   const uint64_t txn1 = format::DecodeFixed64(bytes.data() + kPage + kMeta + 128);
   const size_t older = txn0 < txn1 ? kMeta : kPage + kMeta;
   format::EncodeFixed64(bytes.data() + older + 128, std::max(txn0, txn1) + 2);
-  {
-    auto f = fs->Open(MetaPath(), io::OpenMode::kReadWrite);
-    ASSERT_TRUE(f.ok());
-    const std::string_view view(bytes);
-    ASSERT_TRUE((*f)->PWrite(0, std::span<const std::string_view>(&view, 1)).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteMeta(bytes));
   ExpectCorruption(TryOpen(/*read_only=*/true), "which LMDB looks for in meta page");
   ExpectCorruption(TryOpen(), "(a damaged transaction id)");
 }
