@@ -324,17 +324,21 @@ class WindowCluster {
       if (m.type == raft::MessageType::kMsgStorageAppendResp && m.snapshot != nullptr &&
           m.to >= 1 && m.to <= nodes_.size()) {
         // The snapshot is in the node's storage now: the node's state is it.
-        Node& n = *nodes_[m.to - 1];
-        n.applied = m.snapshot->metadata.index;
-        n.snap_index = n.applied;
-        n.conf_state = m.snapshot->metadata.conf_state;
-        // The data entries the snapshot covers count as applied.
-        n.data_applied = n.applied >= first_data_index_ ? n.applied - first_data_index_ + 1 : 0;
-        ++counters_.snapshots_installed;
+        Installed(*nodes_[m.to - 1], *m.snapshot);
       }
       Route(std::move(m));
     }
     return !done.empty();
+  }
+
+  // A snapshot from the leader is in n's storage: n's state is the
+  // snapshot's, and the data entries it covers count as applied.
+  void Installed(Node& n, const raft::Snapshot& snap) {
+    n.applied = snap.metadata.index;
+    n.snap_index = n.applied;
+    n.conf_state = snap.metadata.conf_state;
+    n.data_applied = n.applied >= first_data_index_ ? n.applied - first_data_index_ + 1 : 0;
+    ++counters_.snapshots_installed;
   }
 
   void Route(raft::Message m) {
@@ -374,13 +378,7 @@ class WindowCluster {
         n.storage->Save(rd.hard_state, rd.entries, rd.snapshot.get(), rd.must_sync));
     const auto now = Clock::now();  // persisted: the entries are applied now
     for (raft::Message& m : rd.messages) Route(std::move(m));
-    if (rd.HasSnapshot()) {
-      n.applied = rd.snapshot->metadata.index;
-      n.snap_index = n.applied;
-      n.conf_state = rd.snapshot->metadata.conf_state;
-      n.data_applied = n.applied >= first_data_index_ ? n.applied - first_data_index_ + 1 : 0;
-      ++counters_.snapshots_installed;
-    }
+    if (rd.HasSnapshot()) Installed(n, *rd.snapshot);
     RAFTLOG_RETURN_IF_ERROR(Apply(n, rd.committed_entries, now));
     n.raft->Advance();
     return MaybeCompact(n);
