@@ -22,6 +22,7 @@
 #include "tools/numbers.h"
 #include "tools/log_dir.h"
 #include "tools/output.h"
+#include "tools/salvage.h"
 #include "tools/stream_decoder.h"
 #include "tools/text.h"
 
@@ -42,6 +43,7 @@ struct DumpOptions {
   bool data = false;
   uint64_t limit = std::numeric_limits<uint64_t>::max();
   bool raw = false;
+  bool salvage = false;
   std::string decoder;
   double decoder_timeout_seconds = 10;
 };
@@ -116,6 +118,37 @@ class DumpVisitor : public WalkVisitor {
   uint64_t printed_ = 0;
 };
 
+// --salvage: every entry that still decodes and verifies, past damage the
+// engine refuses or stops at (salvage.h); each stretch skipped is named on
+// stderr, and the exit code is 1 if one may have cost live entries.
+int RunSalvage(const DumpOptions& opt, DumpVisitor* visitor, Output* out) {
+  io::FileSystem* fs = io::FileSystem::Default();
+  SalvageResult result;
+  const Status s = SalvageEntries(fs, opt.dir, opt.from, opt.to, visitor, &result);
+  out->Flush();
+  if (out->broken_pipe()) return kExitOk;
+  if (!out->ok()) {
+    std::fprintf(stderr, "raftlog dump: cannot write the output\n");
+    return kExitCannotOpen;
+  }
+  if (!s.ok()) return ReportError("dump", s);
+  uint64_t lost = 0;
+  for (const SkippedRange& r : result.skipped) {
+    const char* kind = r.torn_write  ? "note: a torn write at the end of the log, which held no "
+                                       "acknowledged entry, skipped: "
+                       : r.compacted ? "note: compacted entries skipped: "
+                                     : "skipped: ";
+    std::fprintf(stderr, "raftlog dump: %s%s\n", kind, DescribeSkipped(r).c_str());
+    if (r.lost()) ++lost;
+  }
+  std::fprintf(stderr,
+               "raftlog dump: salvage: %llu entries printed, %llu damaged range(s) skipped%s\n",
+               static_cast<unsigned long long>(visitor->printed()),
+               static_cast<unsigned long long>(lost),
+               lost > 0 ? " (the entries printed are only what could still be verified)" : "");
+  return lost > 0 ? kExitProblems : kExitOk;
+}
+
 int RunDump(const DumpOptions& opt) {
   if (opt.from > opt.to) {
     std::fprintf(stderr, "raftlog dump: --from %llu is above --to %llu\n",
@@ -126,6 +159,16 @@ int RunDump(const DumpOptions& opt) {
   std::set<uint8_t> types;
   for (const std::string& t : opt.types) types.insert(*ParseEntryType(t));  // checked by CLI11
 
+  if (opt.salvage) {
+    if (!opt.decoder.empty()) {
+      std::fprintf(stderr, "raftlog dump: --salvage cannot be combined with --decoder\n");
+      return kExitUsage;
+    }
+    Output out;
+    if (opt.format == "text") out.Line("index        term     type                size  data");
+    DumpVisitor visitor(opt, std::move(types), nullptr, &out);
+    return RunSalvage(opt, &visitor, &out);
+  }
   io::FileSystem* fs = io::FileSystem::Default();
   auto opened = LogDir::Open(fs, opt.dir);
   if (!opened.ok()) return ReportError("dump", opened.status());
@@ -234,6 +277,11 @@ Command AddDumpCommand(CLI::App* root) {
                 "The payload's bytes only, nothing decoded: the whole payload escaped (text, "
                 "json preview) or in hex (--format hex), unless --preview-bytes is given; conf "
                 "changes are not decoded");
+  app->add_flag("--salvage", opt->salvage,
+                "For a damaged log: print every entry that still decodes and verifies, skipping "
+                "damaged stretches (even in a log the engine refuses, or whose meta.mdb is "
+                "unreadable), and name each skipped stretch on stderr (file, byte range, "
+                "entries); exit 1 if one may have cost live entries");
   app->add_option(
       "--decoder", opt->decoder,
       "Decode each printed entry's payload with CMD (run once by /bin/sh -c; like "
