@@ -23,6 +23,8 @@
 #include "tools/findings.h"
 #include "tools/log_checker.h"
 #include "tools/log_dir.h"
+#include "tools/numbers.h"
+#include "tools/repair_compact.h"
 #include "tools/tail_cut.h"
 #include "tools/text.h"
 
@@ -44,11 +46,14 @@ struct RepairOptions {
   std::string dir;
   bool truncate_at_corruption = false;
   bool dry_run = false;
+  uint64_t compact_to = 0;
+  bool compact = false;  // --compact-to was given
 };
 
 void Say(const std::string& line) { std::printf("%s\n", line.c_str()); }
 
 int RunRepair(const RepairOptions& opt) {
+  if (opt.compact) return RunRepairCompactTo(opt.dir, opt.compact_to, opt.dry_run);
   io::FileSystem* fs = io::FileSystem::Default();
   Status s = LogDir::CheckIsLogDir(fs, opt.dir);
   if (!s.ok()) return ReportError("repair", s);
@@ -267,12 +272,26 @@ Command AddRepairCommand(CLI::App* root) {
       "--truncate-at-corruption, cut at the first corrupt frame even if valid frames follow. "
       "Needs the log closed (refuses with exit 4 if it is open). Never changes sealed segments "
       "or snapshots; of the metadata only the durable-progress record (log/durable), lowered to "
-      "the cut.");
+      "the cut. With --compact-to N: move the start of a log whose damage lies wholly in "
+      "entries up to N (covered by the newest snapshot) to N, as a compaction does.");
   app->add_option("DIR", opt->dir, "The log directory")->required();
-  app->add_flag("--truncate-at-corruption", opt->truncate_at_corruption,
-                "Also cut when valid frames follow the first bad one (drops them)");
+  CLI::Option* truncate =
+      app->add_flag("--truncate-at-corruption", opt->truncate_at_corruption,
+                    "Also cut when valid frames follow the first bad one (drops them)");
+  CLI::Option* compact =
+      app->add_option("--compact-to", opt->compact_to,
+                      "Instead of cutting a tail: move the log's start past damage that lies "
+                      "wholly in entries up to N (pass the newest snapshot's index), as a "
+                      "compaction to N does, so the log opens with every entry after N; "
+                      "refused, changing nothing, if N is beyond the newest snapshot, the commit "
+                      "index or the last entry, or any damage reaches past N")
+          ->transform(WholeNumber(1));
+  compact->excludes(truncate);
   app->add_flag("--dry-run", opt->dry_run, "Say what would be cut, change nothing");
-  return Command{app, [opt] { return RunRepair(*opt); }};
+  return Command{app, [opt, compact] {
+                   opt->compact = compact->count() > 0;
+                   return RunRepair(*opt);
+                 }};
 }
 
 }  // namespace raftlog::tools

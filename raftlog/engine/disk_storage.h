@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "raftlog/engine/damage_survey.h"
 #include "raftlog/engine/log_engine.h"
 #include "raftlog/engine/options.h"
 #include "raftlog/port/mutex.h"
@@ -59,8 +60,46 @@ struct DiskStorageOptions {
   size_t snapshots_kept = 2;
 };
 
+// What DiskStorage::RepairCompactTo found, and did.
+struct CompactRepair {
+  uint64_t index = 0;  // the new compaction point asked for
+  // The log before: its first and last index, the commit index (stored or
+  // carried by the frames), the newest snapshot (0 if none).
+  uint64_t first_index = 0;
+  uint64_t last_index = 0;
+  uint64_t commit = 0;
+  uint64_t snapshot_index = 0;
+  uint64_t snapshot_term = 0;
+  // The damage that goes with the entries up to `index` (all of it lies
+  // there, or the repair is refused).
+  std::vector<LogDamage> damage_dropped;
+  // Sealed segments wholly at or below `index`, whose files go.
+  std::vector<uint64_t> segments_dropped;
+  // The log was changed (not a dry run, and there was something to do).
+  bool changed = false;
+};
+
 class DiskStorage final : public raft::WritableStorage {
  public:
+  // Moves the start of the damaged log in `dir` past damage that lies wholly
+  // in entries at or below `index`, as a compaction to `index` would
+  // (Compact(index): the entries up to it are dropped, with the sealed
+  // segments wholly below, and `index` becomes the compaction point), so
+  // that the log opens and serves every entry after `index` again. The
+  // operator passes the newest snapshot's index, which holds what the
+  // dropped entries held.
+  //
+  // Refused (FailedPrecondition saying what, nothing changed) when: the
+  // engine refuses to open the log (its error, as context); `index` is
+  // beyond the newest snapshot (the entries between would exist nowhere),
+  // beyond the commit index or beyond the last entry; any damage may cost
+  // an entry after `index` (the repair would not repair it). An `index`
+  // below the log's first index changes nothing. Busy if the log is open
+  // elsewhere. With `dry_run`, the checks only. *report is filled in as far
+  // as the checks got.
+  static Status RepairCompactTo(const std::string& dir, uint64_t index, bool dry_run,
+                                const DiskStorageOptions& options, CompactRepair* report);
+
   // Opens (creating if missing, per options.engine.create_if_missing) the
   // storage in `dir`. Errors as LogEngine::Open, plus Corruption for damaged
   // metadata or a missing snapshot file that the metadata refers to.

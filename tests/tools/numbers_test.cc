@@ -31,6 +31,7 @@ std::vector<NumericOption> Options(const std::string& dir) {
       {{"bench", dir}, "--entry-bytes", false},  {{"bench", dir}, "--batch", false},
       {{"bench", dir}, "--seconds", true},       {{"bench", dir}, "--max-p99-ms", true},
       {{"bench", dir}, "--min-syncs", true},
+      {{"repair", dir}, "--compact-to", false},
   };
 }
 
