@@ -20,6 +20,17 @@ void Findings::Add(Severity severity, std::string file, std::optional<uint64_t> 
   findings_.push_back(Finding{severity, std::move(file), offset, std::move(what), std::move(hint)});
 }
 
+size_t Findings::Rehint(const std::function<bool(const Finding&)>& which,
+                        const std::string& hint) {
+  size_t n = 0;
+  for (Finding& f : findings_) {
+    if (!which(f)) continue;
+    f.hint = hint;
+    ++n;
+  }
+  return n;
+}
+
 void Findings::AddStatus(Severity severity, std::string file, std::optional<uint64_t> offset,
                          const Status& s, std::string_view where, std::string hint) {
   Add(severity, std::move(file), offset, StripWhere(s, where), std::move(hint));

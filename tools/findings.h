@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,6 +49,10 @@ class Findings {
   // file and offset are fields of their own.
   void AddStatus(Severity severity, std::string file, std::optional<uint64_t> offset,
                  const Status& s, std::string_view where, std::string hint = {});
+
+  // Gives every finding `which` selects the hint `hint` instead (a later
+  // check found better advice); returns how many.
+  size_t Rehint(const std::function<bool(const Finding&)>& which, const std::string& hint);
 
   const std::vector<Finding>& all() const { return findings_; }
   size_t errors() const { return errors_; }

@@ -17,6 +17,7 @@
 #include "tools/command.h"
 #include "tools/entry_decode.h"
 #include "tools/engine_verdict.h"
+#include "tools/damage_advice.h"
 #include "tools/entry_walker.h"
 #include "tools/json.h"
 #include "tools/log_dir.h"
@@ -180,6 +181,17 @@ int RunInfo(const InfoOptions& opt) {
   Findings problems;
   AddWalkProblems(verdict, meta, walk_status, walk, &problems);
   for (const Finding& f : meta_findings.all()) problems.Add(f.severity, f.file, f.offset, f.what, f.hint);
+  // Damage that only the newest snapshot's entries hold: say how to move the
+  // log's start past it (damage_advice.h).
+  std::optional<CompactAdvice> advice;
+  if (!walk_status.ok() && walk_status.IsCorruption()) {
+    advice = AdviseCompactTo(fs, opt.dir, verdict);
+    if (advice.has_value()) {
+      problems.Rehint([&](const Finding& f) { return f.severity == Severity::kError &&
+                                                     f.file == walk.at_file; },
+                      advice->text);
+    }
+  }
 
   // Snapshot files.
   std::vector<snapshot::SnapshotInfo> snapshot_files;
@@ -315,10 +327,12 @@ int RunInfo(const InfoOptions& opt) {
     j["term_runs"] = std::move(runs);
     Json problem_list = Json::array();
     for (const Finding& f : problems.all()) {
-      problem_list.push_back(Json{{"severity", SeverityName(f.severity)},
-                                  {"file", f.file},
-                                  {"offset", f.offset.has_value() ? Json(*f.offset) : Json(nullptr)},
-                                  {"what", f.what}});
+      Json p{{"severity", SeverityName(f.severity)},
+             {"file", f.file},
+             {"offset", f.offset.has_value() ? Json(*f.offset) : Json(nullptr)},
+             {"what", f.what}};
+      if (!f.hint.empty()) p["hint"] = f.hint;
+      problem_list.push_back(std::move(p));
     }
     if (!snapshot_status.ok()) {
       problem_list.push_back(Json{{"severity", "error"},
@@ -452,7 +466,11 @@ int RunInfo(const InfoOptions& opt) {
     std::fprintf(stderr, "raftlog info: cannot write the output\n");
     return kExitCannotOpen;
   }
-  if (!walk_status.ok()) return ReportError("info", walk_status);
+  if (!walk_status.ok()) {
+    const int code = ReportError("info", walk_status);
+    if (advice.has_value()) std::fprintf(stderr, "raftlog info: %s\n", advice->text.c_str());
+    return code;
+  }
   if (!snapshot_status.ok()) return ReportError("info", snapshot_status);
   if (problems.errors() > 0 || !damaged_snapshots.empty()) return kExitProblems;
   return kExitOk;

@@ -13,6 +13,7 @@
 #include "raftlog/format/compression.h"
 #include "raftlog/format/record_format.h"
 #include "raftlog/snapshot/snapshot_format.h"
+#include "tools/damage_advice.h"
 #include "tools/log_checker_hints.h"
 #include "tools/snapshots.h"
 
@@ -50,6 +51,26 @@ void LogChecker::Run(bool report_engine) {
   CheckSnapshots();
   if (meta_.has_value()) CheckTogether();
   if (log_dir_ != nullptr && report_engine) ReportEngineVerdict();
+  AdviseCompaction();
+}
+
+void LogChecker::AdviseCompaction() {
+  // Damage in sealed segments that only the newest snapshot's entries hold
+  // is repaired by moving the log's start past it: say so instead of
+  // "rebuild". (The survey reads every segment again: damaged logs only.)
+  auto sealed_loss = [this](const Finding& f) {
+    if (f.severity != Severity::kError || f.hint != kRestoreHint || !meta_.has_value()) {
+      return false;
+    }
+    return std::any_of(meta_->segments.begin(), meta_->segments.end(), [&](const auto& r) {
+      return r.state == format::SegmentState::kSealed && f.file == SegmentRelPath(r.segment_id);
+    });
+  };
+  const auto& all = findings_.all();
+  if (log_dir_ == nullptr || std::none_of(all.begin(), all.end(), sealed_loss)) return;
+  if (std::optional<CompactAdvice> advice = AdviseCompactTo(fs_, dir_, verdict_)) {
+    findings_.Rehint(sealed_loss, advice->text);
+  }
 }
 
 bool LogChecker::ChangedSince(uint64_t segment_id, bool was_listed, bool was_sealed) const {

@@ -103,6 +103,9 @@ class LogChecker {
   void CheckSnapshots();
   void CheckTogether();
   void ReportEngineVerdict();
+  // Rehints the losses in sealed segments when the newest snapshot covers
+  // all of them (damage_advice.h).
+  void AdviseCompaction();
   // The manifest as of now: whether the writer has changed `segment_id`
   // since the check read the metadata (sealed it, listed it, or removed it
   // from the manifest). False if the metadata cannot be read again.
