@@ -73,8 +73,16 @@ void LogChecker::CheckUnlisted(const std::vector<std::string>& names,
       findings_.AddStatus(Severity::kWarning, rel, std::nullopt, end.status(), "");
       continue;
     }
-    if (may_be_spare && *end == 0) {
-      summary_.spare_segments++;  // a prepared spare: all zeros, not yet used
+    // A prepared spare has an all-zero segment header: it holds nothing of
+    // the log yet. Past the header it is all zeros, or (a recycled file)
+    // stale frames of a freed segment, which cannot pass for this log's.
+    auto header_zero = reader.HeaderIsZero();
+    if (!header_zero.ok()) {
+      findings_.AddStatus(Severity::kWarning, rel, std::nullopt, header_zero.status(), "");
+      continue;
+    }
+    if (may_be_spare && *header_zero) {
+      summary_.spare_segments++;  // a prepared spare, not yet used
       continue;
     }
     // Asked after reading the file: a spare the writer started using while
@@ -87,8 +95,8 @@ void LogChecker::CheckUnlisted(const std::vector<std::string>& names,
                     std::string(kRestoreHint));
     } else if (may_be_spare) {
       findings_.Add(Severity::kWarning, rel, *end == 0 ? std::nullopt : std::optional<uint64_t>(0),
-                    "named like a prepared spare segment but not all zeros (non-zero bytes up to "
-                    "offset " +
+                    "named like a prepared spare segment but its segment header is not all zeros "
+                    "(non-zero bytes up to offset " +
                         std::to_string(*end) + ") and not in the manifest",
                     "not part of the log; the engine deletes it on its next read-write open "
                     "unless it has exactly the segment size, in which case it would write new "

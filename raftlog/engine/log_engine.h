@@ -314,6 +314,10 @@ class LogEngine {
   // With kInterval the syncer's fdatasyncs advance it too (sync_durable_).
   uint64_t durable_offset_ GUARDED_BY(write_mu_) = 0;
   bool header_pending_ GUARDED_BY(write_mu_) = false;  // active_'s header not yet written
+  // active_'s file may hold stale bytes past its frames (a recycled file):
+  // its header carries format::kSegmentFlagStaleTail and every frame write
+  // is followed by an all-zero frame header that marks the end.
+  bool active_stale_tail_ GUARDED_BY(write_mu_) = false;
   uint32_t active_runs_ GUARDED_BY(write_mu_) = 0;     // term runs inside active_
   uint64_t next_segment_id_ GUARDED_BY(write_mu_) = 1;
   // A prepared file taken for the next roll before an append writes anything.

@@ -185,6 +185,10 @@ Stats LogEngine::GetStats() const {
   st.unfinished_seals = c.unfinished_seals;
   st.open_bytes_rewritten = c.open_bytes_rewritten;
   st.spare_segments_kept = c.spare_segments_kept;
+  if (preallocator_ != nullptr) {
+    st.segments_recycled = preallocator_->recycled();
+    st.segments_prepared = preallocator_->prepared_fresh();
+  }
   return st;
 }
 

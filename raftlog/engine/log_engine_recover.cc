@@ -178,6 +178,8 @@ Status LogEngine::RecoverActive(const format::SegmentRecord& record,
   active_bytes_ = header_ok ? std::min(scan.header->segment_bytes, size) : size;
   write_offset_ = header_ok ? end : format::kSegmentHeaderBytes;
   header_pending_ = !header_ok;
+  // A segment whose header was never written may be in a recycled file.
+  active_stale_tail_ = header_ok ? scan.header->stale_tail() : true;
   active_runs_ = static_cast<uint32_t>(found.runs.size());
   {
     port::MutexLock lock(&sync_mu_);
@@ -319,7 +321,10 @@ Status LogEngine::RemoveStrayFiles(const std::vector<format::SegmentRecord>& rec
       if (file.ok()) {
         auto size = (*file)->Size();
         if (size.ok() && *size == options_.segment_bytes) {
-          spares.push_back({*id, std::shared_ptr<io::File>(std::move(*file)), path});
+          // Whether it was written with zeros or recycled is not recorded:
+          // its segment is written as one in a recycled file.
+          spares.push_back({*id, std::shared_ptr<io::File>(std::move(*file)), path,
+                            /*stale_tail=*/true});
           continue;
         }
       }
@@ -346,7 +351,7 @@ Status LogEngine::RemoveStrayFiles(const std::vector<format::SegmentRecord>& rec
   counters_->stray_files_found += counters_->stray_files_removed;
   preallocator_ = std::make_unique<internal::Preallocator>(
       fs_, segments_dir_, options_.segment_bytes, first_spare_id, options_.prepared_segments,
-      /*write_zeros=*/options_.sync != SyncPolicy::kNever);
+      /*write_zeros=*/options_.sync != SyncPolicy::kNever, options_.recycled_segments);
   counters_->spare_segments_kept = spares.size();
   for (auto& spare : spares) preallocator_->AddExisting(std::move(spare));
   return Status::OK();

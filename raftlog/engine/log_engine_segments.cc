@@ -116,6 +116,7 @@ Status LogEngine::Activate(MetaStore::Batch* batch) NO_THREAD_SAFETY_ANALYSIS {
   write_offset_ = format::kSegmentHeaderBytes;
   durable_offset_ = 0;
   header_pending_ = true;
+  active_stale_tail_ = spare.stale_tail;
   active_bytes_ = options_.segment_bytes;
   active_runs_ = 0;
   {
@@ -262,13 +263,22 @@ Status LogEngine::TruncateSuffix(uint64_t new_last) NO_THREAD_SAFETY_ANALYSIS {
 
 void LogEngine::RemoveSegmentFiles(std::vector<std::unique_ptr<Segment>> dead) {
   if (dead.empty()) return;
-  for (const auto& seg : dead) {
+  bool removed = false;
+  for (auto& seg : dead) {
     cache_->EraseSegment(seg->id());
+    const std::string path = io::JoinPath(segments_dir_, seg->file_name());
+    const std::weak_ptr<const void> watch = seg->mapping_watch();
+    seg.reset();
+    // Reused as a spare only if no payload a reader holds views its mapping:
+    // reuse overwrites the file's header and later its frames. (No reader can
+    // take a new view: the segment is gone from segments_.)
+    if (watch.expired() && preallocator_ != nullptr && preallocator_->Recycle(path)) continue;
     // A failure leaves a stray file that the next open removes: the manifest
     // no longer lists it, which is what counts.
-    (void)fs_->Remove(io::JoinPath(segments_dir_, seg->file_name()));
+    (void)fs_->Remove(path);
+    removed = true;
   }
-  (void)fs_->SyncDir(segments_dir_);
+  if (removed) (void)fs_->SyncDir(segments_dir_);
 }
 
 Status LogEngine::TruncatePrefix(uint64_t new_first, const StateUpdates& state) {

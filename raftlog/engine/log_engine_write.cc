@@ -203,6 +203,7 @@ Status LogEngine::WriteFrames(std::span<const format::EntryView> entries, uint64
       header.base_index = active_->base_index();
       header.generation = active_->generation();
       header.segment_bytes = active_bytes_;
+      header.flags = active_stale_tail_ ? uint32_t{format::kSegmentFlagStaleTail} : 0u;
       header.created_unix_ns =
           static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                     std::chrono::system_clock::now().time_since_epoch())
@@ -212,6 +213,14 @@ Status LogEngine::WriteFrames(std::span<const format::EntryView> entries, uint64
       offset = 0;
     }
     pieces.insert(pieces.end(), builder_.pieces().begin(), builder_.pieces().end());
+    if (active_stale_tail_ &&
+        write_offset_ + builder_.frame_bytes() + format::kFrameHeaderBytes <= active_bytes_) {
+      // The end of the frames, in the same write: past it lie stale bytes.
+      // The next frame's write overwrites it. (The seal's reserve always
+      // leaves room for it: a footer frame is larger.)
+      static const std::string kEndMarker(format::kFrameHeaderBytes, '\0');
+      pieces.push_back(kEndMarker);
+    }
     Status s = active_->file()->PWrite(offset, pieces);
     if (!s.ok()) {
       Fail(s);

@@ -110,6 +110,25 @@ Result<SegmentScan> ScanSegment(SegmentReader* reader, const format::SegmentReco
           bad = true;
           scan.damage = frame.status();
           scan.damage_offset = offset;
+        } else if (scan.header->stale_tail()) {
+          // A recycled file: stale bytes of an earlier segment follow the
+          // frames, and the writer put this all-zero header after the last
+          // frame it wrote. It ends the frames unless a later frame of this
+          // segment proves that it was durable (so the zeros stand where
+          // acknowledged frames were: a lost sector). Stale frames cannot
+          // pass for this segment's: their checksums have another seed.
+          uint64_t count = 0;
+          RAFTLOG_ASSIGN_OR_RETURN(
+              auto proof, reader->FindValidFrame(offset + format::kFrameAlignment, size, seed,
+                                                 &count, offset));
+          if (proof.has_value()) {
+            bad = true;
+            scan.damage = Status::Corruption("all-zero frame header followed by a valid frame at "
+                                             "offset " +
+                                             std::to_string(*proof));
+            scan.damage_offset = offset;
+            scan.damage_end = std::min<uint64_t>(size, offset + format::kFrameHeaderBytes);
+          }
         } else {
           // An all-zero frame header is the end of the data only if nothing
           // but zeros follows it. Bytes after it are a torn write (its first
@@ -205,7 +224,12 @@ Result<SegmentScan> ScanSegment(SegmentReader* reader, const format::SegmentReco
       reader->FindValidFrame(from, size, seed, &scan.valid_frames_after,
                              durable_offsets ? std::optional<uint64_t>(scan.damage_offset)
                                              : std::nullopt));
-  if (scan.damage_end == 0) {
+  if (scan.damage_end == 0 && scan.header.has_value() && scan.header->stale_tail()) {
+    // What follows the damage in a recycled file may be stale bytes, not a
+    // torn write's: its extent is unknown. An all-zero frame header at the
+    // damage is all a cut needs (the end of the frames, above).
+    scan.damage_end = std::min<uint64_t>(size, scan.damage_offset + format::kFrameHeaderBytes);
+  } else if (scan.damage_end == 0) {
     RAFTLOG_ASSIGN_OR_RETURN(scan.damage_end, reader->EndOfNonZero(scan.damage_offset, size));
   }
   scan.finding =

@@ -15,7 +15,9 @@
 //     decrease;
 //   - the frames end at an all-zero frame header followed by nothing but
 //     zeros (or the end of the file), or at a footer frame (a seal that was
-//     interrupted before the manifest recorded it);
+//     interrupted before the manifest recorded it); in a recycled segment
+//     (format::kSegmentFlagStaleTail) at an all-zero frame header that no
+//     later valid frame proves durable, whatever stale bytes follow it;
 //   - anything else after the last good frame is damage: a torn write if no
 //     valid frame after it proves it was durable (a format version 2 frame
 //     proves it when the durable offset it records passes the damage; in
@@ -125,7 +127,8 @@ struct SegmentScan {
   Status damage;
   // kTornWrite, kLostAcknowledged: one past the last non-zero byte from
   // damage_offset on ([damage_offset, damage_end) is what a cut there
-  // removes); the first valid frame after the damage that proves it durable
+  // removes; in a recycled segment, whose tail holds stale bytes, one frame
+  // header: zeroing it ends the frames there); the first valid frame after the damage that proves it durable
   // (kLostAcknowledged only) and how many valid frames follow the damage.
   uint64_t damage_end = 0;
   std::optional<uint64_t> valid_after;

@@ -48,6 +48,10 @@ struct Stats {
   uint64_t unfinished_seals = 0;      // read-only: an active segment ending in a footer
   uint64_t open_bytes_rewritten = 0;  // recovered bytes the device lacked, written back on open
   uint64_t spare_segments_kept = 0;   // prepared spares found and reused on open
+
+  // Since open: how the spare segments were made.
+  uint64_t segments_recycled = 0;  // from freed segment files (Options::recycled_segments)
+  uint64_t segments_prepared = 0;  // from fresh files (zeros written, or space allocated)
 };
 
 }  // namespace raftlog::engine

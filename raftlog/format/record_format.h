@@ -22,7 +22,7 @@
 //     0    8 magic            "RAFTLSEG"
 //     8    2 format version   kFormatVersion
 //    10    2 header size      64
-//    12    4 flags            0 (readers reject unknown bits)
+//    12    4 flags            SegmentFlags (readers reject unknown bits)
 //    16    8 segment id       never reused within a log
 //    24    8 base index       raft index of the segment's first entry
 //    32    8 generation       truncation generation of the log when created
@@ -101,6 +101,18 @@ inline constexpr size_t kTrailerBytes = 32;
 // No frame payload (stored or raw) may exceed this: a length field read from
 // disk above it is rejected before anything is allocated (a corrupt length never allocates).
 inline constexpr uint32_t kMaxFramePayloadBytes = 1u << 30;
+
+// Segment header flags.
+enum SegmentFlags : uint32_t {
+  // The file was recycled (or adopted as a spare on open, its history
+  // unknown): past the last frame it may hold stale bytes of an earlier
+  // segment instead of zeros. Its writer puts an all-zero frame header after
+  // every frame it writes, and readers take an all-zero frame header as the
+  // end of the frames unless a later frame of this segment proves it was
+  // durable (docs/format.md, "End of the frames").
+  kSegmentFlagStaleTail = 1u << 0,
+  kKnownSegmentFlags = kSegmentFlagStaleTail,
+};
 
 enum class FrameType : uint8_t {
   kEntries = 1,  // a batch of consecutive entries of one term

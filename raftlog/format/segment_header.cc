@@ -37,7 +37,7 @@ std::string EncodeSegmentHeader(const SegmentHeader& header) {
   std::memcpy(p, kSegmentMagic.data(), kSegmentMagic.size());
   EncodeFixed16(p + kVersionOffset, header.version);
   EncodeFixed16(p + kHeaderSizeOffset, static_cast<uint16_t>(kSegmentHeaderBytes));
-  EncodeFixed32(p + kFlagsOffset, 0);
+  EncodeFixed32(p + kFlagsOffset, header.flags);
   EncodeFixed64(p + kSegmentIdOffset, header.segment_id);
   EncodeFixed64(p + kBaseIndexOffset, header.base_index);
   EncodeFixed64(p + kGenerationOffset, header.generation);
@@ -78,7 +78,9 @@ Result<SegmentHeader> DecodeSegmentHeader(std::string_view bytes, std::string_vi
                                  std::to_string(kSegmentHeaderBytes));
   }
   const uint32_t flags = DecodeFixed32(p + kFlagsOffset);
-  if (flags != 0) return HeaderError(file, "unknown flags " + std::to_string(flags));
+  if ((flags & ~uint32_t{kKnownSegmentFlags}) != 0) {
+    return HeaderError(file, "unknown flags " + std::to_string(flags));
+  }
 
   SegmentHeader h;
   h.version = version;
@@ -87,6 +89,7 @@ Result<SegmentHeader> DecodeSegmentHeader(std::string_view bytes, std::string_vi
   h.generation = DecodeFixed64(p + kGenerationOffset);
   h.segment_bytes = DecodeFixed64(p + kSegmentBytesOffset);
   h.created_unix_ns = DecodeFixed64(p + kCreatedOffset);
+  h.flags = flags;
   return h;
 }
 

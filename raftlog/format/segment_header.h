@@ -22,6 +22,11 @@ struct SegmentHeader {
   uint64_t generation = 0;
   uint64_t segment_bytes = 0;
   uint64_t created_unix_ns = 0;
+  uint32_t flags = 0;  // SegmentFlags
+
+  // kSegmentFlagStaleTail: the end of the frames is an all-zero frame header,
+  // not zeros to the end of the file.
+  bool stale_tail() const { return (flags & kSegmentFlagStaleTail) != 0; }
 
   // The checksum seed of this segment's frames.
   uint64_t seed() const { return FrameSeed(segment_id, generation); }

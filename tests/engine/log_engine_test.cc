@@ -316,6 +316,7 @@ TEST_F(LogEngineTest, TruncatePrefixKeepsTheCompactionPointTerm) {
 }
 
 TEST_F(LogEngineTest, CompactionRemovesSegmentFiles) {
+  options_.recycled_segments = 0;  // freed files are deleted, none kept for reuse
   auto e = Open();
   for (uint64_t i = 1; i <= 2000; i += 10) Append(e.get(), i, 10, 1, 200);
   const size_t before = SegmentFiles().size();

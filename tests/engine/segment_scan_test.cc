@@ -77,6 +77,18 @@ class SegmentScanTest : public LogEngineFixture {
     return offsets;
   }
 
+  // Makes the file a recycled one: the header says its tail may hold stale
+  // bytes, and an all-zero frame header ends the frames whatever follows,
+  // unless a later frame of the segment proves that the zeros were durable
+  // frames.
+  void MarkStaleTail() {
+    const std::string bytes = ReadAll(path_);
+    auto header = format::DecodeSegmentHeader(std::string_view(bytes).substr(0, 64), "seg");
+    ASSERT_TRUE(header.ok()) << header.status().ToString();
+    header->flags = format::kSegmentFlagStaleTail;
+    WriteAt(path_, 0, format::EncodeSegmentHeader(*header));
+  }
+
   std::string path_;
   format::SegmentRecord record_;
 };
@@ -143,6 +155,54 @@ TEST_F(SegmentScanTest, BytesAfterTheZerosAreDamageNotACleanEnd) {
   EXPECT_EQ(scan.damage_offset, clean.good_end);
   EXPECT_EQ(scan.damage_end, clean.good_end + 4096 + 7);
   EXPECT_NE(scan.damage.ToString().find("followed by non-zero bytes"), std::string::npos);
+}
+
+TEST_F(SegmentScanTest, InARecycledFileStaleBytesAfterTheEndMarkerAreACleanEnd) {
+  WriteLog(2);
+  const SegmentScan clean = Scan();
+  // Stale bytes of an earlier segment: garbage, and a frame of another seed.
+  std::string stale(8192, '\x5a');
+  const std::string other = ReadAll(path_).substr(format::kSegmentHeaderBytes,
+                                                  clean.good_end - format::kSegmentHeaderBytes);
+  WriteAt(path_, clean.good_end + format::kFrameHeaderBytes, stale + other);
+  EXPECT_EQ(Scan().finding, SegmentFinding::kTornWrite);  // without the flag: damage
+  MarkStaleTail();
+  const SegmentScan scan = Scan();
+  EXPECT_EQ(scan.finding, SegmentFinding::kClean);
+  EXPECT_EQ(scan.good_end, clean.good_end);
+  EXPECT_EQ(scan.last_index, clean.last_index);
+}
+
+TEST_F(SegmentScanTest, InARecycledFileAZeroedFrameBeforeAFrameThatProvesItIsLostData) {
+  WriteLog(3);
+  const std::vector<uint64_t> frames = FrameOffsets();
+  ASSERT_EQ(frames.size(), 3u);
+  MarkStaleTail();
+  WriteAt(path_, frames[1], std::string(format::kFrameHeaderBytes, '\0'));
+  const SegmentScan scan = Scan();
+  EXPECT_EQ(scan.finding, SegmentFinding::kLostAcknowledged);
+  EXPECT_EQ(scan.damage_offset, frames[1]);
+  ASSERT_TRUE(scan.valid_after.has_value());
+  EXPECT_EQ(*scan.valid_after, frames[2]);
+  EXPECT_TRUE(RecoveryVerdict(scan, "seg", RecoveryPolicy::kTolerateTornTail).IsCorruption());
+}
+
+TEST_F(SegmentScanTest, InARecycledFileATornLastFrameIsCutAtItsHeader) {
+  WriteLog(3);
+  const std::vector<uint64_t> frames = FrameOffsets();
+  ASSERT_EQ(frames.size(), 3u);
+  MarkStaleTail();
+  WriteAt(path_, frames[2] + format::kFrameHeaderBytes + 10, "XX");
+  const SegmentScan scan = Scan();
+  EXPECT_EQ(scan.finding, SegmentFinding::kTornWrite);
+  EXPECT_EQ(scan.damage_offset, frames[2]);
+  // What follows may be stale bytes of unknown extent: a cut zeroes the
+  // frame header at the damage, which then ends the frames.
+  EXPECT_EQ(scan.damage_end, frames[2] + format::kFrameHeaderBytes);
+  WriteAt(path_, frames[2], std::string(format::kFrameHeaderBytes, '\0'));
+  const SegmentScan cut = Scan();
+  EXPECT_EQ(cut.finding, SegmentFinding::kClean);
+  EXPECT_EQ(cut.last_index, 8u);
 }
 
 TEST_F(SegmentScanTest, ARecordOfAnotherGenerationIsAHeaderMismatchEveryPolicyRefuses) {

@@ -134,7 +134,7 @@ TEST(SegmentHeaderTest, VersionZeroHeaderSizeAndFlagsAreCorruption) {
   };
   const Case cases[] = {
       {8, 2, 0, "invalid format version 0"},           {10, 2, 128, "header size 128, expected 64"},
-      {10, 2, 0, "header size 0, expected 64"},        {12, 4, 1, "unknown flags 1"},
+      {10, 2, 0, "header size 0, expected 64"},        {12, 4, 2, "unknown flags 2"},
       {12, 4, 0x80000000, "unknown flags 2147483648"},
   };
   for (const Case& c : cases) {
@@ -149,6 +149,16 @@ TEST(SegmentHeaderTest, VersionZeroHeaderSizeAndFlagsAreCorruption) {
     EXPECT_TRUE(s.IsCorruption()) << c.message;
     EXPECT_EQ(s.message(), std::string(kFile) + ": segment header: " + c.message);
   }
+}
+
+TEST(SegmentHeaderTest, StaleTailFlagRoundTrips) {
+  SegmentHeader h = Sample();
+  EXPECT_FALSE(h.stale_tail());
+  h.flags = kSegmentFlagStaleTail;
+  auto decoded = DecodeSegmentHeader(EncodeSegmentHeader(h), kFile);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_TRUE(decoded->stale_tail());
+  EXPECT_EQ(*decoded, h);
 }
 
 }  // namespace

@@ -111,6 +111,10 @@ std::vector<Recipe> Recipes() {
   recipes.push_back(Recipe{
       "leftover files of a compaction and a snapshot, a snapshot temp file, an orphan snapshot",
       [](Harness& h, Damage* d) {
+        // Compacted segments are deleted, not kept for reuse as spares.
+        ASSERT_TRUE(h.Close().ok());
+        h.options().engine.recycled_segments = 0;
+        ASSERT_TRUE(h.Open().ok());
         std::mt19937_64 rng(3);
         Grow(h, rng, 120, 2000);
         ASSERT_TRUE(h.CreateSnapshot(20, nullptr, "old snapshot").ok());

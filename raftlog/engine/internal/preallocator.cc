@@ -5,16 +5,19 @@
 #include <vector>
 
 #include "raftlog/engine/internal/segment.h"
+#include "raftlog/format/record_format.h"
 
 namespace raftlog::engine::internal {
 
 Preallocator::Preallocator(io::FileSystem* fs, std::string dir, uint64_t segment_bytes,
-                           uint64_t first_segment_id, int target, bool write_zeros)
+                           uint64_t first_segment_id, int target, bool write_zeros,
+                           int max_recycled)
     : fs_(fs),
       dir_(std::move(dir)),
       segment_bytes_(segment_bytes),
       target_(std::max(target, 0)),
       write_zeros_(write_zeros),
+      max_recycled_(static_cast<size_t>(std::max(max_recycled, 0))),
       next_id_(first_segment_id),
       next_unused_(first_segment_id) {}
 
@@ -31,12 +34,28 @@ void Preallocator::Start() {
 }
 
 void Preallocator::Stop() {
+  std::deque<std::string> unused;
   {
     port::MutexLock lock(&mu_);
     stop_ = true;
+    unused.swap(recyclable_);
   }
   cv_.SignalAll();
   if (thread_.joinable()) thread_.join();
+  // Files that waited for reuse are deleted as they would have been without
+  // recycling (a failure leaves a stray that the next open removes).
+  for (const std::string& path : unused) (void)fs_->Remove(path);
+  if (!unused.empty()) (void)fs_->SyncDir(dir_);
+}
+
+bool Preallocator::Recycle(std::string path) {
+  {
+    port::MutexLock lock(&mu_);
+    if (stop_ || recyclable_.size() >= max_recycled_) return false;
+    recyclable_.push_back(std::move(path));
+  }
+  cv_.SignalAll();
+  return true;
 }
 
 uint64_t Preallocator::next_unused_id() const {
@@ -44,14 +63,22 @@ uint64_t Preallocator::next_unused_id() const {
   return next_unused_;
 }
 
+uint64_t Preallocator::recycled() const {
+  port::MutexLock lock(&mu_);
+  return recycled_;
+}
+
+uint64_t Preallocator::prepared_fresh() const {
+  port::MutexLock lock(&mu_);
+  return prepared_fresh_;
+}
+
 Result<Preallocator::Prepared> Preallocator::Take() {
   port::MutexLock lock(&mu_);
   if (target_ == 0 && ready_.empty()) {
     // No background thread: prepare in the caller's thread.
     const uint64_t id = next_id_;
-    mu_.Unlock();
-    Result<Prepared> p = PrepareOne(id);
-    mu_.Lock();
+    Result<Prepared> p = PrepareNext(id);
     if (!p.ok()) return p.status();
     next_id_ = id + 1;
     next_unused_ = std::max(next_unused_, id + 1);
@@ -87,9 +114,7 @@ void Preallocator::Run() {
       continue;
     }
     const uint64_t id = next_id_;
-    mu_.Unlock();
-    Result<Prepared> p = PrepareOne(id);
-    mu_.Lock();
+    Result<Prepared> p = PrepareNext(id);
     if (p.ok()) {
       ready_.push_back(std::move(*p));
       next_id_ = id + 1;
@@ -100,6 +125,77 @@ void Preallocator::Run() {
     retry_ = false;
     cv_.SignalAll();
   }
+}
+
+Result<Preallocator::Prepared> Preallocator::PrepareNext(uint64_t id) {
+  if (!recyclable_.empty()) {
+    const std::string old_path = std::move(recyclable_.front());
+    recyclable_.pop_front();
+    mu_.Unlock();
+    Result<Prepared> p = RecycleOne(id, old_path);
+    mu_.Lock();
+    if (p.ok()) {
+      recycled_++;
+      return p;
+    }
+    // A file that could not be reused is gone (RecycleOne deleted it): make
+    // a fresh one instead, and report only that one's failure.
+  }
+  mu_.Unlock();
+  Result<Prepared> p = PrepareOne(id);
+  mu_.Lock();
+  if (p.ok()) prepared_fresh_++;
+  return p;
+}
+
+Result<Preallocator::Prepared> Preallocator::RecycleOne(uint64_t id, const std::string& old_path) {
+  const std::string path = io::JoinPath(dir_, SegmentFileName(id));
+  const std::string tmp = io::JoinPath(dir_, format::layout::SpareTempFileName(id));
+  (void)fs_->Remove(tmp);  // a leftover from an interrupted attempt
+  // Under the temporary name until it is complete: a crash in between
+  // leaves a ".tmp" file, which open removes.
+  Status s = fs_->Rename(old_path, tmp);
+  if (!s.ok()) {
+    (void)fs_->Remove(old_path);
+    return s.WithContext("recycling " + old_path);
+  }
+  {
+    auto file = fs_->Open(tmp, io::OpenMode::kReadWrite);
+    s = file.status();
+    uint64_t size = 0;
+    if (s.ok()) {
+      auto got = (*file)->Size();
+      s = got.status();
+      if (got.ok()) size = *got;
+    }
+    // A file made with a larger segment size shrinks to the current one.
+    if (s.ok() && size > segment_bytes_) s = (*file)->Truncate(segment_bytes_);
+    // The segment header, zeroed: until its new segment writes one, the file
+    // holds nothing of the log (and its stale frames have another seed).
+    static const std::string kZeroHeader(format::kSegmentHeaderBytes, '\0');
+    if (s.ok()) {
+      const std::string_view zeros(kZeroHeader);
+      s = (*file)->PWrite(0, std::span<const std::string_view>(&zeros, 1));
+    }
+    // The space, reserved (a file cut short by its seal grows back): ENOSPC
+    // shows here, never as SIGBUS or in the middle of an append.
+    if (s.ok()) s = (*file)->Allocate(0, segment_bytes_);
+    if (s.ok()) s = (*file)->Sync();
+  }
+  if (s.ok()) s = fs_->Rename(tmp, path);
+  if (s.ok()) s = fs_->SyncDir(dir_);
+  if (!s.ok()) {
+    (void)fs_->Remove(tmp);
+    return s.WithContext("recycling " + old_path + " as segment " + SegmentFileName(id));
+  }
+  return OpenPrepared(id, path, /*stale_tail=*/true);
+}
+
+Result<Preallocator::Prepared> Preallocator::OpenPrepared(uint64_t id, const std::string& path,
+                                                          bool stale_tail) {
+  auto file = fs_->Open(path, io::OpenMode::kReadWrite);
+  if (!file.ok()) return file.status();
+  return Prepared{id, std::shared_ptr<io::File>(std::move(*file)), path, stale_tail};
 }
 
 Result<Preallocator::Prepared> Preallocator::PrepareOne(uint64_t id) {
@@ -127,9 +223,7 @@ Result<Preallocator::Prepared> Preallocator::PrepareOne(uint64_t id) {
     (void)fs_->Remove(tmp);
     return s.WithContext("preparing segment " + SegmentFileName(id));
   }
-  auto file = fs_->Open(path, io::OpenMode::kReadWrite);
-  if (!file.ok()) return file.status();
-  return Prepared{id, std::shared_ptr<io::File>(std::move(*file)), path};
+  return OpenPrepared(id, path, /*stale_tail=*/false);
 }
 
 }  // namespace raftlog::engine::internal

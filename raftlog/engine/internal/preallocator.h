@@ -11,6 +11,20 @@
 // and whose id is >= the manifest's next id is a complete, all-zero spare: the
 // engine keeps such files on open and hands them back via AddExisting().
 //
+// Recycling: a segment file the manifest no longer lists (compacted or
+// truncated away) and that no reader maps can be handed to Recycle()
+// instead of being deleted. The next spare is then made from it rather than
+// from fresh zeros: renamed to "<id>.seg.tmp", its segment header zeroed,
+// its size set to segment_bytes (space reserved), fdatasync'ed, renamed to
+// its final name and the directory fsync'ed, the same steps and crash rules
+// as a fresh spare minus writing the zeros. Its old frames stay in it: they
+// can never pass for frames of the new segment (every checksum is seeded
+// with the segment's id and generation), and the segment written into it
+// carries format::kSegmentFlagStaleTail so that readers find the end of its
+// frames by an all-zero frame header instead of zeros to the end of the file.
+// At most max_recycled files wait to be reused; Stop() deletes those not
+// used.
+//
 // Thread-safety: all methods are safe to call from any thread. Stop() (also
 // run by the destructor) joins the thread.
 
@@ -28,11 +42,16 @@
 
 namespace raftlog::engine::internal {
 
-// A segment file ready to be activated: full size, all zeros, synced.
+// A segment file ready to be activated: full size, synced, its segment
+// header all zeros; past the header all zeros too unless stale_tail.
 struct PreparedSegment {
   uint64_t segment_id = 0;
   std::shared_ptr<io::File> file;
   std::string path;
+  // The file may hold stale bytes past its header (recycled, or a spare found
+  // on open whose history is unknown): its segment must be written with
+  // format::kSegmentFlagStaleTail.
+  bool stale_tail = false;
 };
 
 class Preallocator {
@@ -44,8 +63,10 @@ class Preallocator {
   // With target 0 there is no thread: Take() prepares a file itself.
   // write_zeros: fill files with zeros (fast fdatasync of later appends)
   // rather than only reserving space (for logs that never sync appends).
+  // max_recycled: how many files Recycle() keeps waiting for reuse.
   Preallocator(io::FileSystem* fs, std::string dir, uint64_t segment_bytes,
-               uint64_t first_segment_id, int target, bool write_zeros = true);
+               uint64_t first_segment_id, int target, bool write_zeros = true,
+               int max_recycled = 0);
   ~Preallocator();
   Preallocator(const Preallocator&) = delete;
   Preallocator& operator=(const Preallocator&) = delete;
@@ -61,22 +82,43 @@ class Preallocator {
   // last attempt failed; the thread retries on the next Take().
   Result<Prepared> Take();
 
+  // Offers the file at `path` for reuse as a spare (see "Recycling" above).
+  // REQUIRES: the manifest no longer lists it (durably) and nothing maps it.
+  // Returns false, taking nothing, if max_recycled files already wait or the
+  // preallocator is stopped: the caller deletes the file.
+  bool Recycle(std::string path);
+
   // Ids >= this were never handed out by Take().
   uint64_t next_unused_id() const;
 
+  // Since construction: spares made from recycled files, and from fresh
+  // files (written with zeros or only allocated).
+  uint64_t recycled() const;
+  uint64_t prepared_fresh() const;
+
  private:
   void Run();
+  // A spare with `id`: from a waiting recycled file if there is one, else a
+  // fresh file. REQUIRES: mu_ held; releases it while doing I/O.
+  Result<Prepared> PrepareNext(uint64_t id) REQUIRES(mu_);
   Result<Prepared> PrepareOne(uint64_t id);
+  Result<Prepared> RecycleOne(uint64_t id, const std::string& old_path);
+  // The spare named `path`, opened for writing.
+  Result<Prepared> OpenPrepared(uint64_t id, const std::string& path, bool stale_tail);
 
   io::FileSystem* const fs_;
   const std::string dir_;
   const uint64_t segment_bytes_;
   const int target_;
   const bool write_zeros_;
+  const size_t max_recycled_;
 
   mutable port::Mutex mu_;
   port::CondVar cv_{&mu_};
   std::deque<Prepared> ready_ GUARDED_BY(mu_);
+  std::deque<std::string> recyclable_ GUARDED_BY(mu_);  // paths waiting for reuse
+  uint64_t recycled_ GUARDED_BY(mu_) = 0;
+  uint64_t prepared_fresh_ GUARDED_BY(mu_) = 0;
   uint64_t next_id_ GUARDED_BY(mu_);      // the id the thread prepares next
   uint64_t next_unused_ GUARDED_BY(mu_);  // the lowest id not yet taken
   Status error_ GUARDED_BY(mu_);          // the last preparation failure

@@ -36,8 +36,9 @@ std::unique_ptr<Segment> Segment::NewSealedLazy(const format::SegmentRecord& rec
 
 void Segment::AdoptMapping(std::unique_ptr<io::MappedRegion> mapping) const {
   const std::string_view bytes = mapping->bytes();
-  mapped_ = Bytes(std::shared_ptr<const io::MappedRegion>(std::move(mapping)), bytes.data(),
-                  bytes.size());
+  std::shared_ptr<const io::MappedRegion> owner(std::move(mapping));
+  mapping_watch_ = owner;
+  mapped_ = Bytes(std::move(owner), bytes.data(), bytes.size());
 }
 
 Status Segment::EnsureOpen() const {

@@ -119,6 +119,11 @@ class Segment {
   // The mapped bytes as a Bytes: a Slice() of it keeps the mapping alive
   // after this Segment is gone (see "Lifetime of the mapping" above).
   const Bytes& mapped() const { return mapped_; }
+  // Watches the mapping's lifetime: once this Segment is destroyed, the
+  // watch has expired exactly when no payload sliced from the mapping is
+  // alive, so the file may be overwritten (recycled). Expired already if the
+  // segment was never mapped (a lazily opened sealed segment never read).
+  std::weak_ptr<const void> mapping_watch() const { return mapping_watch_; }
   uint32_t frame_count() const;
   format::FrameRef frame(uint32_t k) const;
   // The frame holding `index`. REQUIRES: Contains(index).
@@ -171,6 +176,7 @@ class Segment {
   // The whole mapping (the used part of it once sealed); its owner is the
   // io::MappedRegion, shared with every payload sliced from it.
   mutable Bytes mapped_;
+  mutable std::weak_ptr<const void> mapping_watch_;
   // Exactly one of these is the index: frames_ while active, footer_ once sealed.
   FrameTable frames_;
   mutable std::optional<format::FooterView> footer_;
