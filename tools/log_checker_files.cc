@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "raftlog/engine/dir_scan.h"
 #include "raftlog/engine/segment_reader.h"
 #include "raftlog/format/meta_records.h"
 #include "raftlog/snapshot/snapshot_store.h"
@@ -38,26 +39,37 @@ bool BeingWritten(const std::string& path) {
 
 void LogChecker::CheckUnlisted(const std::vector<std::string>& names,
                                const std::vector<format::SegmentRecord>& checked) {
-  std::set<uint64_t> listed;
-  for (const format::SegmentRecord& r : checked) listed.insert(r.segment_id);
+  // What each file is, decided once for verify and the engine's open
+  // (engine/dir_scan.h); what follows is verify's report of it.
+  engine::DirScanInput input;
+  for (const format::SegmentRecord& r : checked) input.listed.insert(r.segment_id);
+  if (meta_.has_value()) input.next_segment_id = meta_->next_segment_id;
+  // The log directory itself: the leftover of an interrupted creation.
+  // (Repair's side files and files of the operator's are not the log's.)
+  if (auto top = fs_->ListDir(dir_); top.ok()) {
+    for (const std::string& name : *top) {
+      const engine::DirEntry entry = engine::ClassifyTopEntry(name);
+      if (entry.kind != engine::DirEntryKind::kInterruptedCreation) continue;
+      findings_.Add(Severity::kWarning, entry.name, std::nullopt, entry.reason,
+                    "not part of the log; the engine removes it on its next read-write open");
+    }
+  }
   std::vector<std::string> sorted = names;
   std::sort(sorted.begin(), sorted.end());
   for (const std::string& name : sorted) {
-    const std::string rel = Rel(kSegmentsDir, name);
-    const std::optional<uint64_t> id = ParseSegmentFileName(name);
-    if (id.has_value() && listed.count(*id) != 0) continue;
+    const engine::DirEntry entry = engine::ClassifySegmentsEntry(name, input);
+    if (entry.kind == engine::DirEntryKind::kListedSegment) continue;
+    const std::string& rel = entry.name;
     // A writer's progress since the manifest was read: a segment it listed
     // since, or a file it was preparing and has renamed or removed since.
-    if (!fs_->Exists(io::JoinPath(io::JoinPath(dir_, kSegmentsDir), name))) continue;
-    if (!id.has_value()) {
-      const bool tmp = format::layout::IsTempName(name);
-      if (tmp && BeingWritten(io::JoinPath(io::JoinPath(dir_, kSegmentsDir), name))) continue;
-      findings_.Add(Severity::kWarning, rel, std::nullopt,
-                    tmp ? "a segment file whose preparation was interrupted"
-                        : "not a segment file name",
-                    std::string(kStrayHint));
+    if (!fs_->Exists(io::JoinPath(dir_, rel))) continue;
+    if (!entry.segment_id.has_value()) {
+      const bool tmp = entry.kind == engine::DirEntryKind::kInterruptedSpare;
+      if (tmp && BeingWritten(io::JoinPath(dir_, rel))) continue;
+      findings_.Add(Severity::kWarning, rel, std::nullopt, entry.reason, std::string(kStrayHint));
       continue;
     }
+    const uint64_t* id = &*entry.segment_id;
     auto opened = engine::SegmentReader::Open(fs_, SegmentPath(*id), rel);
     if (!opened.ok()) {
       findings_.AddStatus(Severity::kWarning, rel, std::nullopt, opened.status(), "");
@@ -66,8 +78,7 @@ void LogChecker::CheckUnlisted(const std::vector<std::string>& names,
     engine::SegmentReader& reader = **opened;
     summary_.segment_bytes += reader.size();
     Progressed(reader.size());
-    const bool may_be_spare =
-        !meta_.has_value() || !meta_->next_segment_id.has_value() || *id >= *meta_->next_segment_id;
+    const bool may_be_spare = entry.kind == engine::DirEntryKind::kSpareSegment;
     auto end = reader.EndOfNonZero(0, reader.size());
     if (!end.ok()) {
       findings_.AddStatus(Severity::kWarning, rel, std::nullopt, end.status(), "");

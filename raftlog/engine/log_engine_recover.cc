@@ -2,6 +2,7 @@
 // (segment_scan.h) and the checks that follow it (start term, continuity,
 // stray files).
 
+#include "raftlog/engine/dir_scan.h"
 #include "raftlog/engine/internal/log_engine_parts.h"
 
 namespace raftlog::engine {
@@ -290,14 +291,22 @@ Status LogEngine::CheckContinuity() NO_THREAD_SAFETY_ANALYSIS {
 
 Status LogEngine::RemoveStrayFiles(const std::vector<format::SegmentRecord>& records)
     NO_THREAD_SAFETY_ANALYSIS {
-  RAFTLOG_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_->ListDir(segments_dir_));
+  // What each file is, decided once for the engine and `raftlog verify`
+  // (dir_scan.h); this is the engine's policy on it.
+  DirScanInput input;
+  for (const format::SegmentRecord& record : records) input.listed.insert(record.segment_id);
+  input.next_segment_id = next_segment_id_;
+  RAFTLOG_ASSIGN_OR_RETURN(std::vector<DirEntry> entries,
+                           ClassifyLogDirectory(fs_, dir_, input));
   // Sealed segments open lazily, on first read; a missing one is caught here,
   // at open, from the listing we need anyway (and before removing anything).
-  const std::set<std::string> present(names.begin(), names.end());
-  for (const format::SegmentRecord& record : records) {
-    const std::string name = internal::SegmentFileName(record.segment_id);
-    if (record.state == format::SegmentState::kSealed && present.count(name) == 0) {
-      return Status::Corruption(io::JoinPath(segments_dir_, name) +
+  for (const DirEntry& e : entries) {
+    if (e.kind != DirEntryKind::kMissingSegment) continue;
+    for (const format::SegmentRecord& record : records) {
+      if (record.segment_id != *e.segment_id || record.state != format::SegmentState::kSealed) {
+        continue;
+      }
+      return Status::Corruption(io::JoinPath(segments_dir_, internal::SegmentFileName(record.segment_id)) +
                                 ": sealed segment listed in the manifest is missing (entries " +
                                 std::to_string(record.base_index) + " to " +
                                 std::to_string(record.last_index) + ")");
@@ -305,32 +314,33 @@ Status LogEngine::RemoveStrayFiles(const std::vector<format::SegmentRecord>& rec
   }
   uint64_t first_spare_id = next_segment_id_;
   std::vector<internal::Preallocator::Prepared> spares;
-  for (const std::string& name : names) {
-    const std::string path = io::JoinPath(segments_dir_, name);
-    const std::optional<uint64_t> id = internal::ParseSegmentFileName(name);
-    const bool listed = id &&
-                        std::any_of(records.begin(), records.end(),
-                                    [&](const auto& r) { return r.segment_id == *id; }) &&
-                        std::any_of(segments_.begin(), segments_.end(),
-                                    [&](const auto& s) { return s->id() == *id; });
-    if (listed) continue;
-    if (id && *id >= next_segment_id_ && !options_.read_only) {
+  for (const DirEntry& e : entries) {
+    // Only segments/ is the engine's to clean (creating.tmp is removed
+    // earlier in the open; repair's side files and foreign files at the
+    // top are the operator's).
+    if (!e.in_segments || e.kind == DirEntryKind::kMissingSegment) continue;
+    const std::string path = io::JoinPath(dir_, e.name);
+    if (e.kind == DirEntryKind::kListedSegment &&
+        std::any_of(segments_.begin(), segments_.end(),
+                    [&](const auto& s) { return s->id() == *e.segment_id; })) {
+      continue;
+    }
+    if (e.kind == DirEntryKind::kSpareSegment && !options_.read_only &&
+        e.size == options_.segment_bytes) {
       // A prepared spare: complete (it was renamed into place only after it
       // was fully written and synced) if it has the full size.
       auto file = fs_->Open(path, io::OpenMode::kReadWrite);
       if (file.ok()) {
-        auto size = (*file)->Size();
-        if (size.ok() && *size == options_.segment_bytes) {
-          // Whether it was written with zeros or recycled is not recorded:
-          // its segment is written as one in a recycled file.
-          spares.push_back({*id, std::shared_ptr<io::File>(std::move(*file)), path,
-                            /*stale_tail=*/true});
-          continue;
-        }
+        // Whether it was written with zeros or recycled is not recorded:
+        // its segment is written as one in a recycled file.
+        spares.push_back({*e.segment_id, std::shared_ptr<io::File>(std::move(*file)), path,
+                          /*stale_tail=*/true});
+        continue;
       }
     }
-    // Unlisted: a compacted or truncated-away segment whose removal was
-    // interrupted, an unfinished spare, or a segment dropped on open.
+    // A stray (a compacted or truncated-away segment whose removal was
+    // interrupted), an unfinished or incomplete spare, a segment dropped on
+    // open, or a name that is not a segment's.
     if (options_.read_only) {
       counters_->stray_files_found++;
       continue;

@@ -91,6 +91,22 @@ std::string RepairSideFileName(std::string_view segment_name, std::time_t when) 
   return "repair-" + std::string(stamp) + "-" + std::string(segment_name) + ".cut";
 }
 
+bool IsRepairSideFileName(std::string_view name) {
+  constexpr std::string_view kPrefix = "repair-";
+  constexpr std::string_view kSuffix = ".cut";
+  constexpr size_t kStamp = 16;  // YYYYMMDDTHHMMSSZ
+  if (!name.starts_with(kPrefix) || !name.ends_with(kSuffix)) return false;
+  name.remove_prefix(kPrefix.size());
+  name.remove_suffix(kSuffix.size());
+  if (name.size() <= kStamp + 1 || name[kStamp] != '-') return false;
+  for (size_t i = 0; i < kStamp; ++i) {
+    const char c = name[i];
+    const bool ok = i == 8 ? c == 'T' : i == kStamp - 1 ? c == 'Z' : c >= '0' && c <= '9';
+    if (!ok) return false;
+  }
+  return ParseSegmentFileName(name.substr(kStamp + 1)).has_value();
+}
+
 std::string SegmentKey(uint64_t id) { return std::string(kSegmentKeyPrefix) + FormatHexId(id); }
 
 std::optional<uint64_t> ParseSegmentKey(std::string_view key) {

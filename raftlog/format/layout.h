@@ -96,6 +96,8 @@ bool IsSnapshotTempFileName(std::string_view name);
 // "repair-<time as YYYYMMDDTHHMMSSZ, UTC>-<segment file name>.cut": the
 // bytes one repair cut from `segment_name`, saved before they were zeroed.
 std::string RepairSideFileName(std::string_view segment_name, std::time_t when);
+// True exactly for names RepairSideFileName can make.
+bool IsRepairSideFileName(std::string_view name);
 
 // --- LMDB keys (meta.mdb) ---------------------------------------------------------
 

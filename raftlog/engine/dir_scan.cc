@@ -1,0 +1,130 @@
+#include "raftlog/engine/dir_scan.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "raftlog/format/layout.h"
+
+namespace raftlog::engine {
+
+namespace layout = format::layout;
+
+std::string_view DirEntryKindName(DirEntryKind kind) {
+  switch (kind) {
+    case DirEntryKind::kLogFile:
+      return "log file";
+    case DirEntryKind::kInterruptedCreation:
+      return "interrupted creation";
+    case DirEntryKind::kRepairSideFile:
+      return "repair side file";
+    case DirEntryKind::kListedSegment:
+      return "listed segment";
+    case DirEntryKind::kMissingSegment:
+      return "missing segment";
+    case DirEntryKind::kSpareSegment:
+      return "spare segment";
+    case DirEntryKind::kStraySegment:
+      return "stray segment";
+    case DirEntryKind::kInterruptedSpare:
+      return "interrupted spare";
+    case DirEntryKind::kForeign:
+      return "foreign";
+  }
+  return "unknown";
+}
+
+DirEntry ClassifyTopEntry(std::string_view name) {
+  DirEntry e;
+  e.name = std::string(name);
+  if (name == layout::kLockFile || name == layout::kMetaFile || name == layout::kMetaLockFile ||
+      name == layout::kSegmentsDir || name == layout::kSnapshotsDir) {
+    e.kind = DirEntryKind::kLogFile;
+    e.reason = "part of the log";
+  } else if (name == layout::kStagingDir) {
+    e.kind = DirEntryKind::kInterruptedCreation;
+    e.reason =
+        "the staging directory of a log creation interrupted after meta.mdb was renamed into "
+        "place";
+  } else if (layout::IsRepairSideFileName(name)) {
+    e.kind = DirEntryKind::kRepairSideFile;
+    e.reason = "bytes raftlog repair cut from a segment, kept for the operator";
+  } else {
+    e.kind = DirEntryKind::kForeign;
+    e.reason = "not a name of a raftlog log directory";
+  }
+  return e;
+}
+
+DirEntry ClassifySegmentsEntry(std::string_view name, const DirScanInput& input) {
+  DirEntry e;
+  e.name = std::string(layout::kSegmentsDir) + "/" + std::string(name);
+  e.in_segments = true;
+  const std::optional<uint64_t> id = layout::ParseSegmentFileName(name);
+  e.segment_id = id;
+  if (!id.has_value()) {
+    if (layout::IsTempName(name)) {
+      e.kind = DirEntryKind::kInterruptedSpare;
+      e.reason = "a segment file whose preparation was interrupted before its rename";
+    } else {
+      e.kind = DirEntryKind::kForeign;
+      e.reason = "not a segment file name";
+    }
+  } else if (input.listed.count(*id) != 0) {
+    e.kind = DirEntryKind::kListedSegment;
+    e.reason = "a segment of the manifest";
+  } else if (!input.next_segment_id.has_value() || *id >= *input.next_segment_id) {
+    e.kind = DirEntryKind::kSpareSegment;
+    e.reason = input.next_segment_id.has_value()
+                   ? "an id at or past log/next_segment_id: a segment prepared for the next roll"
+                   : "not in the manifest, which is unreadable: maybe a segment prepared for the "
+                     "next roll";
+  } else {
+    e.kind = DirEntryKind::kStraySegment;
+    e.reason =
+        "an id below log/next_segment_id that the manifest does not list: left by an interrupted "
+        "compaction or truncation";
+  }
+  return e;
+}
+
+Result<std::vector<DirEntry>> ClassifyLogDirectory(io::FileSystem* fs, const std::string& dir,
+                                                   const DirScanInput& input) {
+  auto size_of = [fs](const std::string& path) -> std::optional<uint64_t> {
+    auto file = fs->Open(path, io::OpenMode::kReadOnly);
+    if (!file.ok()) return std::nullopt;
+    auto size = (*file)->Size();
+    return size.ok() ? std::optional<uint64_t>(*size) : std::nullopt;
+  };
+  std::vector<DirEntry> out;
+  RAFTLOG_ASSIGN_OR_RETURN(std::vector<std::string> top, fs->ListDir(dir));
+  std::sort(top.begin(), top.end());
+  for (const std::string& name : top) {
+    out.push_back(ClassifyTopEntry(name));
+  }
+  const std::string segments = io::JoinPath(dir, layout::kSegmentsDir);
+  std::vector<std::string> names;
+  if (fs->Exists(segments)) {
+    RAFTLOG_ASSIGN_OR_RETURN(names, fs->ListDir(segments));
+  }
+  std::sort(names.begin(), names.end());
+  std::set<uint64_t> present;
+  for (const std::string& name : names) {
+    DirEntry e = ClassifySegmentsEntry(name, input);
+    if (e.segment_id.has_value()) present.insert(*e.segment_id);
+    if (e.kind != DirEntryKind::kListedSegment) e.size = size_of(io::JoinPath(segments, name));
+    out.push_back(std::move(e));
+  }
+  for (uint64_t id : input.listed) {
+    if (present.count(id) != 0) continue;
+    DirEntry e;
+    e.name = layout::SegmentRelPath(id);
+    e.kind = DirEntryKind::kMissingSegment;
+    e.in_segments = true;
+    e.reason = "the manifest lists this segment, but its file is not there";
+    e.segment_id = id;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace raftlog::engine
