@@ -671,11 +671,12 @@ def evaluate_targets(r, strace, perf):
                     "makes each fdatasync cheaper when appends are small and latency-bound "
                     "(measured on a 2-vCPU ext4/virtio machine: ~1.2–1.8×), but when the disk's bandwidth is "
                     "the limit it doubles the bytes the disk must take, so synced throughput "
-                    "halves. **Engine fix** (not made here): recycle compacted segment files "
-                    "as the next spares instead of zero-filling new ones (their old frames are "
-                    "rejected by the per-segment checksum seed), and zero-fill only when there "
-                    "is nothing to recycle, at a bounded rate, or fall back to fallocate when "
-                    "appends are large.")
+                    "halves. The engine reuses compacted segment files as the next spares "
+                    "(`Options::recycled_segments`; their old frames are rejected by the "
+                    "per-segment checksum seed), so once the log compacts, as this benchmark "
+                    "does every 256 MiB, spares cost no zeros; `BM_SyncAppendPaired/zeros` "
+                    "measures the same shapes with recycling off. A log that never compacts "
+                    "still writes zeros for every spare.")
         why = ("Below 0.90 at " + "; ".join(details) + "." + zero + " Elsewhere the engine "
                "makes one fdatasync per append of the raw loop's bytes; the remaining cost is "
                "its CPU time per append (framing, XXH3 checksum, index update, the adapter's "
