@@ -188,6 +188,7 @@ Stats LogEngine::GetStats() const {
   if (preallocator_ != nullptr) {
     st.segments_recycled = preallocator_->recycled();
     st.segments_prepared = preallocator_->prepared_fresh();
+    st.segments_zero_filled = preallocator_->zero_filled();
   }
   return st;
 }

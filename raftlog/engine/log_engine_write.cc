@@ -138,6 +138,7 @@ Status LogEngine::WriteFrames(std::span<const format::EntryView> entries, uint64
     }
   }
   PendingFrames pending;
+  const uint64_t bytes_before = counters_->bytes_written.load();
   size_t pos = 0;
   while (pos < entries.size()) {
     // Room left in the active segment for one more frame, keeping space for
@@ -245,6 +246,7 @@ Status LogEngine::WriteFrames(std::span<const format::EntryView> entries, uint64
     pos += n;
   }
   if (sync) {
+    preallocator_->NoteSyncedWrite(counters_->bytes_written.load() - bytes_before);
     Status s = active_->file()->Sync();
     counters_->log_syncs++;
     if (!s.ok()) {

@@ -52,6 +52,7 @@ struct Stats {
   // Since open: how the spare segments were made.
   uint64_t segments_recycled = 0;  // from freed segment files (Options::recycled_segments)
   uint64_t segments_prepared = 0;  // from fresh files (zeros written, or space allocated)
+  uint64_t segments_zero_filled = 0;  // ... of them written with zeros (small synced appends)
 };
 
 }  // namespace raftlog::engine

@@ -174,6 +174,36 @@ TEST_F(RecycleTest, NoRecyclingWhenDisabled) {
   EXPECT_FALSE(ActiveHeader(*e).stale_tail());
 }
 
+// Fresh spares are written with zeros while synced appends are small (a
+// cheaper fdatasync), and only reserved once they are large (the disk's
+// bandwidth is the limit, and zeros would double the bytes it takes). Either
+// way the log reads back what was appended, before and after a reopen.
+TEST_F(RecycleTest, FreshSparesAreZeroFilledOnlyWhileSyncedAppendsAreSmall) {
+  options_.recycled_segments = 0;
+  options_.segment_bytes = 1 << 20;
+  auto e = Open();
+  ASSERT_NE(e, nullptr);
+  AppendMore(e.get(), 2000);  // 4 KiB per synced append: small
+  const engine::Stats small = e->GetStats();
+  EXPECT_GT(small.segments_prepared, 0u);
+  EXPECT_EQ(small.segments_zero_filled, small.segments_prepared);
+  // 200 entries of 1000 bytes per synced append (~200 KiB): large.
+  for (int k = 0; k < 60; ++k) {
+    Append(e.get(), next_, 200, 1, kEntryBytes);
+    next_ += 200;
+  }
+  const engine::Stats large = e->GetStats();
+  EXPECT_GT(large.segments_prepared - small.segments_prepared, 2u);
+  EXPECT_LT(large.segments_zero_filled - small.segments_zero_filled,
+            large.segments_prepared - small.segments_prepared);
+  ExpectEntries(*e, 1, next_ - 1);
+  ASSERT_TRUE(e->Close().ok());
+  e = Open();
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->GetStats().torn_tail_cuts, 0u);
+  ExpectEntries(*e, 1, next_ - 1);
+}
+
 TEST_F(RecycleTest, CloseDeletesFilesThatWaitedForReuse) {
   auto e = Open();
   ASSERT_NE(e, nullptr);

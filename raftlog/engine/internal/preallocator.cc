@@ -73,6 +73,17 @@ uint64_t Preallocator::prepared_fresh() const {
   return prepared_fresh_;
 }
 
+uint64_t Preallocator::zero_filled() const {
+  port::MutexLock lock(&mu_);
+  return zero_filled_;
+}
+
+void Preallocator::NoteSyncedWrite(uint64_t bytes) {
+  // One writer updates it; the preparing thread only reads it.
+  const uint64_t avg = synced_write_bytes_.load(std::memory_order_relaxed);
+  synced_write_bytes_.store(avg - avg / 8 + bytes / 8, std::memory_order_relaxed);
+}
+
 Result<Preallocator::Prepared> Preallocator::Take() {
   port::MutexLock lock(&mu_);
   if (target_ == 0 && ready_.empty()) {
@@ -141,10 +152,15 @@ Result<Preallocator::Prepared> Preallocator::PrepareNext(uint64_t id) {
     // A file that could not be reused is gone (RecycleOne deleted it): make
     // a fresh one instead, and report only that one's failure.
   }
+  const bool zeros =
+      write_zeros_ && synced_write_bytes_.load(std::memory_order_relaxed) < kZeroFillBelowBytes;
   mu_.Unlock();
-  Result<Prepared> p = PrepareOne(id);
+  Result<Prepared> p = PrepareOne(id, zeros);
   mu_.Lock();
-  if (p.ok()) prepared_fresh_++;
+  if (p.ok()) {
+    prepared_fresh_++;
+    if (zeros) zero_filled_++;
+  }
   return p;
 }
 
@@ -198,7 +214,7 @@ Result<Preallocator::Prepared> Preallocator::OpenPrepared(uint64_t id, const std
   return Prepared{id, std::shared_ptr<io::File>(std::move(*file)), path, stale_tail};
 }
 
-Result<Preallocator::Prepared> Preallocator::PrepareOne(uint64_t id) {
+Result<Preallocator::Prepared> Preallocator::PrepareOne(uint64_t id, bool zeros) {
   const std::string path = io::JoinPath(dir_, SegmentFileName(id));
   const std::string tmp = io::JoinPath(dir_, format::layout::SpareTempFileName(id));
   (void)fs_->Remove(tmp);  // a leftover from an interrupted attempt
@@ -210,7 +226,7 @@ Result<Preallocator::Prepared> Preallocator::PrepareOne(uint64_t id) {
     // then write real zeros: fdatasync into written blocks is the fast case.
     s = (*file)->Allocate(0, segment_bytes_);
     static const std::string kZeros(1 << 20, '\0');
-    for (uint64_t off = 0; write_zeros_ && s.ok() && off < segment_bytes_; off += kZeros.size()) {
+    for (uint64_t off = 0; zeros && s.ok() && off < segment_bytes_; off += kZeros.size()) {
       const std::string_view chunk(kZeros.data(),
                                    std::min<uint64_t>(kZeros.size(), segment_bytes_ - off));
       s = (*file)->PWrite(off, std::span<const std::string_view>(&chunk, 1));
