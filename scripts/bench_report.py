@@ -674,9 +674,9 @@ def evaluate_targets(r, strace, perf):
                     "halves. The engine reuses compacted segment files as the next spares "
                     "(`Options::recycled_segments`; their old frames are rejected by the "
                     "per-segment checksum seed), so once the log compacts, as this benchmark "
-                    "does every 256 MiB, spares cost no zeros; `BM_SyncAppendPaired/zeros` "
-                    "measures the same shapes with recycling off. A log that never compacts "
-                    "still writes zeros for every spare.")
+                    "does every 256 MiB, spares cost no zeros, and fresh spares are only "
+                    "reserved (fallocate) once synced appends average 64 KiB or more; "
+                    "`BM_SyncAppendPaired/fresh` measures the same shapes with recycling off.")
         why = ("Below 0.90 at " + "; ".join(details) + "." + zero + " Elsewhere the engine "
                "makes one fdatasync per append of the raw loop's bytes; the remaining cost is "
                "its CPU time per append (framing, XXH3 checksum, index update, the adapter's "
