@@ -40,11 +40,14 @@ std::optional<SealedProblem> ReadEnds(SegmentReader* reader, const format::Segme
     return SealedProblem{record.footer_offset,
                          Strip(footer.status(), reader->Where(record.footer_offset))};
   }
-  if (footer->last_index < record.last_index) {
-    return SealedProblem{record.footer_offset, "the footer's last index " +
-                                                   std::to_string(footer->last_index) +
-                                                   " is below the manifest's " +
-                                                   std::to_string(record.last_index)};
+  if (footer->last_index < record.last_index || footer->frames.empty() ||
+      footer->frames.front().index_delta != 0 || record.last_index < record.base_index) {
+    return SealedProblem{record.footer_offset,
+                         "the footer (last index " + std::to_string(footer->last_index) + ", " +
+                             std::to_string(footer->frames.size()) +
+                             " frames) does not cover the manifest's entries " +
+                             std::to_string(record.base_index) + " .. " +
+                             std::to_string(record.last_index)};
   }
   *out = std::move(*footer);
   return std::nullopt;
@@ -68,38 +71,50 @@ bool SealedScan::lost() const {
                      [](const SealedProblem& p) { return !p.compacted; });
 }
 
-Result<SealedScan> ScanSealedSegment(SegmentReader* reader, const format::SegmentRecord& record,
-                                     const SealedScanOptions& options) {
-  SealedScan scan;
-  scan.last_term = options.min_term;
-  if (reader->size() < record.file_bytes) {
-    scan.problems.push_back({std::nullopt, "truncated: " + std::to_string(reader->size()) +
-                                               " bytes, the manifest says " +
-                                               std::to_string(record.file_bytes)});
-    return scan;
+Result<std::optional<SealedStructureProblem>> CheckSealedStructure(
+    SegmentReader* reader, const format::SegmentRecord& record,
+    std::optional<format::FooterContents>* footer) {
+  using Out = std::optional<SealedStructureProblem>;
+  if (reader->size() < record.file_bytes ||
+      record.file_bytes < format::kSegmentHeaderBytes + format::kTrailerBytes) {
+    return Out(SealedStructureProblem{
+        {std::nullopt, "truncated: " + std::to_string(reader->size()) +
+                           " bytes, the manifest says " + std::to_string(record.file_bytes)}});
   }
   auto header = reader->ReadHeader();
   if (!header.ok()) {
     if (header.status().IsIOError()) return header.status();
-    scan.problems.push_back({0, Strip(header.status(), reader->name())});
-    return scan;
+    return Out(SealedStructureProblem{{0, Strip(header.status(), reader->name())}});
   }
   if (header->segment_id != record.segment_id || header->base_index != record.base_index ||
       header->generation != record.generation) {
-    scan.problems.push_back(
+    return Out(SealedStructureProblem{
         {0, "the header (id " + std::to_string(header->segment_id) + ", base index " +
                 std::to_string(header->base_index) + ", generation " +
                 std::to_string(header->generation) + ") does not match the manifest (id " +
                 std::to_string(record.segment_id) + ", base index " +
                 std::to_string(record.base_index) + ", generation " +
-                std::to_string(record.generation) + ")"});
-    return scan;
+                std::to_string(record.generation) + ")"}});
   }
-  const uint64_t seed = header->seed();
-  if (std::optional<SealedProblem> p = ReadEnds(reader, record, seed, &scan.footer)) {
-    scan.problems.push_back(std::move(*p));
-    if (options.stop_at_loss) return scan;
+  std::optional<format::FooterContents> contents;
+  if (std::optional<SealedProblem> p = ReadEnds(reader, record, header->seed(), &contents)) {
+    return Out(SealedStructureProblem{std::move(*p), /*ends_only=*/true});
   }
+  if (footer != nullptr) *footer = std::move(contents);
+  return Out();
+}
+
+Result<SealedScan> ScanSealedSegment(SegmentReader* reader, const format::SegmentRecord& record,
+                                     const SealedScanOptions& options) {
+  SealedScan scan;
+  scan.last_term = options.min_term;
+  RAFTLOG_ASSIGN_OR_RETURN(std::optional<SealedStructureProblem> structure,
+                           CheckSealedStructure(reader, record, &scan.footer));
+  if (structure.has_value()) {
+    scan.problems.push_back(std::move(structure->problem));
+    if (!structure->ends_only || options.stop_at_loss) return scan;
+  }
+  const uint64_t seed = format::FrameSeed(record.segment_id, record.generation);
   const std::optional<format::FooterContents>& footer = scan.footer;
 
   // Every frame up to the footer. After a bad frame the footer's table says

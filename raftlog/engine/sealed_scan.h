@@ -2,8 +2,9 @@
 // footer, every frame up to the footer), with what is wrong classified by
 // the entries it costs. The raftlog tool's verify (a full check that keeps
 // going after damage) and its entry walker (info, dump: stops at the first
-// loss) both read sealed segments through it; the engine checks the same
-// header, trailer and footer rules when it first reads a sealed segment
+// loss) both read sealed segments through it; the engine checks a sealed
+// segment's size, header, trailer and footer with the same function
+// (CheckSealedStructure) when it first reads the segment
 // (docs/architecture.md §4.7).
 //
 // Thread-compatible (a plain function over a SegmentReader the caller owns).
@@ -74,6 +75,25 @@ struct SealedScan {
   // A problem that is not compacted: acknowledged entries are unreadable.
   bool lost() const;
 };
+
+// The checks of a sealed segment that come before its frames, made by the
+// engine on its first read of the segment (internal::Segment) and by
+// ScanSealedSegment, so that there is one set of them: the file holds at
+// least the manifest's size; the header decodes and matches the record
+// (id, base index, generation); the trailer decodes and points at the
+// manifest's footer offset; the footer frame decodes, its table starts at
+// the base index and it covers the manifest's last index. The first
+// problem found, or nullopt with *footer set (may be null). `ends_only` is
+// set on a problem of the trailer or footer (the frames may still be
+// walked), cleared on one of the size or header (they may not). IOError if
+// reading fails.
+struct SealedStructureProblem {
+  SealedProblem problem;
+  bool ends_only = false;
+};
+Result<std::optional<SealedStructureProblem>> CheckSealedStructure(
+    SegmentReader* reader, const format::SegmentRecord& record,
+    std::optional<format::FooterContents>* footer);
 
 // Scans the sealed segment `record` through `reader` (whose name() names it
 // in messages). IOError if reading fails; everything about the bytes is in

@@ -1,5 +1,8 @@
 #include "raftlog/engine/internal/segment.h"
 
+#include "raftlog/engine/sealed_scan.h"
+#include "raftlog/engine/segment_reader.h"
+
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
@@ -62,45 +65,33 @@ Status Segment::OpenSealed() const {
   std::shared_ptr<io::File> file(std::move(*opened));
   RAFTLOG_ASSIGN_OR_RETURN(uint64_t size, file->Size());
   // The seal truncates the file to file_bytes, but that truncation need not
-  // be durable: a longer file is fine, a shorter one lost data.
-  if (size < record_.file_bytes ||
-      record_.file_bytes < format::kSegmentHeaderBytes + format::kTrailerBytes) {
-    return Status::Corruption(name + ": sealed segment is " + std::to_string(size) +
-                              " bytes, the manifest says " + std::to_string(record_.file_bytes));
+  // be durable: a longer file is fine, a shorter one lost data. The checks
+  // are ScanSealedSegment's own (CheckSealedStructure, sealed_scan.h), made
+  // on the mapping; a file too short to map is judged through pread.
+  std::unique_ptr<io::MappedRegion> mapping;
+  std::unique_ptr<SegmentReader> reader;
+  if (size >= record_.file_bytes &&
+      record_.file_bytes >= format::kSegmentHeaderBytes + format::kTrailerBytes) {
+    RAFTLOG_ASSIGN_OR_RETURN(mapping, file->Map(0, record_.file_bytes));
+    reader = SegmentReader::FromBytes(mapping->bytes(), name);
+  } else {
+    RAFTLOG_ASSIGN_OR_RETURN(reader, SegmentReader::Open(fs_, path_, name));
   }
-  RAFTLOG_ASSIGN_OR_RETURN(std::unique_ptr<io::MappedRegion> mapping,
-                           file->Map(0, record_.file_bytes));
-  const std::string_view bytes = mapping->bytes();
-  RAFTLOG_ASSIGN_OR_RETURN(format::SegmentHeader header,
-                           format::DecodeSegmentHeader(bytes.substr(0, 64), name));
-  if (header.segment_id != record_.segment_id || header.base_index != record_.base_index ||
-      header.generation != record_.generation) {
-    return Status::Corruption(name + ": header (id " + std::to_string(header.segment_id) +
-                              ", base " + std::to_string(header.base_index) +
-                              ") does not match the manifest");
+  RAFTLOG_ASSIGN_OR_RETURN(std::optional<SealedStructureProblem> problem,
+                           CheckSealedStructure(reader.get(), record_, /*footer=*/nullptr));
+  if (problem.has_value()) {
+    const SealedProblem& p = problem->problem;
+    return Status::Corruption((p.offset.has_value() ? Where(*p.offset) : name) + ": " + p.what);
   }
-  RAFTLOG_ASSIGN_OR_RETURN(format::Trailer trailer,
-                           format::DecodeTrailer(bytes.substr(bytes.size() - format::kTrailerBytes),
-                                                 seed_, bytes.size(), name));
-  if (trailer.footer_offset != record_.footer_offset) {
-    return Status::Corruption(name + ": trailer points to offset " +
-                              std::to_string(trailer.footer_offset) + ", the manifest to " +
-                              std::to_string(record_.footer_offset));
-  }
+  // Checked: the view of the footer over the mapping. (Only a file too short
+  // to map goes through pread, and CheckSealedStructure refuses it.)
+  if (mapping == nullptr) return Status::Corruption(name + ": sealed segment is too short");
   const std::string where = Where(record_.footer_offset);
+  const std::string_view bytes = mapping->bytes();
   RAFTLOG_ASSIGN_OR_RETURN(format::FrameView footer_frame,
                            format::DecodeFrame(bytes.substr(record_.footer_offset), seed_, where));
-  if (footer_frame.header.type != format::FrameType::kFooter) {
-    return Status::Corruption(where + ": expected the footer frame");
-  }
   RAFTLOG_ASSIGN_OR_RETURN(format::FooterView footer,
                            format::FooterView::Parse(footer_frame.payload, where));
-  if (footer.last_index() < record_.last_index || footer.frame_count() == 0 ||
-      footer.frame(0).index_delta != 0 || record_.last_index < record_.base_index) {
-    return Status::Corruption(
-        where + ": footer (last index " + std::to_string(footer.last_index()) +
-        ") does not cover the manifest's last index " + std::to_string(record_.last_index));
-  }
   file_ = std::move(file);
   AdoptMapping(std::move(mapping));
   footer_ = footer;
