@@ -172,14 +172,14 @@ Result<BackupSummary> Attempt(io::FileSystem* fs, const BackupOptions& opt, cons
   // 3. The segments that metadata lists.
   BackupSummary summary;
   for (const format::SegmentRecord& r : meta.segments) {
-    const std::string from = src->SegmentPath(r.segment_id);
-    const std::string to = copy->SegmentPath(r.segment_id);
+    const std::string from = src->SegmentPath(r);
+    const std::string to = copy->SegmentPath(r);
     if (!fs->Exists(from)) {
       *retry = true;
       return Status::NotFound(from + ": removed while being copied (the log was compacted)");
     }
     RAFTLOG_ASSIGN_OR_RETURN(auto reader,
-                             engine::SegmentReader::Open(fs, from, SegmentFileName(r.segment_id)));
+                             engine::SegmentReader::Open(fs, from, format::SegmentRecordFileName(r)));
     RAFTLOG_ASSIGN_OR_RETURN(auto in, fs->Open(from, io::OpenMode::kReadOnly));
     RAFTLOG_ASSIGN_OR_RETURN(const uint64_t size, in->Size());
     uint64_t len = size;

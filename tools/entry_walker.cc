@@ -165,7 +165,7 @@ Status EntryWalker::Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* vis
   for (size_t k = 0; k < meta_->segments.size(); ++k) {
     const format::SegmentRecord& record = meta_->segments[k];
     const bool sealed = record.state == format::SegmentState::kSealed;
-    const std::string rel = SegmentRelPath(record.segment_id);
+    const std::string rel = format::SegmentRecordRelPath(record);
     result->at_file = rel;
     result->at_offset.reset();
     if (!sealed && k + 1 != meta_->segments.size()) {
@@ -186,7 +186,7 @@ Status EntryWalker::Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* vis
     // A sealed segment wholly before the range: nothing to read.
     if (seek && sealed && record.last_index < from) continue;
 
-    const std::string path = dir_->SegmentPath(record.segment_id);
+    const std::string path = dir_->SegmentPath(record);
     // The active segment is named as the engine names it, so that its
     // refusals read the same.
     auto opened = SegmentReader::Open(dir_->fs(), path,

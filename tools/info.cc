@@ -221,7 +221,7 @@ int RunInfo(const InfoOptions& opt) {
     SegmentStats& s = visitor.segments[r.segment_id];
     if (!s.scanned) {
       // Not reached by the walk (it stopped early): just the file's size.
-      auto f = fs->Open(dir.SegmentPath(r.segment_id), io::OpenMode::kReadOnly);
+      auto f = fs->Open(dir.SegmentPath(r), io::OpenMode::kReadOnly);
       if (f.ok()) s.file_bytes = (*f)->Size().value_or(0);
     }
     file_bytes += s.file_bytes;
@@ -288,7 +288,9 @@ int RunInfo(const InfoOptions& opt) {
       const SegmentStats& s = visitor.segments[r.segment_id];
       const bool is_sealed = r.state == format::SegmentState::kSealed;
       Json seg{{"id", r.segment_id},
-               {"file", SegmentRelPath(r.segment_id)},
+               {"file", format::SegmentRecordRelPath(r)},
+               {"form", r.compressed() ? "compressed" : "raw"},
+               {"raw_file_bytes", r.compressed() ? r.raw_file_bytes : s.file_bytes},
                {"state", StateName(r.state)},
                {"first_index", r.base_index},
                {"last_index",
@@ -403,20 +405,25 @@ int RunInfo(const InfoOptions& opt) {
                         " sealed, " + std::to_string(meta.segments.size() - sealed) + " active), " +
                         HumanBytes(file_bytes) + " on disk");
     if (!meta.segments.empty()) {
-      out.Line("  id                state   first        last         frames    file       used");
+      out.Line(
+          "  id                state   first        last         frames    file       used       "
+          "form");
     }
     for (const format::SegmentRecord& r : meta.segments) {
       const SegmentStats& s = visitor.segments[r.segment_id];
       const bool is_sealed = r.state == format::SegmentState::kSealed;
       const uint64_t seg_last =
           is_sealed ? r.last_index : (s.has_entries ? s.last_index : r.base_index - 1);
+      // A compressed segment's ratio is against the raw file it replaced.
+      const std::string form =
+          r.compressed() ? "zstd " + Fixed(Ratio(r.raw_file_bytes, r.file_bytes), 2) + "x" : "raw";
       char buf[256];
-      std::snprintf(buf, sizeof(buf), "  %016llx  %-6s  %-11llu  %-11llu  %-8llu  %-9s  %s",
+      std::snprintf(buf, sizeof(buf), "  %016llx  %-6s  %-11llu  %-11llu  %-8llu  %-9s  %-9s  %s",
                     static_cast<unsigned long long>(r.segment_id), StateName(r.state).c_str(),
                     static_cast<unsigned long long>(r.base_index),
                     static_cast<unsigned long long>(seg_last),
                     static_cast<unsigned long long>(s.frames), HumanBytes(s.file_bytes).c_str(),
-                    s.scanned ? HumanBytes(s.frame_bytes).c_str() : "-");
+                    s.scanned ? HumanBytes(s.frame_bytes).c_str() : "-", form.c_str());
       out.Line(buf);
     }
     row("bytes", HumanBytes(file_bytes) + " in segment files, " + HumanBytes(visitor.frame_bytes) +

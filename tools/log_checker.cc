@@ -207,6 +207,11 @@ void LogChecker::CheckSegments() {
       summary_.segments++;
       if (record.state == format::SegmentState::kSealed) {
         summary_.sealed_segments++;
+        if (record.compressed()) {
+          summary_.compressed_segments++;
+          summary_.compressed_bytes += record.file_bytes;
+          summary_.compressed_raw_bytes += record.raw_file_bytes;
+        }
         CheckSealed(record);
       } else {
         CheckActive(record);
@@ -224,6 +229,10 @@ void LogChecker::CheckSegments() {
 
 std::string LogChecker::SegmentPath(uint64_t id) const {
   return io::JoinPath(io::JoinPath(dir_, kSegmentsDir), SegmentFileName(id));
+}
+
+std::string LogChecker::SegmentPath(const format::SegmentRecord& record) const {
+  return io::JoinPath(io::JoinPath(dir_, kSegmentsDir), format::SegmentRecordFileName(record));
 }
 
 std::vector<format::SegmentRecord> LogChecker::RecordsFromFiles(
@@ -261,10 +270,10 @@ Status LogChecker::CheckPayload(const format::FrameView& frame, uint64_t cap_ind
 }
 
 void LogChecker::CheckSealed(const format::SegmentRecord& record) {
-  const std::string rel = SegmentRelPath(record.segment_id);
+  const std::string rel = format::SegmentRecordRelPath(record);
   const std::string range =
       "entries " + std::to_string(record.base_index) + " .. " + std::to_string(record.last_index);
-  auto opened = engine::SegmentReader::Open(fs_, SegmentPath(record.segment_id), rel);
+  auto opened = engine::SegmentReader::Open(fs_, SegmentPath(record), rel);
   if (!opened.ok() && opened.status().IsNotFound() &&
       ChangedSince(record.segment_id, /*was_listed=*/true, /*was_sealed=*/true)) {
     prev_last_index_ = record.last_index;

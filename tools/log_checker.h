@@ -55,6 +55,10 @@ struct CheckSummary {
   bool metadata_read = false;  // meta.mdb could be read
   uint64_t segments = 0;       // listed in the manifest
   uint64_t sealed_segments = 0;
+  // Of those, rewritten compressed: their bytes, and the raw files' they replaced.
+  uint64_t compressed_segments = 0;
+  uint64_t compressed_bytes = 0;
+  uint64_t compressed_raw_bytes = 0;
   uint64_t spare_segments = 0;  // prepared, all-zero, unlisted
   uint64_t frames = 0;          // entries frames decoded
   uint64_t entries = 0;         // live entries (first_index .. last_index) seen
@@ -100,6 +104,7 @@ class LogChecker {
   // manifest cannot be read.
   std::vector<format::SegmentRecord> RecordsFromFiles(const std::vector<std::string>& names);
   std::string SegmentPath(uint64_t id) const;
+  std::string SegmentPath(const format::SegmentRecord& record) const;
   void CheckSnapshots();
   void CheckTogether();
   void ReportEngineVerdict();

@@ -42,7 +42,10 @@ void LogChecker::CheckUnlisted(const std::vector<std::string>& names,
   // What each file is, decided once for verify and the engine's open
   // (engine/dir_scan.h); what follows is verify's report of it.
   engine::DirScanInput input;
-  for (const format::SegmentRecord& r : checked) input.listed.insert(r.segment_id);
+  for (const format::SegmentRecord& r : checked) {
+    input.listed.insert(r.segment_id);
+    if (r.compressed()) input.compressed[r.segment_id] = r.generation;
+  }
   if (meta_.has_value()) input.next_segment_id = meta_->next_segment_id;
   // The log directory itself: the leftover of an interrupted creation.
   // (Repair's side files and files of the operator's are not the log's.)
@@ -63,6 +66,13 @@ void LogChecker::CheckUnlisted(const std::vector<std::string>& names,
     // A writer's progress since the manifest was read: a segment it listed
     // since, or a file it was preparing and has renamed or removed since.
     if (!fs_->Exists(io::JoinPath(dir_, rel))) continue;
+    // A compression's leftover: a rewrite the manifest does not list, or
+    // the raw file of a segment it lists compressed.
+    if (format::layout::ParseCompressedSegmentFileName(name).has_value() ||
+        (entry.segment_id.has_value() && input.compressed.count(*entry.segment_id) != 0)) {
+      findings_.Add(Severity::kWarning, rel, std::nullopt, entry.reason, std::string(kStrayHint));
+      continue;
+    }
     if (!entry.segment_id.has_value()) {
       const bool tmp = entry.kind == engine::DirEntryKind::kInterruptedSpare;
       if (tmp && BeingWritten(io::JoinPath(dir_, rel))) continue;

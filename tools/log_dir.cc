@@ -13,6 +13,10 @@ std::string LogDir::SegmentPath(uint64_t id) const {
   return io::JoinPath(io::JoinPath(dir_, kSegmentsDir), SegmentFileName(id));
 }
 
+std::string LogDir::SegmentPath(const format::SegmentRecord& record) const {
+  return io::JoinPath(io::JoinPath(dir_, kSegmentsDir), format::SegmentRecordFileName(record));
+}
+
 Status LogDir::CheckIsLogDir(io::FileSystem* fs, const std::string& dir) {
   auto is_dir = fs->IsDirectory(dir);
   if (!is_dir.ok()) {

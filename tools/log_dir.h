@@ -93,6 +93,8 @@ class LogDir {
   const std::string& dir() const { return dir_; }
   std::string Path(std::string_view rel) const { return io::JoinPath(dir_, rel); }
   std::string SegmentPath(uint64_t id) const;
+  // The file `record` names (a compressed segment's name has its generation).
+  std::string SegmentPath(const format::SegmentRecord& record) const;
   const engine::MetaStore& meta() const { return *meta_; }
 
  private:

@@ -61,7 +61,19 @@ DirEntry ClassifySegmentsEntry(std::string_view name, const DirScanInput& input)
   e.in_segments = true;
   const std::optional<uint64_t> id = layout::ParseSegmentFileName(name);
   e.segment_id = id;
-  if (!id.has_value()) {
+  if (const auto rewrite = layout::ParseCompressedSegmentFileName(name); rewrite.has_value()) {
+    e.segment_id = rewrite->id;
+    const auto it = input.compressed.find(rewrite->id);
+    if (it != input.compressed.end() && it->second == rewrite->generation) {
+      e.kind = DirEntryKind::kListedSegment;
+      e.reason = "a segment of the manifest, compressed";
+    } else {
+      e.kind = DirEntryKind::kStraySegment;
+      e.reason =
+          "a compressed rewrite of a segment that the manifest does not list: left by an "
+          "interrupted compression";
+    }
+  } else if (!id.has_value()) {
     if (layout::IsTempName(name)) {
       e.kind = DirEntryKind::kInterruptedSpare;
       e.reason = "a segment file whose preparation was interrupted before its rename";
@@ -69,6 +81,11 @@ DirEntry ClassifySegmentsEntry(std::string_view name, const DirScanInput& input)
       e.kind = DirEntryKind::kForeign;
       e.reason = "not a segment file name";
     }
+  } else if (input.compressed.count(*id) != 0) {
+    e.kind = DirEntryKind::kStraySegment;
+    e.reason =
+        "the raw file of a segment the manifest lists compressed: left by a compression whose "
+        "removal of it was interrupted";
   } else if (input.listed.count(*id) != 0) {
     e.kind = DirEntryKind::kListedSegment;
     e.reason = "a segment of the manifest";
@@ -110,14 +127,18 @@ Result<std::vector<DirEntry>> ClassifyLogDirectory(io::FileSystem* fs, const std
   std::set<uint64_t> present;
   for (const std::string& name : names) {
     DirEntry e = ClassifySegmentsEntry(name, input);
-    if (e.segment_id.has_value()) present.insert(*e.segment_id);
+    if (e.kind == DirEntryKind::kListedSegment) present.insert(*e.segment_id);
     if (e.kind != DirEntryKind::kListedSegment) e.size = size_of(io::JoinPath(segments, name));
     out.push_back(std::move(e));
   }
   for (uint64_t id : input.listed) {
     if (present.count(id) != 0) continue;
     DirEntry e;
-    e.name = layout::SegmentRelPath(id);
+    const auto it = input.compressed.find(id);
+    e.name = it == input.compressed.end()
+                 ? layout::SegmentRelPath(id)
+                 : std::string(layout::kSegmentsDir) + "/" +
+                       layout::CompressedSegmentFileName(id, it->second);
     e.kind = DirEntryKind::kMissingSegment;
     e.in_segments = true;
     e.reason = "the manifest lists this segment, but its file is not there";

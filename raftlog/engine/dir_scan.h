@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -49,7 +50,10 @@ enum class DirEntryKind : uint8_t {
   kSpareSegment,
   // "<id>.seg" with an id below log/next_segment_id that the manifest does
   // not list: left by a compaction or truncation whose removal was
-  // interrupted, or a segment dropped on open.
+  // interrupted, or a segment dropped on open. Also the raw "<id>.seg" of a
+  // segment the manifest lists compressed, and a compressed rewrite
+  // "<id>-<generation>.zseg" the manifest does not list (an interrupted
+  // compression, either side of its commit).
   kStraySegment,
   // "<name>.tmp": a spare segment whose preparation was interrupted before
   // its rename.
@@ -81,6 +85,9 @@ struct DirEntry {
 struct DirScanInput {
   // The segments the manifest lists (the engine: those it loaded).
   std::set<uint64_t> listed;
+  // Of those, the ones listed compressed, with their generation: their file
+  // is "<id>-<generation>.zseg", not "<id>.seg".
+  std::map<uint64_t, uint64_t> compressed;
   // log/next_segment_id; nullopt if unknown (the manifest is unreadable:
   // any unlisted segment name may then be a spare).
   std::optional<uint64_t> next_segment_id;

@@ -99,6 +99,32 @@ struct AppendOptions {
 // Keys are the caller's; the engine stores them under "state/".
 using StateUpdates = std::vector<std::pair<std::string, std::string>>;
 
+// LogEngine::CompressSegment's choices (docs/operations.md, "Cold segments").
+struct CompressSegmentOptions {
+  // zstd level of the rewritten frames (bench/cold_bench.cc measures them).
+  int level = 3;
+  // Raw payload per compressed frame: consecutive entries of one term are
+  // grouped up to this many bytes (one entry may exceed it), so a read of one
+  // entry decompresses at most about this much.
+  uint32_t frame_input_bytes = 64u << 10;
+  // The rewrite is kept only if the new file is at most this fraction of the
+  // raw file's size; otherwise the segment stays raw.
+  double max_ratio = 0.8;
+};
+
+struct CompressSegmentResult {
+  enum class Outcome {
+    kCompressed,         // the manifest now lists the compressed file
+    kNotWorthIt,         // compressed > max_ratio x raw: the segment stays raw
+    kAlreadyCompressed,  // nothing to do
+    kChanged,            // compacted or truncated meanwhile: nothing done
+  };
+  Outcome outcome = Outcome::kChanged;
+  uint64_t segment_id = 0;
+  uint64_t raw_bytes = 0;         // the raw file's size
+  uint64_t compressed_bytes = 0;  // the rewritten file's size (0 if none was written)
+};
+
 class LogEngine {
  public:
   // Opens the log in `dir`, creating it if missing (Options::create_if_missing)
@@ -202,6 +228,29 @@ class LogEngine {
   // durability point).
   Status Sync();
 
+  // --- cold segments (log_engine_compress.cc) -----------------------------------
+
+  // The manifest entries of the live segments, in index order (the active
+  // one last, its last index a hint).
+  std::vector<format::SegmentRecord> SegmentRecords() const;
+
+  // Rewrites the sealed segment `segment_id` with zstd-compressed frames:
+  // reads and checks every frame of it, writes <id>-<generation>.zseg under a
+  // new generation (its own checksum seed) with a footer and trailer like any
+  // sealed segment, reads it back fully, fdatasyncs it and its directory,
+  // then lists it in place of the raw file in one LMDB transaction and
+  // removes the raw file. Entries keep their indexes and terms. Readers are
+  // never blocked for the rewrite (only for the swap) and payloads they hold
+  // stay valid (the raw file's mapping lives while they do). A crash at any
+  // step leaves either file listed and the other a stray that open removes.
+  // Runs on the caller's thread; the writer lock is held only to reserve the
+  // generation and for the swap, never while compressing.
+  // Errors: NotFound (no such live segment), InvalidArgument (active segment,
+  // read-only engine), Corruption (the segment's bytes are damaged; nothing
+  // is written), IOError; FailedPrecondition after an earlier write failure.
+  Result<CompressSegmentResult> CompressSegment(uint64_t segment_id,
+                                                const CompressSegmentOptions& options = {});
+
  private:
   struct PendingFrames;
   LogEngine(std::string dir, const Options& options);
@@ -236,6 +285,15 @@ class LogEngine {
   // index within the live segments.
   uint64_t TermFromRuns(uint64_t index) const;
   Status RemoveStrayFiles(const std::vector<format::SegmentRecord>& records);
+
+  // CompressSegment's steps (log_engine_compress.cc). Reserve: checks the
+  // segment and takes a new generation (*record gets its current entry).
+  Status ReserveCompression(uint64_t segment_id, format::SegmentRecord* record,
+                            uint64_t* generation, bool* already_compressed);
+  // Lists `compressed` in place of `raw` if the manifest still holds `raw`
+  // unchanged (*swapped false otherwise), then removes the raw file.
+  Status SwapCompressed(const format::SegmentRecord& raw, const format::SegmentRecord& compressed,
+                        bool* swapped);
 
   // Writer helpers. REQUIRES: write_mu_ held (annotations on the definitions).
   Status CheckWritable() const;

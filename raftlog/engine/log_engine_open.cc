@@ -267,7 +267,7 @@ Status LogEngine::OpenSealed(const format::SegmentRecord& record) NO_THREAD_SAFE
   // Nothing is read from the file here: the manifest entry has what open
   // needs (range, term runs), and the segment opens itself, checking its
   // footer, when first read. Open time so does not grow with the log.
-  const std::string name = internal::SegmentFileName(record.segment_id);
+  const std::string name = format::SegmentRecordFileName(record);
   auto segment = Segment::NewSealedLazy(record, fs_, io::JoinPath(segments_dir_, name), name,
                                         options_.read_only);
   std::vector<format::TermRun> runs = record.term_runs;

@@ -153,6 +153,7 @@ Stats LogEngine::GetStats() const {
       if (seg->sealed()) {
         st.sealed_segments++;
         st.segment_file_bytes += seg->record().file_bytes;
+        if (seg->record().compressed()) st.compressed_segments++;
       } else {
         st.segment_file_bytes += seg->bytes().size();  // its size when it was made
       }
@@ -172,6 +173,7 @@ Stats LogEngine::GetStats() const {
   st.meta_commits = c.meta_commits;
   st.segment_rolls = c.segment_rolls;
   st.suffix_truncations = c.suffix_truncations;
+  st.segments_compressed = c.segments_compressed;
   st.frame_cache_hits = cache_->hits();
   st.frame_cache_misses = cache_->misses();
   st.open_segments_from_footer = c.open_segments_from_footer;

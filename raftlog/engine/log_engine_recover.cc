@@ -294,7 +294,10 @@ Status LogEngine::RemoveStrayFiles(const std::vector<format::SegmentRecord>& rec
   // What each file is, decided once for the engine and `raftlog verify`
   // (dir_scan.h); this is the engine's policy on it.
   DirScanInput input;
-  for (const format::SegmentRecord& record : records) input.listed.insert(record.segment_id);
+  for (const format::SegmentRecord& record : records) {
+    input.listed.insert(record.segment_id);
+    if (record.compressed()) input.compressed[record.segment_id] = record.generation;
+  }
   input.next_segment_id = next_segment_id_;
   RAFTLOG_ASSIGN_OR_RETURN(std::vector<DirEntry> entries,
                            ClassifyLogDirectory(fs_, dir_, input));
@@ -306,7 +309,7 @@ Status LogEngine::RemoveStrayFiles(const std::vector<format::SegmentRecord>& rec
       if (record.segment_id != *e.segment_id || record.state != format::SegmentState::kSealed) {
         continue;
       }
-      return Status::Corruption(io::JoinPath(segments_dir_, internal::SegmentFileName(record.segment_id)) +
+      return Status::Corruption(io::JoinPath(segments_dir_, format::SegmentRecordFileName(record)) +
                                 ": sealed segment listed in the manifest is missing (entries " +
                                 std::to_string(record.base_index) + " to " +
                                 std::to_string(record.last_index) + ")");
@@ -320,9 +323,11 @@ Status LogEngine::RemoveStrayFiles(const std::vector<format::SegmentRecord>& rec
     // top are the operator's).
     if (!e.in_segments || e.kind == DirEntryKind::kMissingSegment) continue;
     const std::string path = io::JoinPath(dir_, e.name);
+    // By name, not id: a compressed segment's raw <id>.seg is not its file.
     if (e.kind == DirEntryKind::kListedSegment &&
-        std::any_of(segments_.begin(), segments_.end(),
-                    [&](const auto& s) { return s->id() == *e.segment_id; })) {
+        std::any_of(segments_.begin(), segments_.end(), [&](const auto& s) {
+          return e.name == std::string(kSegmentsDir) + "/" + s->file_name();
+        })) {
       continue;
     }
     if (e.kind == DirEntryKind::kSpareSegment && !options_.read_only &&

@@ -15,6 +15,7 @@ struct Stats {
   uint64_t segments = 0;  // live segments (sealed + active)
   uint64_t sealed_segments = 0;
   uint64_t segment_file_bytes = 0;  // bytes of live segment files on disk
+  uint64_t compressed_segments = 0;  // live segments rewritten compressed (CompressSegment)
   uint64_t term_runs = 0;           // in-memory (first index, term) runs
   // Heap bytes of the in-memory index (frame tables of the active segment,
   // verification bits, term runs), the figure behind "bytes per live entry".
@@ -31,6 +32,7 @@ struct Stats {
   uint64_t meta_commits = 0;       // LMDB transactions
   uint64_t segment_rolls = 0;
   uint64_t suffix_truncations = 0;
+  uint64_t segments_compressed = 0;  // CompressSegment rewrites listed by this process
 
   // Since open: the read path.
   uint64_t frame_cache_hits = 0;

@@ -52,6 +52,22 @@ std::string SegmentRelPath(uint64_t id) {
   return std::string(kSegmentsDir) + "/" + SegmentFileName(id);
 }
 
+std::string CompressedSegmentFileName(uint64_t id, uint64_t generation) {
+  return FormatHexId(id) + "-" + FormatHexId(generation) + std::string(kCompressedSegmentSuffix);
+}
+
+std::optional<CompressedSegmentName> ParseCompressedSegmentFileName(std::string_view name) {
+  constexpr size_t kStem = 2 * kHexIdDigits + 1;  // "<id>-<generation>"
+  if (name.size() != kStem + kCompressedSegmentSuffix.size() || name[kHexIdDigits] != '-' ||
+      name.substr(kStem) != kCompressedSegmentSuffix) {
+    return std::nullopt;
+  }
+  const std::optional<uint64_t> id = ParseHexId(name.substr(0, kHexIdDigits));
+  const std::optional<uint64_t> generation = ParseHexId(name.substr(kHexIdDigits + 1, kHexIdDigits));
+  if (!id || !generation) return std::nullopt;
+  return CompressedSegmentName{*id, *generation};
+}
+
 std::string SpareTempFileName(uint64_t id) { return SegmentFileName(id) + std::string(kTempSuffix); }
 
 bool IsTempName(std::string_view name) {

@@ -9,6 +9,8 @@
 //   <dir>/meta.mdb, meta.mdb-lock     LMDB: format, log/…, seg/<id>, state/…
 //   <dir>/creating.tmp/               a new log's metadata before it is renamed
 //   <dir>/segments/<id>.seg           segments; spares are prepared as <id>.seg.tmp
+//   <dir>/segments/<id>-<gen>.zseg    a sealed segment rewritten compressed, under a
+//                                     new generation (LogEngine::CompressSegment)
 //   <dir>/snapshots/<term>-<index>.snap   snapshots; written as <name>.tmp
 //   <dir>/repair-<UTC time>-<id>.seg.cut  bytes raftlog repair cut from a segment
 //
@@ -44,6 +46,7 @@ inline constexpr std::string_view kSnapshotsDir = "snapshots";
 inline constexpr std::string_view kTempSuffix = ".tmp";
 
 inline constexpr std::string_view kSegmentSuffix = ".seg";
+inline constexpr std::string_view kCompressedSegmentSuffix = ".zseg";
 inline constexpr std::string_view kSnapshotSuffix = ".snap";
 
 // Entries an interrupted creation of a log (before meta.mdb was renamed into
@@ -69,6 +72,18 @@ std::optional<uint64_t> ParseSegmentFileName(std::string_view name);
 // "segments/<id>.seg": how a segment is named relative to the log directory
 // (in the tool's findings and messages).
 std::string SegmentRelPath(uint64_t id);
+// "<id>-<generation>.zseg": a sealed segment rewritten with compressed
+// frames under a new generation. The generation is in the name so that the
+// rewritten file never has the name of the file it replaces, nor of an
+// earlier attempt's leftover of another generation.
+std::string CompressedSegmentFileName(uint64_t id, uint64_t generation);
+struct CompressedSegmentName {
+  uint64_t id = 0;
+  uint64_t generation = 0;
+};
+// The id and generation of a name CompressedSegmentFileName made; nullopt for
+// any other name.
+std::optional<CompressedSegmentName> ParseCompressedSegmentFileName(std::string_view name);
 // "<id>.seg.tmp": a spare segment while it is being prepared.
 std::string SpareTempFileName(uint64_t id);
 // True for names that end in ".tmp" (a spare or snapshot being written).

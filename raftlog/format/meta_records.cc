@@ -179,7 +179,8 @@ Result<SnapshotMetaRecord> DecodeSnapshotMeta(std::string_view bytes) {
 
 std::string EncodeSegmentRecord(const SegmentRecord& record) {
   std::string out;
-  out.push_back(static_cast<char>(kMetaRecordVersion));
+  out.push_back(static_cast<char>(record.compressed() ? kCompressedSegmentRecordVersion
+                                                      : kMetaRecordVersion));
   PutVarint64(&out, record.segment_id);
   PutVarint64(&out, record.base_index);
   PutVarint64(&out, record.generation);
@@ -192,6 +193,10 @@ std::string EncodeSegmentRecord(const SegmentRecord& record) {
     PutVarint64(&out, run.first_index);
     PutVarint64(&out, run.term);
   }
+  if (record.compressed()) {
+    out.push_back(static_cast<char>(record.form));
+    PutVarint64(&out, record.raw_file_bytes);
+  }
   PutChecksum(&out, kSegmentRecordSeed);
   return out;
 }
@@ -199,7 +204,8 @@ std::string EncodeSegmentRecord(const SegmentRecord& record) {
 Result<SegmentRecord> DecodeSegmentRecord(std::string_view bytes) {
   ByteReader r(bytes, kSegmentRecordWhat);
   uint8_t version = 0;
-  RAFTLOG_RETURN_IF_ERROR(ReadVersion(&r, kSegmentRecordWhat, &version));
+  RAFTLOG_RETURN_IF_ERROR(
+      ReadVersion(&r, kSegmentRecordWhat, &version, kCompressedSegmentRecordVersion));
   SegmentRecord rec;
   RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("segment_id", &rec.segment_id));
   RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("base_index", &rec.base_index));
@@ -234,8 +240,33 @@ Result<SegmentRecord> DecodeSegmentRecord(std::string_view bytes) {
       return r.Error("term runs", "are not increasing at run " + std::to_string(k));
     }
   }
+  if (version >= kCompressedSegmentRecordVersion) {
+    // Version 3 exists for compressed segments only: a raw segment is
+    // written in version 2, so the form here is always kCompressed.
+    uint8_t form = 0;
+    RAFTLOG_RETURN_IF_ERROR(r.ReadFixed8("form", &form));
+    if (form != static_cast<uint8_t>(SegmentForm::kCompressed)) {
+      return r.Error("form", "has the value " + std::to_string(form) +
+                                 " (version 3 is written for compressed segments only, form 1)");
+    }
+    rec.form = SegmentForm::kCompressed;
+    RAFTLOG_RETURN_IF_ERROR(r.ReadVarint64("raw_file_bytes", &rec.raw_file_bytes));
+    if (rec.state != SegmentState::kSealed) {
+      return r.Error("form", "says compressed, but the segment is not sealed");
+    }
+  }
   RAFTLOG_RETURN_IF_ERROR(FinishRecord(&r, bytes, version, kSegmentRecordSeed, kSegmentRecordWhat));
   return rec;
+}
+
+std::string SegmentRecordFileName(const SegmentRecord& record) {
+  return record.compressed()
+             ? layout::CompressedSegmentFileName(record.segment_id, record.generation)
+             : layout::SegmentFileName(record.segment_id);
+}
+
+std::string SegmentRecordRelPath(const SegmentRecord& record) {
+  return std::string(layout::kSegmentsDir) + "/" + SegmentRecordFileName(record);
 }
 
 std::string EncodeLogStart(const LogStartRecord& start) {

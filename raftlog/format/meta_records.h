@@ -90,6 +90,19 @@ enum class SegmentState : uint8_t {
   kSealed = 2,  // has a footer; last_index and footer_offset are final
 };
 
+// How a sealed segment's file was written.
+enum class SegmentForm : uint8_t {
+  kRaw = 0,         // as the writer appended it: <id>.seg
+  kCompressed = 1,  // rewritten with zstd-compressed frames: <id>-<generation>.zseg
+};
+
+// The version a SegmentRecord of a compressed segment is written in (fields
+// 9 and 10 of docs/format.md §10: form and raw file bytes). Records of raw segments stay version 2,
+// so a log that was never compressed is still read by earlier versions, and
+// one that was is refused by them with NotSupported (they would look for the
+// wrong file).
+inline constexpr uint8_t kCompressedSegmentRecordVersion = 3;
+
 // One entry of the segment manifest: LMDB's list of live segments is the
 // source of truth; segment files not listed are removed on open.
 struct SegmentRecord {
@@ -103,15 +116,28 @@ struct SegmentRecord {
   // Sealed only: the terms of [base_index, last_index] as runs, so that a log
   // opens without reading its sealed segments' footers.
   std::vector<TermRun> term_runs;
+  // Sealed only: kCompressed once LogEngine::CompressSegment rewrote the file
+  // (its generation is then the rewrite's, and raw_file_bytes the size of the
+  // raw file it replaced, for the ratio).
+  SegmentForm form = SegmentForm::kRaw;
+  uint64_t raw_file_bytes = 0;
+  bool compressed() const { return form == SegmentForm::kCompressed; }
   friend bool operator==(const SegmentRecord&, const SegmentRecord&) = default;
 };
 // version, segment_id, base_index, generation, state (one byte), last_index,
-// footer_offset, file_bytes, term runs (optional in version 1), checksum.
-// Decoding rejects an unknown state; it does not
-// interpret the sealed-only fields of an active record (the engine may keep
-// a hint there).
+// footer_offset, file_bytes, term runs (optional in version 1), then in
+// version 3 only (compressed segments) form (one byte, 1) and raw_file_bytes,
+// then the checksum. Decoding rejects an unknown state or form, and a
+// compressed record that is not sealed; it does not interpret the
+// sealed-only fields of an active record (the engine may keep a hint there).
 std::string EncodeSegmentRecord(const SegmentRecord& record);
 Result<SegmentRecord> DecodeSegmentRecord(std::string_view bytes);
+
+// The name of the file a record describes, in the segments directory:
+// "<id>.seg", or "<id>-<generation>.zseg" for a compressed segment.
+std::string SegmentRecordFileName(const SegmentRecord& record);
+// "segments/" and that name: how the tool names the file in its findings.
+std::string SegmentRecordRelPath(const SegmentRecord& record);
 
 // log/start: the log's first index and the term of the entry before it.
 struct LogStartRecord {

@@ -35,6 +35,21 @@ TEST(LayoutTest, SegmentNamesRoundTripAndRejectEverythingElse) {
   EXPECT_FALSE(IsTempName(SegmentFileName(3)));
 }
 
+TEST(LayoutTest, CompressedSegmentNamesCarryTheGeneration) {
+  EXPECT_EQ(CompressedSegmentFileName(0xa1, 3), "00000000000000a1-0000000000000003.zseg");
+  auto parsed = ParseCompressedSegmentFileName(CompressedSegmentFileName(0x1234, 0x77));
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->id, 0x1234u);
+  EXPECT_EQ(parsed->generation, 0x77u);
+  for (const char* bad : {"00000000000000a1.seg", "00000000000000a1-0000000000000003.seg",
+                          "00000000000000a1_0000000000000003.zseg", "a1-3.zseg",
+                          "00000000000000a1-000000000000000G.zseg",
+                          "00000000000000a1-0000000000000003.zseg.tmp"}) {
+    EXPECT_FALSE(ParseCompressedSegmentFileName(bad).has_value()) << bad;
+  }
+  EXPECT_FALSE(ParseSegmentFileName(CompressedSegmentFileName(1, 2)).has_value());
+}
+
 TEST(LayoutTest, SnapshotNamesSortByTermThenIndexAndParseOnlyTheirOwn) {
   EXPECT_EQ(SnapshotFileName(2, 5), "0000000000000002-0000000000000005.snap");
   auto parsed = ParseSnapshotFileName(SnapshotFileName(7, 0x99));

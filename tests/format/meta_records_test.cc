@@ -132,6 +132,48 @@ TEST(MetaRecordsTest, SegmentRecordRoundTrip) {
   }
 }
 
+// A compressed segment's record is version 3 with form and raw size; a raw
+// one stays version 2, so that logs never compressed keep their encoding.
+TEST(MetaRecordsTest, CompressedSegmentRecordIsVersion3AndRoundTrips) {
+  EXPECT_EQ(EncodeSegmentRecord(SampleSealed())[0], 2);
+  SegmentRecord c = SampleSealed();
+  c.form = SegmentForm::kCompressed;
+  c.raw_file_bytes = 67108864;
+  c.file_bytes = 9000000;
+  const std::string bytes = EncodeSegmentRecord(c);
+  EXPECT_EQ(bytes[0], kCompressedSegmentRecordVersion);
+  auto decoded = DecodeSegmentRecord(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(*decoded, c);
+  EXPECT_EQ(SegmentRecordFileName(c), "00000000000000a1-0000000000000003.zseg");
+  EXPECT_EQ(SegmentRecordFileName(SampleSealed()), "00000000000000a1.seg");
+  EXPECT_EQ(SegmentRecordRelPath(c), "segments/00000000000000a1-0000000000000003.zseg");
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_TRUE(DecodeSegmentRecord(std::string_view(bytes).substr(0, n)).status().IsCorruption())
+        << n;
+  }
+  // Version 3 with form 0 (raw), or on an active segment: never written.
+  auto reencode = [](std::string b) {
+    b.resize(b.size() - 8);
+    PutFixed64(&b, Checksum64(b, kSegmentRecordSeed));
+    return b;
+  };
+  const size_t form_at = bytes.size() - 8 - 1 - 4;  // raw_file_bytes 67108864 takes 4 varint bytes
+  ASSERT_EQ(bytes[form_at], 1);
+  std::string raw_form = bytes;
+  raw_form[form_at] = 0;
+  Status s = DecodeSegmentRecord(reencode(raw_form)).status();
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_NE(s.message().find("form"), std::string::npos) << s.ToString();
+  SegmentRecord active = c;
+  active.state = SegmentState::kActive;
+  s = DecodeSegmentRecord(EncodeSegmentRecord(active)).status();
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  std::string v4 = bytes;
+  v4[0] = 4;
+  EXPECT_TRUE(DecodeSegmentRecord(v4).status().IsNotSupported());
+}
+
 TEST(MetaRecordsTest, TruncationAtEveryByteIsCorruption) {
   for (const Kind& k : Kinds()) {
     ASSERT_TRUE(k.decode(k.sample).ok()) << k.name;
@@ -167,7 +209,11 @@ TEST(MetaRecordsTest, TrailingBytesAreCorruption) {
 TEST(MetaRecordsTest, NewerVersionIsNotSupported) {
   for (const Kind& k : Kinds()) {
     std::string bytes = k.sample;
-    const int newest = std::string_view(k.name) == "ConfState record" ? 1 : 2;
+    // ConfState is still version 1; SegmentRecord has version 3 (compressed
+    // segments).
+    const int newest = std::string_view(k.name) == "ConfState record"  ? 1
+                       : std::string_view(k.name) == "SegmentRecord" ? 3
+                                                                      : 2;
     bytes[0] = static_cast<char>(newest + 1);
     const Status s = k.decode(bytes);
     EXPECT_TRUE(s.IsNotSupported()) << k.name;

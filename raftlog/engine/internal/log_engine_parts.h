@@ -7,6 +7,7 @@
 //   log_engine_read.cc      the read path, state records and Stats
 //   log_engine_write.cc     appends: frames into the active segment, LMDB commits
 //   log_engine_segments.cc  rolls, seals, truncation, compaction, reset, sync
+//   log_engine_compress.cc  rewriting a sealed segment compressed (cold segments)
 // Private to the engine: not installed.
 
 #pragma once
@@ -93,7 +94,7 @@ inline std::string ParentDir(const std::string& path) {
 struct LogEngine::Counters {
   std::atomic<uint64_t> appends{0}, entries_appended{0}, frames_written{0}, compressed_frames{0},
       bytes_written{0}, raw_bytes_written{0}, log_syncs{0}, meta_commits{0}, segment_rolls{0},
-      suffix_truncations{0};
+      suffix_truncations{0}, segments_compressed{0};
   // Set during open only (single-threaded).
   uint64_t open_segments_from_footer = 0, open_bytes_scanned = 0, open_frames_scanned = 0,
            torn_tail_cuts = 0, torn_tail_bytes = 0, dropped_valid_frames = 0, stray_files_found = 0,

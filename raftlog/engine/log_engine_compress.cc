@@ -1,0 +1,402 @@
+// LogEngine, cold segments: rewriting a sealed segment with zstd-compressed
+// frames (CompressSegment) and listing the segments.
+//
+// The steps, and what a crash after each leaves (the manifest decides which
+// file is the segment; open removes the other as a stray):
+//   1. reserve a new generation under the writer lock (in memory only; the
+//      swap's transaction stores it);
+//   2. read every frame of the raw file through ScanSealedSegment and write
+//      <id>-<generation>.zseg: grouped, compressed frames, footer, trailer,
+//      header last (crash: an unlisted file);
+//   3. if it is not smaller than max_ratio x raw, remove it and stop;
+//   4. fdatasync it, read it back through ScanSealedSegment and compare a
+//      checksum of every entry with the raw file's, fsync the directory so
+//      its name is durable before any record names it;
+//   5. under the writer lock, if the manifest still lists the raw segment
+//      unchanged: one LMDB transaction replaces its record (new generation,
+//      form compressed, new footer offset and size; same range and terms)
+//      and stores the generation counter; under the index lock the new
+//      Segment replaces the old one (crash after the commit: the raw file is
+//      the stray);
+//   6. remove the raw file and fsync the directory. Payloads readers hold
+//      view the raw file's mapping, which unlink leaves intact.
+
+#include "raftlog/engine/internal/log_engine_parts.h"
+#include "raftlog/engine/sealed_scan.h"
+#include "raftlog/format/checksum.h"
+
+#include <chrono>
+
+namespace raftlog::engine {
+
+using internal::Segment;
+using namespace internal::log_engine_detail;  // NOLINT: the parts' shared helpers
+
+namespace {
+
+// A checksum of the entries themselves (index, term, type, data), the same
+// whichever frames hold them: how the rewrite is compared with the original.
+void FeedEntry(format::StreamingChecksum* sum, uint64_t index, uint64_t term, uint8_t type,
+               std::string_view data) {
+  std::string head;
+  format::PutFixed64(&head, index);
+  format::PutFixed64(&head, term);
+  head.push_back(static_cast<char>(type));
+  format::PutFixed64(&head, data.size());
+  sum->Update(head);
+  sum->Update(data);
+}
+
+// Calls fn(index, term, type, data) for each entry of a good entries frame up
+// to max_index, decompressing it if it is compressed.
+Status ForEachEntry(const format::FrameView& frame, uint64_t max_index, std::string_view where,
+                    format::Decompressor* decompressor, std::string* scratch,
+                    const std::function<Status(uint64_t, uint64_t, uint8_t, std::string_view)>& fn) {
+  std::string_view raw = frame.payload;
+  if (frame.header.compressed()) {
+    RAFTLOG_RETURN_IF_ERROR(decompressor->Decompress(frame.payload, frame.header.raw_bytes, scratch,
+                                                     where, format::kMaxFramePayloadBytes));
+    raw = *scratch;
+  }
+  RAFTLOG_ASSIGN_OR_RETURN(format::EntriesPayload payload,
+                           format::EntriesPayload::Parse(raw, frame.header.entry_count, where));
+  for (uint32_t j = 0; j < payload.size(); ++j) {
+    const uint64_t index = frame.header.first_index + j;
+    if (index > max_index) break;
+    RAFTLOG_RETURN_IF_ERROR(fn(index, frame.header.term, payload.type(j), payload.data(j)));
+  }
+  return Status::OK();
+}
+
+// Writes the compressed file: entries in, grouped into frames of about
+// frame_input_bytes of raw payload (one term each), then footer, trailer and
+// header.
+class CompressedSegmentWriter {
+ public:
+  CompressedSegmentWriter(io::File* file, const format::SegmentRecord& target,
+                          const CompressSegmentOptions& options)
+      : file_(file), target_(target), options_(options), seed_(format::FrameSeed(
+                                                             target.segment_id, target.generation)) {
+    format::CompressionOptions c;
+    c.enabled = true;
+    c.level = options.level;
+    c.min_payload_bytes = 0;
+    c.min_saving = 0.05;  // a frame that saves less is stored raw
+    builder_.set_options(c);
+  }
+
+  Status Add(uint64_t index, uint64_t term, uint64_t commit, uint8_t type, std::string_view data) {
+    if (index != next_index_) {
+      return Status::Corruption("entry " + std::to_string(index) + " where " +
+                                std::to_string(next_index_) + " was expected");
+    }
+    if (!types_.empty() && (term != term_ || group_bytes_ + 5 + data.size() >
+                                                 options_.frame_input_bytes)) {
+      RAFTLOG_RETURN_IF_ERROR(Flush());
+    }
+    if (runs_.empty() || runs_.back().term != term) {
+      if (!runs_.empty() && runs_.back().term > term) {
+        return Status::Corruption("term decreases from " + std::to_string(runs_.back().term) +
+                                  " to " + std::to_string(term) + " at index " +
+                                  std::to_string(index));
+      }
+      runs_.push_back(format::TermRun{index, term});
+    }
+    if (types_.empty()) first_ = index;
+    term_ = term;
+    commit_ = std::max(commit_, commit);
+    types_.push_back(type);
+    data_.emplace_back(data);
+    group_bytes_ += 5 + data.size();
+    ++next_index_;
+    return Status::OK();
+  }
+
+  // Flushes the last group, writes footer, trailer and header. *record gets
+  // the new file's footer offset and size.
+  Status Finish(format::SegmentRecord* record) {
+    if (!types_.empty()) RAFTLOG_RETURN_IF_ERROR(Flush());
+    if (next_index_ != target_.last_index + 1) {
+      return Status::Corruption("the segment's frames end at index " +
+                                std::to_string(next_index_ - 1) + ", its manifest entry at " +
+                                std::to_string(target_.last_index));
+    }
+    format::FooterContents footer;
+    footer.last_index = target_.last_index;
+    footer.frames = frames_;
+    footer.term_runs = runs_;
+    const std::string payload = format::EncodeFooterPayload(footer);
+    format::FrameBuilder footer_builder;
+    footer_builder.BuildFooter(seed_, payload);
+    const uint64_t footer_offset = offset_;
+    const uint64_t file_bytes = offset_ + footer_builder.frame_bytes() + format::kTrailerBytes;
+    const std::string trailer = format::EncodeTrailer(footer_offset, file_bytes, seed_);
+    std::vector<std::string_view> pieces(footer_builder.pieces().begin(),
+                                         footer_builder.pieces().end());
+    pieces.push_back(trailer);
+    RAFTLOG_RETURN_IF_ERROR(file_->PWrite(footer_offset, pieces));
+    format::SegmentHeader header;
+    header.segment_id = target_.segment_id;
+    header.base_index = target_.base_index;
+    header.generation = target_.generation;
+    header.segment_bytes = file_bytes;
+    header.created_unix_ns = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    const std::string header_bytes = format::EncodeSegmentHeader(header);
+    const std::string_view header_piece[] = {header_bytes};
+    RAFTLOG_RETURN_IF_ERROR(file_->PWrite(0, header_piece));
+    record->footer_offset = footer_offset;
+    record->file_bytes = file_bytes;
+    record->term_runs = runs_;
+    return Status::OK();
+  }
+
+ private:
+  Status Flush() {
+    std::vector<format::EntryView> views(types_.size());
+    for (size_t k = 0; k < views.size(); ++k) {
+      views[k] = format::EntryView{first_ + k, term_, types_[k], data_[k]};
+    }
+    builder_.BuildEntries(seed_, commit_, views);
+    if (offset_ + builder_.frame_bytes() > UINT32_MAX) {
+      return Status::InvalidArgument("the compressed segment would exceed 4 GiB");
+    }
+    RAFTLOG_RETURN_IF_ERROR(file_->PWrite(offset_, builder_.pieces()));
+    frames_.push_back(format::FrameRef{static_cast<uint32_t>(offset_),
+                                       static_cast<uint32_t>(first_ - target_.base_index)});
+    offset_ += builder_.frame_bytes();
+    types_.clear();
+    data_.clear();
+    group_bytes_ = 0;
+    commit_ = 0;
+    return Status::OK();
+  }
+
+  io::File* const file_;
+  const format::SegmentRecord target_;
+  const CompressSegmentOptions options_;
+  const uint64_t seed_;
+  format::FrameBuilder builder_;
+  uint64_t offset_ = format::kSegmentHeaderBytes;
+  uint64_t next_index_ = target_.base_index;
+  std::vector<format::FrameRef> frames_;
+  std::vector<format::TermRun> runs_;
+  // The group being built: entries [first_, first_ + types_.size()) of term_.
+  uint64_t first_ = 0, term_ = 0, commit_ = 0, group_bytes_ = 0;
+  std::vector<uint8_t> types_;
+  std::vector<std::string> data_;
+};
+
+std::string Describe(const SealedScan& scan) {
+  const SealedProblem& p = scan.problems.front();
+  return (p.offset ? "at offset " + std::to_string(*p.offset) + ": " : std::string()) + p.what;
+}
+
+}  // namespace
+
+std::vector<format::SegmentRecord> LogEngine::SegmentRecords() const {
+  port::ReaderLock lock(&mu_);
+  std::vector<format::SegmentRecord> out;
+  out.reserve(segments_.size());
+  for (const auto& seg : segments_) out.push_back(seg->record());
+  return out;
+}
+
+Status LogEngine::ReserveCompression(uint64_t segment_id, format::SegmentRecord* record,
+                                     uint64_t* generation, bool* already_compressed) {
+  port::MutexLock w(&write_mu_);
+  if (options_.read_only) {
+    return Status::InvalidArgument("log " + dir_ + " is open read-only: nothing is compressed");
+  }
+  RAFTLOG_RETURN_IF_ERROR(CheckWritable());
+  port::ReaderLock lock(&mu_);
+  const auto it = std::find_if(segments_.begin(), segments_.end(),
+                               [&](const auto& s) { return s->id() == segment_id; });
+  if (it == segments_.end()) {
+    return Status::NotFound("segment " + std::to_string(segment_id) + " is not in the log " +
+                            dir_);
+  }
+  if (!(*it)->sealed()) {
+    return Status::InvalidArgument("segment " + (*it)->file_name() +
+                                   " is the active segment: only sealed segments are compressed");
+  }
+  *record = (*it)->record();
+  *already_compressed = record->compressed();
+  if (*already_compressed) return Status::OK();
+  // A generation no file of this segment had: the rewrite gets its own seed
+  // and name. Stored with the swap; if that never comes, the number is
+  // simply skipped.
+  *generation = ++generation_;
+  return Status::OK();
+}
+
+Result<CompressSegmentResult> LogEngine::CompressSegment(uint64_t segment_id,
+                                                         const CompressSegmentOptions& options) {
+  if (options.frame_input_bytes == 0 || options.frame_input_bytes > format::kMaxFramePayloadBytes ||
+      !(options.max_ratio > 0)) {
+    return Status::InvalidArgument(
+        "compress segment: frame_input_bytes must be in [1, 2^30] and max_ratio above 0");
+  }
+  CompressSegmentResult result;
+  result.segment_id = segment_id;
+  format::SegmentRecord raw;
+  uint64_t generation = 0;
+  bool already = false;
+  RAFTLOG_RETURN_IF_ERROR(ReserveCompression(segment_id, &raw, &generation, &already));
+  result.raw_bytes = raw.file_bytes;
+  if (already) {
+    result.outcome = CompressSegmentResult::Outcome::kAlreadyCompressed;
+    result.raw_bytes = raw.raw_file_bytes;
+    result.compressed_bytes = raw.file_bytes;
+    return result;
+  }
+  format::SegmentRecord target = raw;
+  target.generation = generation;
+  target.form = format::SegmentForm::kCompressed;
+  target.raw_file_bytes = raw.file_bytes;
+  const std::string raw_name = format::SegmentRecordFileName(raw);
+  const std::string name = format::SegmentRecordFileName(target);
+  const std::string path = io::JoinPath(segments_dir_, name);
+
+  // Read the raw file (through its own reader: the engine's mapping is
+  // untouched) and write the compressed one.
+  RAFTLOG_ASSIGN_OR_RETURN(auto source,
+                           SegmentReader::Open(fs_, io::JoinPath(segments_dir_, raw_name), raw_name));
+  RAFTLOG_ASSIGN_OR_RETURN(std::unique_ptr<io::File> file,
+                           fs_->Open(path, io::OpenMode::kCreateExclusive));
+  // Until the swap commits, the new file is ours to remove on any failure
+  // (and if we cannot, open removes it: the manifest does not list it).
+  auto discard = [&](Status s) {
+    file.reset();
+    (void)fs_->Remove(path);
+    return s;
+  };
+  CompressedSegmentWriter writer(file.get(), target, options);
+  format::StreamingChecksum written_sum;
+  format::Decompressor decompressor;
+  std::string scratch;
+  Status write_error;
+  SealedScanOptions scan_options;
+  scan_options.max_index = raw.last_index;
+  scan_options.on_frame = [&](const format::FrameView& frame, uint64_t offset) {
+    const std::string where = source->Where(offset);
+    Status s = ForEachEntry(frame, raw.last_index, where, &decompressor, &scratch,
+                            [&](uint64_t index, uint64_t term, uint8_t type, std::string_view data) {
+                              FeedEntry(&written_sum, index, term, type, data);
+                              return writer.Add(index, term, frame.header.commit, type, data);
+                            });
+    // A write error is not a problem of this frame: remember it apart.
+    if (!s.ok() && !s.IsCorruption()) {
+      write_error = s;
+      return Status::OK();
+    }
+    return s;
+  };
+  auto scanned = ScanSealedSegment(source.get(), raw, scan_options);
+  if (!scanned.ok()) return discard(scanned.status());
+  if (!write_error.ok()) return discard(write_error);
+  if (!scanned->problems.empty()) {
+    return discard(Status::Corruption(raw_name + " " + Describe(*scanned) +
+                                      ": the segment is damaged; it is not compressed"));
+  }
+  Status s = writer.Finish(&target);
+  if (!s.ok()) return discard(s.WithContext("writing " + name));
+  if (!raw.term_runs.empty() && target.term_runs != raw.term_runs) {
+    return discard(Status::Corruption(raw_name + ": its frames' terms differ from the manifest's"));
+  }
+  result.compressed_bytes = target.file_bytes;
+  if (static_cast<double>(target.file_bytes) >
+      options.max_ratio * static_cast<double>(raw.file_bytes)) {
+    s = discard(Status::OK());
+    result.outcome = CompressSegmentResult::Outcome::kNotWorthIt;
+    return result;
+  }
+  s = file->Sync();
+  if (!s.ok()) return discard(s);
+
+  // Read it back fully, as a reader of the manifest would.
+  RAFTLOG_ASSIGN_OR_RETURN(auto check, SegmentReader::Open(fs_, path, name));
+  format::StreamingChecksum read_sum;
+  scan_options.on_frame = [&](const format::FrameView& frame, uint64_t offset) {
+    return ForEachEntry(frame, target.last_index, check->Where(offset), &decompressor, &scratch,
+                        [&](uint64_t index, uint64_t term, uint8_t type, std::string_view data) {
+                          FeedEntry(&read_sum, index, term, type, data);
+                          return Status::OK();
+                        });
+  };
+  auto reread = ScanSealedSegment(check.get(), target, scan_options);
+  check.reset();
+  if (!reread.ok()) return discard(reread.status());
+  if (!reread->problems.empty() || read_sum.Digest() != written_sum.Digest()) {
+    return discard(Status::Corruption(
+        name + ": the compressed rewrite does not read back as written" +
+        (reread->problems.empty() ? std::string() : " (" + Describe(*reread) + ")")));
+  }
+  // The name must be durable before a record names it.
+  s = fs_->SyncDir(segments_dir_);
+  if (!s.ok()) return discard(s);
+  file.reset();
+
+  bool swapped = false;
+  RAFTLOG_RETURN_IF_ERROR(SwapCompressed(raw, target, &swapped));
+  if (!swapped) {
+    (void)fs_->Remove(path);
+    result.outcome = CompressSegmentResult::Outcome::kChanged;
+    return result;
+  }
+  result.outcome = CompressSegmentResult::Outcome::kCompressed;
+  return result;
+}
+
+Status LogEngine::SwapCompressed(const format::SegmentRecord& raw,
+                                 const format::SegmentRecord& compressed, bool* swapped) {
+  std::unique_ptr<Segment> old;
+  {
+    port::MutexLock w(&write_mu_);
+    RAFTLOG_RETURN_IF_ERROR(CheckWritable());
+    size_t k = 0;
+    {
+      port::ReaderLock lock(&mu_);
+      while (k < segments_.size() && segments_[k]->id() != raw.segment_id) ++k;
+      // Compacted, cut by a suffix truncation or reset since: the rewrite
+      // describes entries the log no longer has as they were.
+      if (k == segments_.size() || segments_[k]->record() != raw) {
+        *swapped = false;
+        return Status::OK();
+      }
+    }
+    MetaStore::Batch batch;
+    batch.Put(SegmentKey(compressed.segment_id), format::EncodeSegmentRecord(compressed));
+    batch.Put(kGenerationKey,
+              Counter(kGenerationKey, std::max(generation_, compressed.generation)));
+    // A failed commit changed nothing that counts: both files stay, and the
+    // one the manifest does not list is removed by the next open. (The new
+    // file is not removed here: LMDB may have made the commit durable before
+    // reporting the failure of its sync.)
+    RAFTLOG_RETURN_IF_ERROR(CommitMeta(&batch));
+    const std::string name = format::SegmentRecordFileName(compressed);
+    auto segment = Segment::NewSealedLazy(compressed, fs_, io::JoinPath(segments_dir_, name), name,
+                                          /*read_only=*/false);
+    {
+      port::WriterLock lock(&mu_);
+      old = std::move(segments_[k]);
+      segments_[k] = std::move(segment);
+      // Cached frames are keyed by segment id and offset: the old file's
+      // must not be served for the new one's offsets.
+      cache_->EraseSegment(compressed.segment_id);
+    }
+    counters_->segments_compressed++;
+  }
+  *swapped = true;
+  // Readers' payloads keep the old mapping alive; unlink leaves it intact.
+  // A failure leaves a stray that the next open removes.
+  const std::string raw_name = old->file_name();
+  old.reset();
+  (void)fs_->Remove(io::JoinPath(segments_dir_, raw_name));
+  (void)fs_->SyncDir(segments_dir_);
+  return Status::OK();
+}
+
+}  // namespace raftlog::engine
