@@ -47,6 +47,7 @@ Command AddRepairCommand(CLI::App* root);
 Command AddBenchCommand(CLI::App* root);
 Command AddSnapshotCommand(CLI::App* root);
 Command AddBackupCommand(CLI::App* root);
+Command AddCompressCommand(CLI::App* root);
 
 // The exit code for a Status that stopped a command: Busy -> kExitBusy,
 // Corruption -> kExitProblems, anything else (NotFound, InvalidArgument,

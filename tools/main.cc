@@ -7,8 +7,10 @@
 //   raftlog bench [DIR]   this disk's fitness for a raft log
 //   raftlog snapshot inspect|verify|extract FILE-or-DIR   one snapshot file
 //   raftlog backup DIR DEST                               a verified copy
+//   raftlog compress DIR  rewrite sealed segments compressed (writes)
 //
-// Read-only commands never take the writer lock and never modify the log.
+// Read-only commands never take the writer lock and never modify the log;
+// repair and compress write (and need the log closed).
 
 #include <signal.h>
 #include <unistd.h>
@@ -54,7 +56,7 @@ int main(int argc, char** argv) {
   std::vector<Command> commands = {AddInfoCommand(&app),   AddDumpCommand(&app),
                                    AddVerifyCommand(&app), AddRepairCommand(&app),
                                    AddBenchCommand(&app),  AddSnapshotCommand(&app),
-                                   AddBackupCommand(&app)};
+                                   AddBackupCommand(&app),  AddCompressCommand(&app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

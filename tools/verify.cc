@@ -13,6 +13,7 @@
 #include "tools/log_dir.h"
 #include "tools/output.h"
 #include "tools/progress.h"
+#include "tools/text.h"
 
 namespace raftlog::tools {
 
@@ -24,6 +25,18 @@ struct VerifyOptions {
   bool strict = false;
   bool no_progress = false;
 };
+
+// ", K compressed (ratio R)": the form of the sealed segments, when any was
+// rewritten compressed; the ratio is against the raw files they replaced.
+std::string CompressedText(const CheckSummary& sum) {
+  if (sum.compressed_segments == 0) return "";
+  const double ratio = sum.compressed_bytes == 0 ? 0.0
+                                                 : static_cast<double>(sum.compressed_raw_bytes) /
+                                                       static_cast<double>(sum.compressed_bytes);
+  return ", " + std::to_string(sum.compressed_segments) + " compressed (" +
+         HumanBytes(sum.compressed_raw_bytes) + " raw -> " + HumanBytes(sum.compressed_bytes) +
+         ", ratio " + Fixed(ratio, 2) + ")";
+}
 
 int RunVerify(const VerifyOptions& opt) {
   io::FileSystem* fs = io::FileSystem::Default();
@@ -58,6 +71,9 @@ int RunVerify(const VerifyOptions& opt) {
          Json{{"metadata", sum.metadata_read},
               {"segments", sum.segments},
               {"sealed_segments", sum.sealed_segments},
+              {"compressed_segments", sum.compressed_segments},
+              {"compressed_bytes", sum.compressed_bytes},
+              {"compressed_raw_bytes", sum.compressed_raw_bytes},
               {"spare_segments", sum.spare_segments},
               {"frames", sum.frames},
               {"entries", sum.entries},
@@ -77,7 +93,8 @@ int RunVerify(const VerifyOptions& opt) {
     }
     out.Line("checked: " + std::string(sum.metadata_read ? "metadata, " : "") +
              std::to_string(sum.segments) + " segments (" + std::to_string(sum.sealed_segments) +
-             " sealed), " + std::to_string(sum.frames) + " frames, " + std::to_string(sum.entries) +
+             " sealed" + CompressedText(sum) + "), " + std::to_string(sum.frames) + " frames, " +
+             std::to_string(sum.entries) +
              (sum.metadata_read ? " live entries (" + range + "), " : " entries, ") +
              std::to_string(sum.snapshots) + " snapshots" +
              (sum.engine_checked ? ", engine open" : ""));
