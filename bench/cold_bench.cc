@@ -1,0 +1,334 @@
+// Compressed cold segments (docs/benchmarks.md, "Cold segments"), side by
+// side in one run, per payload kind (bench/payload_gen.h: etcd-style put
+// requests, a document store's JSON records, random bytes):
+//
+//   BM_ZstdCompress/<payload>/level:<L>     format::Compressor alone on the raw
+//       payload of ~64 KiB frames of those entries (the frame size a
+//       compressed segment uses): counters ratio (raw / compressed bytes) and
+//       bytes_per_second (raw bytes in).
+//   BM_ZstdDecompress/<payload>/level:<L>   format::Decompressor alone on the
+//       same frames: zstd's own decompression speed, the ceiling of a scan.
+//   BM_ColdLog/<payload>   two logs of the same entries (16 MiB segments,
+//       kLogEntries entries): one left raw, one whose sealed segments
+//       LogEngine::CompressSegment rewrote (default options). Counters:
+//       raw_bytes_per_entry and compressed_bytes_per_entry (sealed segment
+//       file bytes on disk per entry they hold), disk_ratio (raw / compressed
+//       bytes on disk); then, per iteration, one sequential scan of the sealed
+//       entries of each log with LogEngine::ReadShared in chunks of 1000
+//       entries (as raft's Entries() reads) and zstd alone decompressing the
+//       compressed log's frames (the same entries, grouped as CompressSegment
+//       groups them, at its level): raw_scan_MBps, compressed_scan_MBps,
+//       zstd_MBps (MB of entry payload per second; page cache warm), and
+//       compressed_vs_zstd = compressed_scan_MBps / zstd_MBps.
+//
+// zstd benchmarks: items are entries, bytes raw payload bytes; each runs for a
+// fixed 0.2 s (CPU-bound). The log benchmarks write about 2 x 200000 entries
+// into $RAFTLOG_BENCH_DIR (bench_util.h) and remove them afterwards.
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench/bench_util.h"
+#include "bench/payload_gen.h"
+#include "raftlog/engine/log_engine.h"
+#include "raftlog/engine/options.h"
+#include "raftlog/format/coding.h"
+#include "raftlog/format/meta_records.h"
+#include "raftlog/format/compression.h"
+#include "raftlog/format/record_format.h"
+
+namespace raftlog::bench {
+namespace {
+
+constexpr uint64_t kSeed = 20261207;
+// Raw payload per compressed frame: what LogEngine::CompressSegment groups.
+constexpr size_t kFrameInputBytes = 64u << 10;
+constexpr size_t kFrames = 64;  // 4 MiB of raw payload per run
+constexpr double kMinTimeSeconds = 0.2;
+
+// The raw entries payload (docs/format.md §7) of consecutive entries.
+std::string RawPayload(const std::vector<std::string>& entries) {
+  std::string out(entries.size(), '\0');  // types: all 0 (normal entries)
+  uint32_t end = 0;
+  for (const std::string& e : entries) {
+    end += static_cast<uint32_t>(e.size());
+    format::PutFixed32(&out, end);
+  }
+  for (const std::string& e : entries) out += e;
+  return out;
+}
+
+struct Frames {
+  std::vector<std::string> raw;
+  uint64_t entries = 0;
+  uint64_t raw_bytes = 0;
+};
+
+// `count` entries of `kind` grouped as CompressSegment groups one term's
+// entries: a frame ends before the entry that would take its raw payload
+// (5 bytes per entry plus the data) past kFrameInputBytes.
+Frames GroupFrames(PayloadKind kind, size_t count) {
+  Frames out;
+  PayloadGenerator gen(kind, kSeed);
+  std::vector<std::string> entries;
+  size_t bytes = 0;
+  for (size_t k = 0; k < count; ++k) {
+    std::string e = gen.Next();
+    if (!entries.empty() && bytes + 5 + e.size() > kFrameInputBytes) {
+      out.raw.push_back(RawPayload(entries));
+      out.raw_bytes += out.raw.back().size();
+      entries.clear();
+      bytes = 0;
+    }
+    bytes += 5 + e.size();
+    entries.push_back(std::move(e));
+    out.entries++;
+  }
+  if (!entries.empty()) {
+    out.raw.push_back(RawPayload(entries));
+    out.raw_bytes += out.raw.back().size();
+  }
+  return out;
+}
+
+// About kFrames frames of `kind`'s entries.
+const Frames& FramesOf(PayloadKind kind) {
+  static Frames* cache[3] = {};
+  Frames*& slot = cache[static_cast<int>(kind)];
+  if (slot != nullptr) return *slot;
+  // Enough entries for kFrames frames of the largest kind's entries.
+  PayloadGenerator probe(kind, kSeed);
+  size_t sample = 0;
+  for (int k = 0; k < 100; ++k) sample += probe.Next().size() + 5;
+  slot = new Frames(GroupFrames(kind, kFrames * kFrameInputBytes / (sample / 100)));
+  return *slot;
+}
+
+format::CompressionOptions LevelOptions(int level) {
+  format::CompressionOptions o;
+  o.enabled = true;
+  o.level = level;
+  o.min_payload_bytes = 0;
+  o.min_saving = 0;
+  return o;
+}
+
+void ZstdCompress(benchmark::State& state, PayloadKind kind, int level) {
+  const Frames& frames = FramesOf(kind);
+  format::Compressor compressor;
+  const format::CompressionOptions options = LevelOptions(level);
+  std::string out;
+  uint64_t stored = 0;
+  for (auto _ : state) {
+    stored = 0;
+    for (const std::string& raw : frames.raw) {
+      // Incompressible frames are stored raw, as the engine stores them.
+      stored += compressor.MaybeCompress(raw, options, &out) ? out.size() : raw.size();
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * frames.entries));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * frames.raw_bytes));
+  state.counters["ratio"] = static_cast<double>(frames.raw_bytes) / static_cast<double>(stored);
+  state.counters["raw_bytes_per_entry"] =
+      static_cast<double>(frames.raw_bytes) / static_cast<double>(frames.entries);
+}
+
+void ZstdDecompress(benchmark::State& state, PayloadKind kind, int level) {
+  const Frames& frames = FramesOf(kind);
+  format::Compressor compressor;
+  const format::CompressionOptions options = LevelOptions(level);
+  std::vector<std::string> compressed;
+  std::vector<size_t> raw_sizes;
+  for (const std::string& raw : frames.raw) {
+    std::string out;
+    if (!compressor.MaybeCompress(raw, options, &out)) continue;  // stored raw: nothing to do
+    compressed.push_back(std::move(out));
+    raw_sizes.push_back(raw.size());
+  }
+  if (compressed.empty()) {
+    state.SkipWithError("no frame compresses");
+    return;
+  }
+  format::Decompressor decompressor;
+  std::string out;
+  uint64_t raw_bytes = 0;
+  for (size_t k = 0; k < raw_sizes.size(); ++k) raw_bytes += raw_sizes[k];
+  for (auto _ : state) {
+    for (size_t k = 0; k < compressed.size(); ++k) {
+      const Status s = decompressor.Decompress(compressed[k], raw_sizes[k], &out, "bench",
+                                               format::kMaxFramePayloadBytes);
+      if (!s.ok()) {
+        state.SkipWithError(s.ToString().c_str());
+        return;
+      }
+      benchmark::DoNotOptimize(out.data());
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * raw_bytes));
+}
+
+// --- the engine: raw and compressed logs of the same entries -------------------
+
+constexpr uint64_t kLogEntries = 200000;
+constexpr uint64_t kSegmentBytes = 16u << 20;
+constexpr uint64_t kTerm = 3;
+
+struct ColdLogs {
+  TempDir raw_dir{"cold-raw"};
+  TempDir compressed_dir{"cold-z"};
+  std::unique_ptr<engine::LogEngine> raw;
+  std::unique_ptr<engine::LogEngine> compressed;
+  uint64_t first = 1, last = 0;  // the sealed entries (both logs seal the same)
+  uint64_t raw_sealed_bytes = 0, compressed_sealed_bytes = 0;
+  uint64_t data_bytes = 0;  // entry data of [first, last]
+  Frames frames;            // the sealed entries, grouped as CompressSegment does
+};
+
+std::unique_ptr<engine::LogEngine> BuildLog(const std::string& dir, PayloadKind kind) {
+  engine::Options options;
+  options.segment_bytes = kSegmentBytes;
+  auto log = CheckOk(engine::LogEngine::Open(dir, options), "open " + dir);
+  PayloadGenerator gen(kind, kSeed);
+  constexpr uint64_t kBatch = 256;
+  for (uint64_t next = 1; next <= kLogEntries; next += kBatch) {
+    std::vector<std::string> data = gen.Take(kBatch);
+    std::vector<format::EntryView> views;
+    for (uint64_t k = 0; k < kBatch; ++k) views.push_back({next + k, kTerm, 0, data[k]});
+    CheckOk(log->Append(views, engine::AppendOptions{.sync = false}), "append");
+  }
+  CheckOk(log->Sync(), "sync");
+  return log;
+}
+
+uint64_t SealedBytes(const engine::LogEngine& log, uint64_t* last) {
+  uint64_t bytes = 0;
+  for (const format::SegmentRecord& r : log.SegmentRecords()) {
+    if (r.state != format::SegmentState::kSealed) continue;
+    bytes += r.file_bytes;
+    *last = r.last_index;
+  }
+  return bytes;
+}
+
+ColdLogs* MakeColdLogs(PayloadKind kind) {
+  auto logs = std::make_unique<ColdLogs>();
+  logs->raw = BuildLog(logs->raw_dir.Sub("log"), kind);
+  logs->compressed = BuildLog(logs->compressed_dir.Sub("log"), kind);
+  for (const format::SegmentRecord& r : logs->compressed->SegmentRecords()) {
+    if (r.state != format::SegmentState::kSealed) continue;
+    CheckOk(logs->compressed->CompressSegment(r.segment_id), "compress segment");
+  }
+  logs->raw_sealed_bytes = SealedBytes(*logs->raw, &logs->last);
+  uint64_t last = 0;
+  logs->compressed_sealed_bytes = SealedBytes(*logs->compressed, &last);
+  RAFTLOG_CHECK(last == logs->last);
+  logs->frames = GroupFrames(kind, logs->last);
+  CheckOk(logs->raw->Read(logs->first, logs->last + 1,
+                          [&](const format::EntryView& e) {
+                            logs->data_bytes += e.data.size();
+                            return true;
+                          }),
+          "read");
+  SyncFiles(logs->raw_dir.path(), false);
+  SyncFiles(logs->compressed_dir.path(), false);
+  return logs.release();
+}
+
+// Seconds for one sequential scan of [first, last] in chunks of 1000 entries.
+double Scan(const engine::LogEngine& log, uint64_t first, uint64_t last) {
+  const auto start = std::chrono::steady_clock::now();
+  uint64_t sum = 0;
+  for (uint64_t lo = first; lo <= last; lo += 1000) {
+    const uint64_t hi = std::min(last + 1, lo + 1000);
+    CheckOk(log.ReadShared(lo, hi,
+                           [&](const format::EntryView&, Bytes data) {
+                             sum += data.size();
+                             return true;
+                           }),
+            "scan");
+  }
+  benchmark::DoNotOptimize(sum);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void ColdLog(benchmark::State& state, PayloadKind kind) {
+  ColdLogs& logs = Setups().Get<ColdLogs>(std::string("cold/") + PayloadKindName(kind),
+                                          [&] { return MakeColdLogs(kind); });
+  // zstd alone on the same entries, compressed as CompressSegment does.
+  format::Compressor compressor;
+  format::CompressionOptions level = LevelOptions(engine::CompressSegmentOptions{}.level);
+  level.min_saving = 0.05;
+  std::vector<std::string> compressed;
+  std::vector<size_t> sizes;
+  for (const std::string& raw : logs.frames.raw) {
+    std::string out;
+    if (!compressor.MaybeCompress(raw, level, &out)) continue;
+    compressed.push_back(std::move(out));
+    sizes.push_back(raw.size());
+  }
+  format::Decompressor decompressor;
+  std::string out;
+  double raw_s = 0, z_s = 0, zstd_s = 0;
+  for (auto _ : state) {
+    raw_s += Scan(*logs.raw, logs.first, logs.last);
+    z_s += Scan(*logs.compressed, logs.first, logs.last);
+    const auto start = std::chrono::steady_clock::now();
+    for (size_t k = 0; k < compressed.size(); ++k) {
+      CheckOk(decompressor.Decompress(compressed[k], sizes[k], &out, "bench",
+                                      format::kMaxFramePayloadBytes),
+              "decompress");
+      benchmark::DoNotOptimize(out.data());
+    }
+    zstd_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  const double n = static_cast<double>(state.iterations());
+  const double entries = static_cast<double>(logs.last - logs.first + 1);
+  const double mb = static_cast<double>(logs.data_bytes) / 1e6;
+  state.counters["raw_bytes_per_entry"] = static_cast<double>(logs.raw_sealed_bytes) / entries;
+  state.counters["compressed_bytes_per_entry"] =
+      static_cast<double>(logs.compressed_sealed_bytes) / entries;
+  state.counters["disk_ratio"] = static_cast<double>(logs.raw_sealed_bytes) /
+                                 static_cast<double>(logs.compressed_sealed_bytes);
+  state.counters["raw_scan_MBps"] = mb * n / raw_s;
+  state.counters["compressed_scan_MBps"] = mb * n / z_s;
+  // zstd decompresses the whole raw payload (entry tables included); count
+  // the same entry data so the rates compare.
+  state.counters["zstd_MBps"] = compressed.empty() ? 0.0 : mb * n / zstd_s;
+  state.counters["compressed_vs_zstd"] = compressed.empty() ? 0.0 : zstd_s / z_s;
+}
+
+void RegisterAll() {
+  for (PayloadKind kind : {PayloadKind::kEtcd, PayloadKind::kJson, PayloadKind::kRandom}) {
+    benchmark::RegisterBenchmark((std::string("BM_ColdLog/") + PayloadKindName(kind)).c_str(),
+                                 [=](benchmark::State& st) { ColdLog(st, kind); })
+        ->Iterations(3)
+        ->UseRealTime();
+  }
+  for (PayloadKind kind : {PayloadKind::kEtcd, PayloadKind::kJson, PayloadKind::kRandom}) {
+    const std::string p = PayloadKindName(kind);
+    for (int level : {1, 3, 6, 9}) {
+      const std::string suffix = p + "/level:" + std::to_string(level);
+      benchmark::RegisterBenchmark(("BM_ZstdCompress/" + suffix).c_str(),
+                                   [=](benchmark::State& st) { ZstdCompress(st, kind, level); })
+          ->MinTime(kMinTimeSeconds);
+      if (kind == PayloadKind::kRandom) continue;  // nothing compresses
+      benchmark::RegisterBenchmark(("BM_ZstdDecompress/" + suffix).c_str(),
+                                   [=](benchmark::State& st) { ZstdDecompress(st, kind, level); })
+          ->MinTime(kMinTimeSeconds);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace raftlog::bench
+
+int main(int argc, char** argv) {
+  using namespace raftlog::bench;
+  return BenchMain(argc, argv, RegisterAll, [] {});
+}
