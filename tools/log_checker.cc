@@ -63,7 +63,7 @@ void LogChecker::AdviseCompaction() {
       return false;
     }
     return std::any_of(meta_->segments.begin(), meta_->segments.end(), [&](const auto& r) {
-      return r.state == format::SegmentState::kSealed && f.file == SegmentRelPath(r.segment_id);
+      return r.state == format::SegmentState::kSealed && f.file == format::SegmentRecordRelPath(r);
     });
   };
   const auto& all = findings_.all();
@@ -243,17 +243,11 @@ std::vector<format::SegmentRecord> LogChecker::RecordsFromFiles(
   // an unreadable header) are left to CheckUnlisted.
   std::vector<format::SegmentRecord> records;
   for (const std::string& name : names) {
-    const std::optional<uint64_t> id = ParseSegmentFileName(name);
-    if (!id.has_value()) continue;
-    auto reader = engine::SegmentReader::Open(fs_, SegmentPath(*id), name);
-    if (!reader.ok()) continue;
-    auto described = engine::DescribeSegmentFile(reader->get(), *id);
-    if (!described.ok() || !described->has_value()) continue;
-    const format::SegmentRecord& r = **described;
-    records.push_back(r);
+    auto r = engine::DescribeSegmentFileNamed(
+        fs_, io::JoinPath(io::JoinPath(dir_, kSegmentsDir), name), name);
+    if (r.ok() && r->has_value()) records.push_back(**r);
   }
-  std::sort(records.begin(), records.end(),
-            [](const auto& a, const auto& b) { return a.segment_id < b.segment_id; });
+  engine::OneRecordPerSegment(&records);
   // Only the last may be active: an earlier one without a footer is damaged,
   // which CheckActive reports all the same.
   return records;

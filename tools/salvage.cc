@@ -31,15 +31,11 @@ Result<Plan> PlanFromFiles(io::FileSystem* fs, const std::string& dir) {
     return names.status();
   }
   for (const std::string& name : *names) {
-    const std::optional<uint64_t> id = ParseSegmentFileName(name);
-    if (!id.has_value()) continue;
-    auto reader = engine::SegmentReader::Open(fs, io::JoinPath(segments, name), name);
-    if (!reader.ok()) continue;
-    RAFTLOG_ASSIGN_OR_RETURN(auto described, engine::DescribeSegmentFile(reader->get(), *id));
+    RAFTLOG_ASSIGN_OR_RETURN(auto described,
+                             engine::DescribeSegmentFileNamed(fs, io::JoinPath(segments, name), name));
     if (described.has_value()) plan.records.push_back(*described);
   }
-  std::sort(plan.records.begin(), plan.records.end(),
-            [](const auto& a, const auto& b) { return a.segment_id < b.segment_id; });
+  engine::OneRecordPerSegment(&plan.records);
   return plan;
 }
 
@@ -145,7 +141,7 @@ Status SalvageEntries(io::FileSystem* fs, const std::string& dir, uint64_t from,
   for (const format::SegmentRecord& record : plan.records) {
     if (delivery.done() || record.base_index > to) break;
     const bool sealed = record.state == format::SegmentState::kSealed;
-    const std::string rel = SegmentRelPath(record.segment_id);
+    const std::string rel = format::SegmentRecordRelPath(record);
     // A segment file missing from a listing made from the files.
     if (next_index.has_value() && record.base_index > *next_index) {
       result->skipped.push_back(SkippedRange{rel, std::nullopt, 0, *next_index,

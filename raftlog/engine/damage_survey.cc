@@ -87,7 +87,7 @@ Result<DamageSurvey> SurveyDamage(io::FileSystem* fs, const std::string& dir) {
   uint64_t last_term = 0;
   for (const format::SegmentRecord& record : m.segments) {
     const bool sealed = record.state == format::SegmentState::kSealed;
-    const std::string rel = layout::SegmentRelPath(record.segment_id);
+    const std::string rel = format::SegmentRecordRelPath(record);
     LogDamage base;
     base.segment_id = record.segment_id;
     base.file = rel;

@@ -242,4 +242,35 @@ Result<std::optional<format::SegmentRecord>> DescribeSegmentFile(SegmentReader* 
   return std::optional<format::SegmentRecord>(r);
 }
 
+Result<std::optional<format::SegmentRecord>> DescribeSegmentFileNamed(io::FileSystem* fs,
+                                                                      const std::string& path,
+                                                                      const std::string& name) {
+  using None = std::optional<format::SegmentRecord>;
+  std::optional<uint64_t> id = format::layout::ParseSegmentFileName(name);
+  const auto compressed = format::layout::ParseCompressedSegmentFileName(name);
+  if (compressed.has_value()) id = compressed->id;
+  if (!id.has_value()) return None();
+  auto reader = SegmentReader::Open(fs, path, name);
+  if (!reader.ok()) return None();
+  RAFTLOG_ASSIGN_OR_RETURN(None described, DescribeSegmentFile(reader->get(), *id));
+  if (!described.has_value() || !compressed.has_value()) return described;
+  // A rewrite is complete only once sealed; its header names its generation.
+  if (described->state != format::SegmentState::kSealed ||
+      described->generation != compressed->generation) {
+    return None();
+  }
+  described->form = format::SegmentForm::kCompressed;
+  return described;
+}
+
+void OneRecordPerSegment(std::vector<format::SegmentRecord>* records) {
+  std::stable_sort(records->begin(), records->end(), [](const auto& a, const auto& b) {
+    return a.segment_id != b.segment_id ? a.segment_id < b.segment_id
+                                        : !a.compressed() && b.compressed();
+  });
+  records->erase(std::unique(records->begin(), records->end(),
+                             [](const auto& a, const auto& b) { return a.segment_id == b.segment_id; }),
+                 records->end());
+}
+
 }  // namespace raftlog::engine

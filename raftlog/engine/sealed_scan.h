@@ -110,4 +110,19 @@ Result<SealedScan> ScanSealedSegment(SegmentReader* reader, const format::Segmen
 Result<std::optional<format::SegmentRecord>> DescribeSegmentFile(SegmentReader* reader,
                                                                  uint64_t id);
 
+// DescribeSegmentFile for the file `name` at `path` in a segments
+// directory, whichever its form: "<id>.seg", or "<id>-<generation>.zseg" (a
+// compressed rewrite; described only if sealed and of that generation, with
+// form kCompressed). nullopt for other names, for files that cannot be
+// opened, and for DescribeSegmentFile's nullopt; its IOError otherwise.
+Result<std::optional<format::SegmentRecord>> DescribeSegmentFileNamed(io::FileSystem* fs,
+                                                                      const std::string& path,
+                                                                      const std::string& name);
+
+// Sorts records made from files by segment id and keeps one per id: where a
+// raw file and its compressed rewrite both remain (a crash between the
+// rewrite's commit and the raw file's removal, or before that commit), the
+// raw one, which holds the same entries and is the original.
+void OneRecordPerSegment(std::vector<format::SegmentRecord>* records);
+
 }  // namespace raftlog::engine

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "raftlog/engine/sealed_scan.h"
 #include "raftlog/format/layout.h"
 #include "raftlog/format/meta_records.h"
 #include "tests/engine/log_engine_fixture.h"
@@ -253,6 +254,39 @@ TEST_F(CompressSegmentTest, DamagedSegmentIsNotCompressed) {
     EXPECT_FALSE(format::layout::ParseCompressedSegmentFileName(name).has_value()) << name;
   }
   EXPECT_EQ(Sealed(e.get()).front(), r);
+}
+
+// Readers without the manifest (the tool's files-only paths) recognize a
+// rewrite by its name and header, and take one file per segment.
+TEST_F(CompressSegmentTest, RewriteDescribesItselfWithoutTheManifest) {
+  auto e = Open();
+  Fill(e.get(), 1);
+  const format::SegmentRecord raw = Sealed(e.get()).front();
+  ASSERT_TRUE(e->CompressSegment(raw.segment_id).ok());
+  const format::SegmentRecord listed = Sealed(e.get()).front();
+  ASSERT_TRUE(listed.compressed());
+  const std::string name = format::SegmentRecordFileName(listed);
+  auto described = DescribeSegmentFileNamed(io::FileSystem::Default(),
+                                            io::JoinPath(SegmentsDir(), name), name);
+  ASSERT_TRUE(described.ok() && described->has_value());
+  const format::SegmentRecord& d = **described;
+  EXPECT_TRUE(d.compressed());
+  EXPECT_EQ(d.segment_id, listed.segment_id);
+  EXPECT_EQ(d.generation, listed.generation);
+  EXPECT_EQ(d.base_index, listed.base_index);
+  EXPECT_EQ(d.last_index, listed.last_index);
+  EXPECT_EQ(d.footer_offset, listed.footer_offset);
+  EXPECT_EQ(d.file_bytes, listed.file_bytes);
+  // The same bytes under another generation's name are not this rewrite.
+  const std::string other = format::layout::CompressedSegmentFileName(listed.segment_id, 1234);
+  auto wrong = DescribeSegmentFileNamed(io::FileSystem::Default(),
+                                        io::JoinPath(SegmentsDir(), name), other);
+  ASSERT_TRUE(wrong.ok());
+  EXPECT_FALSE(wrong->has_value());
+  std::vector<format::SegmentRecord> both = {d, raw};
+  OneRecordPerSegment(&both);
+  ASSERT_EQ(both.size(), 1u);
+  EXPECT_FALSE(both.front().compressed());
 }
 
 TEST_F(CompressSegmentTest, UnlistedCompressedFileIsRemovedOnOpen) {
