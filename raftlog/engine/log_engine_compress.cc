@@ -391,10 +391,16 @@ Status LogEngine::SwapCompressed(const format::SegmentRecord& raw,
   }
   *swapped = true;
   // Readers' payloads keep the old mapping alive; unlink leaves it intact.
-  // A failure leaves a stray that the next open removes.
-  const std::string raw_name = old->file_name();
+  // With no payload viewing it, the raw file becomes a spare instead, as a
+  // compacted segment's does. A failure leaves a stray that the next open
+  // removes.
+  const std::string raw_path = io::JoinPath(segments_dir_, old->file_name());
+  const std::weak_ptr<const void> watch = old->mapping_watch();
   old.reset();
-  (void)fs_->Remove(io::JoinPath(segments_dir_, raw_name));
+  if (watch.expired() && preallocator_ != nullptr && preallocator_->Recycle(raw_path)) {
+    return Status::OK();
+  }
+  (void)fs_->Remove(raw_path);
   (void)fs_->SyncDir(segments_dir_);
   return Status::OK();
 }
