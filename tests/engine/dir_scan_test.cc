@@ -30,6 +30,33 @@ TEST(DirScanTest, ClassifiesEveryNameOfTheLogDirectory) {
   }
 }
 
+// A segment listed compressed is its <id>-<generation>.zseg; its raw file
+// and rewrites of other generations are strays (an interrupted compression).
+TEST(DirScanTest, ClassifiesCompressedSegmentsByGeneration) {
+  DirScanInput input;
+  input.listed = {3, 4};
+  input.compressed = {{3, 9}};
+  input.next_segment_id = 6;
+  auto kind = [&](std::string_view name) { return ClassifySegmentsEntry(name, input).kind; };
+  EXPECT_EQ(kind(layout::CompressedSegmentFileName(3, 9)), DirEntryKind::kListedSegment);
+  EXPECT_EQ(kind(layout::SegmentFileName(3)), DirEntryKind::kStraySegment);
+  EXPECT_EQ(kind(layout::CompressedSegmentFileName(3, 8)), DirEntryKind::kStraySegment);
+  EXPECT_EQ(kind(layout::CompressedSegmentFileName(4, 9)), DirEntryKind::kStraySegment);
+  EXPECT_EQ(kind(layout::SegmentFileName(4)), DirEntryKind::kListedSegment);
+  EXPECT_EQ(ClassifySegmentsEntry(layout::CompressedSegmentFileName(3, 9), input).segment_id, 3u);
+  // Missing: named by the file the manifest expects.
+  testutil::TempDir dir("dirscan-z");
+  ASSERT_TRUE(io::FileSystem::Default()->CreateDir(dir.Sub("segments")).ok());
+  auto entries = ClassifyLogDirectory(io::FileSystem::Default(), dir.path(), input);
+  ASSERT_TRUE(entries.ok()) << entries.status().ToString();
+  std::vector<std::string> missing;
+  for (const DirEntry& e : *entries) {
+    if (e.kind == DirEntryKind::kMissingSegment) missing.push_back(e.name);
+  }
+  EXPECT_EQ(missing, (std::vector<std::string>{"segments/" + layout::CompressedSegmentFileName(3, 9),
+                                               "segments/" + layout::SegmentFileName(4)}));
+}
+
 TEST(DirScanTest, ClassifiesEveryNameInSegments) {
   DirScanInput input;
   input.listed = {3, 4};
