@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "raftlog/engine/segment_reader.h"
+
 namespace raftlog::tools {
 
 std::string_view SeverityName(Severity s) {
@@ -37,12 +39,8 @@ void Findings::AddStatus(Severity severity, std::string file, std::optional<uint
 }
 
 std::string StripWhere(const Status& s, std::string_view where) {
-  std::string_view msg = s.message();
-  if (!where.empty() && msg.size() > where.size() + 2 && msg.substr(0, where.size()) == where &&
-      msg.substr(where.size(), 2) == ": ") {
-    msg.remove_prefix(where.size() + 2);
-  }
-  std::string out(msg);
+  std::string out =
+      where.empty() ? std::string(s.message()) : engine::SegmentReader::MessageAfter(s, where);
   if (!s.ok() && !s.IsCorruption()) {
     // Keep the kind of failure when it is not plain damage.
     out = std::string(Status::CodeName(s.code())) + ": " + out;

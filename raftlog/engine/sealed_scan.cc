@@ -11,14 +11,7 @@ namespace raftlog::engine {
 namespace {
 
 // `s`'s message without the "<where>: " it starts with.
-std::string Strip(const Status& s, const std::string& where) {
-  std::string_view msg = s.message();
-  if (msg.size() > where.size() + 2 && msg.substr(0, where.size()) == where &&
-      msg.substr(where.size(), 2) == ": ") {
-    msg.remove_prefix(where.size() + 2);
-  }
-  return std::string(msg);
-}
+constexpr auto Strip = &SegmentReader::MessageAfter;
 
 // The trailer and footer, checked against the record (as the engine checks
 // them on a sealed segment's first read); a problem otherwise.

@@ -90,6 +90,15 @@ Result<bool> SegmentReader::HeaderIsZero() {
   return AllZero(bytes);
 }
 
+std::string SegmentReader::MessageAfter(const Status& s, std::string_view where) {
+  std::string_view msg = s.message();
+  if (msg.size() > where.size() + 2 && msg.substr(0, where.size()) == where &&
+      msg.substr(where.size(), 2) == ": ") {
+    msg.remove_prefix(where.size() + 2);
+  }
+  return std::string(msg);
+}
+
 Result<format::FrameView> SegmentReader::ReadFrame(uint64_t offset, uint64_t limit, uint64_t seed,
                                                    format::FrameError* error) {
   *error = format::FrameError::kNone;  // stays so for an I/O error

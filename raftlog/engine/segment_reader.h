@@ -54,6 +54,9 @@ class SegmentReader {
 
   // "<name> at offset <offset>", the prefix of the decoders' messages.
   std::string Where(uint64_t offset) const;
+  // `s`'s message without the "<where>: " a decoder put in front of it (as
+  // Where() or name() made it), for findings that name the place apart.
+  static std::string MessageAfter(const Status& s, std::string_view where);
 
   // The segment header (DecodeSegmentHeader's errors).
   Result<format::SegmentHeader> ReadHeader();
