@@ -67,11 +67,11 @@ Result<LogMetadata> LogDir::ReadMetadata(Findings* findings) const {
         true);
   } else {
     m.format_version = format::DecodeFixed16(format_value->data());
-    if (*m.format_version == 0 || *m.format_version > format::kFormatVersion) {
+    if (*m.format_version == 0 || *m.format_version > format::kLogFormatVersion) {
       bad(kFormatKey,
           Status::NotSupported("format version " + std::to_string(*m.format_version) +
                                "; this build reads versions 1 to " +
-                               std::to_string(format::kFormatVersion)),
+                               std::to_string(format::kLogFormatVersion)),
           true);
     }
   }

@@ -4,6 +4,8 @@
 #include <utility>
 
 #include "raftlog/format/layout.h"
+#include "raftlog/format/record_format.h"
+#include "raftlog/format/segment_header.h"
 
 namespace raftlog::engine {
 
@@ -144,6 +146,58 @@ Result<std::vector<DirEntry>> ClassifyLogDirectory(io::FileSystem* fs, const std
     e.reason = "the manifest lists this segment, but its file is not there";
     e.segment_id = id;
     out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Result<SpareHeaders> FindSuccessor(io::FileSystem* fs, const std::string& segments_dir,
+                                   uint64_t first_spare_id, uint64_t generation,
+                                   uint64_t next_index) {
+  SpareHeaders out;
+  if (!fs->Exists(segments_dir)) return out;
+  RAFTLOG_ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(segments_dir));
+  std::vector<uint64_t> ids;
+  for (const std::string& name : names) {
+    const std::optional<uint64_t> id = layout::ParseSegmentFileName(name);
+    if (id.has_value() && *id >= first_spare_id) ids.push_back(*id);
+  }
+  std::sort(ids.begin(), ids.end());
+  for (uint64_t id : ids) {
+    const std::string name = layout::SegmentFileName(id);
+    auto file = fs->Open(io::JoinPath(segments_dir, name), io::OpenMode::kReadOnly);
+    if (!file.ok()) return file.status().WithContext("reading the header of spare " + name);
+    std::string scratch(format::kSegmentHeaderBytes, '\0');
+    auto bytes = (*file)->PRead(0, scratch.size(), scratch.data());
+    if (!bytes.ok()) return bytes.status().WithContext("reading the header of spare " + name);
+    if (bytes->find_first_not_of('\0') == std::string_view::npos) continue;  // never written
+    auto header = format::DecodeSegmentHeader(*bytes, name);
+    std::string why;
+    if (!header.ok()) {
+      why = "its header is damaged (" + std::string(header.status().message()) +
+            "): a torn first write";
+    } else if (header->segment_id != id) {
+      why = "its header names segment " + std::to_string(header->segment_id);
+    } else if (header->generation != generation) {
+      why = "its header has generation " + std::to_string(header->generation) + ", the log " +
+            std::to_string(generation);
+    } else if (header->base_index != next_index) {
+      why = "it starts at index " + std::to_string(header->base_index) +
+            " but the recovered log ends at " + std::to_string(next_index - 1) +
+            ": its entries were never acknowledged";
+    } else if (out.successor.has_value()) {
+      why = "segment " + std::to_string(out.successor->segment_id) + " already continues the log";
+    }
+    if (!why.empty()) {
+      out.dropped[id] = why;
+      continue;
+    }
+    format::SegmentRecord record;
+    record.segment_id = id;
+    record.base_index = header->base_index;
+    record.generation = header->generation;
+    record.state = format::SegmentState::kActive;
+    record.last_index = header->base_index - 1;
+    out.successor = record;
   }
   return out;
 }

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "raftlog/format/meta_records.h"
 #include "raftlog/format/result.h"
 #include "raftlog/io/file_system.h"
 
@@ -99,6 +100,37 @@ struct DirScanInput {
 // entry for each listed segment without a file.
 Result<std::vector<DirEntry>> ClassifyLogDirectory(io::FileSystem* fs, const std::string& dir,
                                                    const DirScanInput& input);
+
+// --- the successor of an unfinished roll ---------------------------------------
+//
+// A roll sealed in the background (Options::background_seal) writes into the
+// next spare before any manifest record lists it: until the seal commits,
+// that file is found only by its header (id, generation, base index), which
+// its first frame write put there. These are the one rule by which recovery
+// and `raftlog verify` recognise it (docs/crash-safety.md, "Background
+// seals"): the spare whose valid header has the active segment's generation
+// and the base index right after the log's recovered end continues the log.
+// Every other spare with a non-zero header holds nothing acknowledged (a
+// successor the recovered log does not reach, or a torn first write) and is
+// dropped.
+
+struct SpareHeaders {
+  // The successor, as the manifest record the seal would have committed
+  // (state active, last_index a hint), if a spare continues the log.
+  std::optional<format::SegmentRecord> successor;
+  // The other spares with a header that is not all zero, by id, with why
+  // they do not continue the log.
+  std::map<uint64_t, std::string> dropped;
+};
+
+// Reads the header of every spare "<id>.seg" in `segments_dir` with id >=
+// first_spare_id (log/next_segment_id) and applies the rule above for a log
+// whose active segment has `generation` and whose recovered entries end at
+// next_index - 1. IOError if the directory cannot be listed or a spare
+// cannot be read.
+Result<SpareHeaders> FindSuccessor(io::FileSystem* fs, const std::string& segments_dir,
+                                   uint64_t first_spare_id, uint64_t generation,
+                                   uint64_t next_index);
 
 // The classification of one name in segments/ (no I/O: size unknown).
 DirEntry ClassifySegmentsEntry(std::string_view name, const DirScanInput& input);

@@ -48,8 +48,9 @@ Status LogEngine::Close() {
   port::MutexLock w(&write_mu_);
   if (closed_) return Status::OK();
   closed_ = true;
-  Status result;
-  if (!has_failed_.load() && !options_.read_only) {
+  // The seal in flight finishes first (its commit lists the active segment).
+  Status result = WaitForSeal(/*synced_only=*/false);
+  if (result.ok() && !has_failed_.load() && !options_.read_only) {
     // The segment first: if it cannot be synced, the disk is in doubt and no
     // more metadata should be written on top of it.
     if (active_ != nullptr && options_.sync != SyncPolicy::kNever) {
@@ -81,6 +82,9 @@ void LogEngine::Abandon() {
 }
 
 void LogEngine::ReleaseLocked() {
+  // After Close's wait nothing is in flight; after Abandon or a failure the
+  // seal stops where it is, as a crash would leave it.
+  StopSealer(/*abandon=*/true);
   {
     port::MutexLock lock(&sync_mu_);
     sync_stop_ = true;

@@ -33,8 +33,11 @@
 // interrupted deletion are removed on the next open.
 //
 // Durability. Append with sync writes its frames and calls fdatasync once on
-// the active segment (a segment roll adds the seal's sync and one LMDB
-// commit, once per segment_bytes). State written with PutState is durable
+// the active segment. A segment roll hands the full segment to the sealer
+// thread (footer, fdatasync, one LMDB commit, log_engine_seal.cc) and goes
+// on in the next one; a synced append that rolled also waits for the full
+// segment's fdatasync, so nothing acknowledged depends on the seal's
+// commit (recovery finds an unlisted successor by its header). State written with PutState is durable
 // (an LMDB commit) before the call returns; PutStateLazy defers it to the
 // next LMDB commit or Close(). After a failed write or fdatasync the engine
 // refuses every further write (it cannot know what reached the disk) until
@@ -59,6 +62,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -302,22 +306,52 @@ class LogEngine {
   Status Activate(MetaStore::Batch* batch);
   // Writes a footer listing `segment`'s frames up to last_index and the
   // trailer at write_offset, syncs, and truncates the file after them.
+  // durable_offset: the segment's bytes known synced before (recorded in the
+  // footer's frame header). Touches no writer state: the sealer runs it too.
   Status WriteSeal(internal::Segment* segment, uint64_t write_offset, uint64_t last_index,
-                   std::vector<format::TermRun> runs, uint64_t* footer_offset,
-                   uint64_t* file_bytes);
+                   std::vector<format::TermRun> runs, uint64_t durable_offset,
+                   uint64_t* footer_offset, uint64_t* file_bytes);
   Result<format::FooterView> ParseFooter(const internal::Segment& segment, uint64_t footer_offset,
                                          uint64_t file_bytes) const;
   Status TruncateSuffix(uint64_t new_last_index);
   // Commits batch with the lazy state and (once open) the durable progress.
   Status CommitMeta(MetaStore::Batch* batch) REQUIRES(write_mu_);
+  // The lazy state: added to a batch (returns what was added), and, once
+  // that batch committed, forgotten where it is still the same value. Any
+  // thread (the writer and the sealer both commit).
+  using LazyState = std::map<std::string, std::string, std::less<>>;
+  LazyState AddLazyState(MetaStore::Batch* batch) EXCLUDES(state_mu_);
+  void ForgetCommittedLazyState(const LazyState& committed) EXCLUDES(state_mu_);
   // The durable-progress record of the active segment as it stands.
   format::DurableRecord DurableProgress() REQUIRES(write_mu_);
   // Stops the background threads and releases files, mappings, LMDB and the
   // lock. REQUIRES: write_mu_ held and closed_ set.
-  void ReleaseLocked();
+  void ReleaseLocked() REQUIRES(write_mu_);
   void RemoveSegmentFiles(std::vector<std::unique_ptr<internal::Segment>> dead);
   void Fail(const Status& s);
   void SyncLoop();
+
+  // The background seal (log_engine_seal.cc). A roll hands the full segment
+  // to the sealer thread and goes on appending to its successor at once; the
+  // sealer writes the footer and trailer, fdatasyncs, and commits the
+  // manifest change (the old segment sealed, the successor listed active).
+  struct SealJob;
+  // Hands `job` to the sealer. REQUIRES: no seal in flight.
+  void StartSeal(std::unique_ptr<SealJob> job) REQUIRES(write_mu_);
+  // Waits until the seal in flight, if any, has made its segment durable
+  // (synced_only) or has finished altogether. Returns the seal's error (the
+  // engine has then failed). OK at once when no seal is in flight.
+  Status WaitForSeal(bool synced_only) REQUIRES(write_mu_);
+  // The seal thread's loop, and one seal's steps.
+  void SealLoop();
+  Status RunSeal(SealJob* job);
+  // Stops the sealer thread after the seal in flight, if any. `abandon`:
+  // skip that seal's remaining steps (Abandon: write nothing more).
+  void StopSealer(bool abandon) REQUIRES(write_mu_);
+
+  // Recovery of a roll whose seal did not commit: the active segment's
+  // successor, a spare whose header continues the log (log_engine_recover.cc).
+  Status RecoverSuccessor(const format::SegmentRecord& active, const format::DurableRecord& durable);
 
   // Read and ReadShared: fn gets each entry and the buffer that holds its
   // payload (the segment's mapping or a decompressed frame).
@@ -394,7 +428,7 @@ class LogEngine {
   // read-only engine, every state record as of the open (FreezeState), and
   // state_frozen_ set: GetState then never reads LMDB again.
   mutable port::Mutex state_mu_;
-  std::map<std::string, std::string, std::less<>> lazy_state_ GUARDED_BY(state_mu_);
+  LazyState lazy_state_ GUARDED_BY(state_mu_);
   bool state_frozen_ GUARDED_BY(state_mu_) = false;
 
   // Set once a write or sync failed; every later write returns it.
@@ -412,6 +446,22 @@ class LogEngine {
   uint64_t sync_durable_ GUARDED_BY(sync_mu_) = 0;
   bool sync_stop_ GUARDED_BY(sync_mu_) = false;
   std::thread syncer_;
+
+  // The background seal (Options::background_seal). seal_mu_ is a leaf: no
+  // other lock is taken while it is held.
+  port::Mutex seal_mu_;
+  port::CondVar seal_cv_{&seal_mu_};
+  // The seal in flight (null: none): set by the writer, cleared by the
+  // sealer when its last step is done.
+  std::unique_ptr<SealJob> seal_job_ GUARDED_BY(seal_mu_);
+  bool seal_synced_ GUARDED_BY(seal_mu_) = false;  // seal_job_'s segment is durable
+  Status seal_error_ GUARDED_BY(seal_mu_);         // the first failed seal's error
+  bool seal_stop_ GUARDED_BY(seal_mu_) = false;
+  bool seal_abandon_ GUARDED_BY(seal_mu_) = false;
+  std::thread sealer_;
+  // Spare files recovery found holding a header (of an abandoned successor):
+  // removed as strays, never adopted as spares. Open only.
+  std::set<uint64_t> headed_spares_;
 
   uint64_t recovered_commit_hint_ = 0;
   // Counters; atomics so GetStats() can read them from any thread.

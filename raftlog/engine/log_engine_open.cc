@@ -143,6 +143,7 @@ Status LogEngine::OpenImpl() NO_THREAD_SAFETY_ANALYSIS {
     syncer_ = std::thread([this] { SyncLoop(); });
   }
   preallocator_->Start();
+  if (options_.background_seal) sealer_ = std::thread([this] { SealLoop(); });
   return Status::OK();
 }
 
@@ -205,17 +206,17 @@ Status LogEngine::InitOrCheckFormat() NO_THREAD_SAFETY_ANALYSIS {
       return Status::Corruption("metadata of " + dir_ + ": bad format record");
     }
     const uint16_t version = format::DecodeFixed16(format_value->data());
-    if (version > format::kFormatVersion) {
+    if (version > format::kLogFormatVersion) {
       return Status::NotSupported("log " + dir_ + " has format version " + std::to_string(version) +
                                   "; this build reads up to " +
-                                  std::to_string(format::kFormatVersion));
+                                  std::to_string(format::kLogFormatVersion));
     }
-    if (version < format::kFormatVersion && !options_.read_only) {
+    if (version < format::kLogFormatVersion && !options_.read_only) {
       // Older logs are read as they are; new segments are written in the
       // current version, so the log as a whole now needs a reader of it.
       MetaStore::Batch batch;
       std::string current;
-      format::PutFixed16(&current, format::kFormatVersion);
+      format::PutFixed16(&current, format::kLogFormatVersion);
       batch.Put(kFormatKey, current);
       return CommitMeta(&batch);
     }
@@ -237,7 +238,7 @@ Status LogEngine::InitOrCheckFormat() NO_THREAD_SAFETY_ANALYSIS {
   // format key (and the next open initializes again) or a complete log.
   MetaStore::Batch batch;
   std::string version;
-  format::PutFixed16(&version, format::kFormatVersion);
+  format::PutFixed16(&version, format::kLogFormatVersion);
   batch.Put(kFormatKey, version);
   batch.Put(kStartKey, EncodeStart(1, 0));
   batch.Put(kNextSegmentIdKey, Counter(kNextSegmentIdKey, 1));
@@ -256,6 +257,7 @@ Status LogEngine::LoadSegments(const std::vector<format::SegmentRecord>& records
                                   " is active but is not the last segment");
       }
       RAFTLOG_RETURN_IF_ERROR(RecoverActive(record, durable));
+      RAFTLOG_RETURN_IF_ERROR(RecoverSuccessor(record, durable));
     } else {
       RAFTLOG_RETURN_IF_ERROR(OpenSealed(record));
     }

@@ -174,6 +174,8 @@ Stats LogEngine::GetStats() const {
   st.segment_rolls = c.segment_rolls;
   st.suffix_truncations = c.suffix_truncations;
   st.segments_compressed = c.segments_compressed;
+  st.background_seals = c.background_seals;
+  st.seal_waits = c.seal_waits;
   st.frame_cache_hits = cache_->hits();
   st.frame_cache_misses = cache_->misses();
   st.open_segments_from_footer = c.open_segments_from_footer;
@@ -187,6 +189,8 @@ Stats LogEngine::GetStats() const {
   st.unfinished_seals = c.unfinished_seals;
   st.open_bytes_rewritten = c.open_bytes_rewritten;
   st.spare_segments_kept = c.spare_segments_kept;
+  st.successors_adopted = c.successors_adopted;
+  st.successors_dropped = c.successors_dropped;
   if (preallocator_ != nullptr) {
     st.segments_recycled = preallocator_->recycled();
     st.segments_prepared = preallocator_->prepared_fresh();

@@ -142,7 +142,8 @@ Status LogEngine::RecoverActive(const format::SegmentRecord& record,
     segment->PublishFrames(found.frames, found.last_index);
     uint64_t footer_at = 0, file_bytes = 0;
     RAFTLOG_RETURN_IF_ERROR(WriteSeal(segment.get(), found_footer ? scan.footer_offset : end,
-                                      found.last_index, found.runs, &footer_at, &file_bytes));
+                                      found.last_index, found.runs, durable_offset_, &footer_at,
+                                      &file_bytes));
     format::SegmentRecord sealed = segment->record();
     sealed.state = format::SegmentState::kSealed;
     sealed.footer_offset = footer_at;
@@ -189,6 +190,86 @@ Status LogEngine::RecoverActive(const format::SegmentRecord& record,
     sync_durable_ = durable_offset_;
   }
   return Status::OK();
+}
+
+Status LogEngine::RecoverSuccessor(const format::SegmentRecord& active,
+                                   const format::DurableRecord& durable) NO_THREAD_SAFETY_ANALYSIS {
+  // The log as recovered so far ends here: the active segment's good frames.
+  const uint64_t next_index =
+      (segments_.empty() ? first_index_.load() - 1 : segments_.back()->last_index()) + 1;
+  RAFTLOG_ASSIGN_OR_RETURN(
+      SpareHeaders spares,
+      FindSuccessor(fs_, segments_dir_, next_segment_id_, active.generation, next_index));
+  for (const auto& [id, why] : spares.dropped) {
+    // Dropped below (RemoveStrayFiles), never adopted as a spare: its stale
+    // frames carry this log's seed and would confuse the end-of-frames rule.
+    headed_spares_.insert(id);
+    counters_->successors_dropped++;
+    if (!options_.read_only) {
+      Log(dir_, "dropped spare segment " + internal::SegmentFileName(id) + ": " + why);
+    }
+  }
+  if (!spares.successor.has_value()) {
+    // Acknowledged entries in a successor the recovered log does not reach
+    // are lost data, not a torn write: the last LMDB commit says so.
+    if (durable.segment_id >= next_segment_id_ &&
+        durable.durable_offset > format::kSegmentHeaderBytes) {
+      const std::string name = internal::SegmentFileName(durable.segment_id);
+      const auto it = spares.dropped.find(durable.segment_id);
+      return Status::Corruption(
+          io::JoinPath(segments_dir_, name) + ": acknowledged entries up to " +
+          std::to_string(durable.last_index) + " (synced to offset " +
+          std::to_string(durable.durable_offset) + ") were written to this segment, " +
+          (it != spares.dropped.end() ? "but " + it->second : std::string("which is missing")));
+    }
+    return Status::OK();
+  }
+  const format::SegmentRecord successor = *spares.successor;
+  const std::string name = internal::SegmentFileName(successor.segment_id);
+  counters_->successors_adopted++;
+  if (!options_.read_only) {
+    // Finish what the background seal did not: seal the active segment at
+    // its end (unless recovery already did) and list the successor.
+    MetaStore::Batch batch;
+    Segment* last = segments_.empty() ? nullptr : segments_.back().get();
+    std::optional<format::FooterView> footer;
+    uint64_t footer_at = 0, file_bytes = 0;
+    std::vector<format::TermRun> runs;
+    if (last != nullptr && last == active_ && last->id() == active.segment_id) {
+      if (last->empty()) {
+        batch.Delete(SegmentKey(last->id()));
+      } else {
+        runs = RunsWithin(last->base_index(), last->last_index());
+        RAFTLOG_RETURN_IF_ERROR(WriteSeal(last, write_offset_, last->last_index(), runs,
+                                          durable_offset_, &footer_at, &file_bytes));
+        RAFTLOG_ASSIGN_OR_RETURN(footer, ParseFooter(*last, footer_at, file_bytes));
+        format::SegmentRecord sealed = last->record();
+        sealed.state = format::SegmentState::kSealed;
+        sealed.footer_offset = footer_at;
+        sealed.file_bytes = file_bytes;
+        sealed.term_runs = runs;
+        batch.Put(SegmentKey(sealed.segment_id), format::EncodeSegmentRecord(sealed));
+      }
+    }
+    next_segment_id_ = successor.segment_id + 1;
+    batch.Put(SegmentKey(successor.segment_id), format::EncodeSegmentRecord(successor));
+    batch.Put(kNextSegmentIdKey, Counter(kNextSegmentIdKey, next_segment_id_));
+    RAFTLOG_RETURN_IF_ERROR(CommitMeta(&batch));
+    if (footer.has_value()) {
+      last->Seal(*footer, footer_at, file_bytes, std::move(runs));
+    } else if (last != nullptr && last == active_ && last->empty()) {
+      const std::string path = io::JoinPath(segments_dir_, last->file_name());
+      segments_.pop_back();
+      (void)fs_->Remove(path);
+    }
+    Log(dir_, "finished an interrupted roll: " + name + " continues the log at index " +
+                  std::to_string(successor.base_index));
+  }
+  // The successor is the active segment now, recovered like any (its
+  // durable progress is its own: start from nothing).
+  active_ = nullptr;
+  durable_offset_ = 0;
+  return RecoverActive(successor, durable);
 }
 
 Status LogEngine::CheckStartTerm() NO_THREAD_SAFETY_ANALYSIS {
@@ -298,6 +379,8 @@ Status LogEngine::RemoveStrayFiles(const std::vector<format::SegmentRecord>& rec
     input.listed.insert(record.segment_id);
     if (record.compressed()) input.compressed[record.segment_id] = record.generation;
   }
+  // A successor adopted on this open (RecoverSuccessor) is part of the log.
+  for (const auto& seg : segments_) input.listed.insert(seg->id());
   input.next_segment_id = next_segment_id_;
   RAFTLOG_ASSIGN_OR_RETURN(std::vector<DirEntry> entries,
                            ClassifyLogDirectory(fs_, dir_, input));
@@ -331,7 +414,7 @@ Status LogEngine::RemoveStrayFiles(const std::vector<format::SegmentRecord>& rec
       continue;
     }
     if (e.kind == DirEntryKind::kSpareSegment && !options_.read_only &&
-        e.size == options_.segment_bytes) {
+        e.size == options_.segment_bytes && headed_spares_.count(*e.segment_id) == 0) {
       // A prepared spare: complete (it was renamed into place only after it
       // was fully written and synced) if it has the full size.
       auto file = fs_->Open(path, io::OpenMode::kReadWrite);
@@ -357,6 +440,8 @@ Status LogEngine::RemoveStrayFiles(const std::vector<format::SegmentRecord>& rec
   std::sort(spares.begin(), spares.end(),
             [](const auto& a, const auto& b) { return a.segment_id < b.segment_id; });
   for (const auto& spare : spares) first_spare_id = std::max(first_spare_id, spare.segment_id + 1);
+  // Ids are never reused, not even those of dropped spares.
+  for (uint64_t id : headed_spares_) first_spare_id = std::max(first_spare_id, id + 1);
   // Also when keeping spares: a spare's name was synced by the process that
   // prepared it only if that process got that far; the next roll may put
   // acknowledged entries into it, so its name must be durable first.

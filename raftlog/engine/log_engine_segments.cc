@@ -32,6 +32,9 @@ Status LogEngine::Roll(PendingFrames* pending) NO_THREAD_SAFETY_ANALYSIS {
 }
 
 Status LogEngine::Activate(MetaStore::Batch* batch) NO_THREAD_SAFETY_ANALYSIS {
+  // At most one seal in flight: a segment filled before its predecessor's
+  // seal committed waits for that commit here (log_engine_seal.cc says why).
+  RAFTLOG_RETURN_IF_ERROR(WaitForSeal(/*synced_only=*/false));
   // The file reserved by WriteFrames, or (a batch spanning segments) a new one.
   internal::PreparedSegment spare;
   if (spare_ != nullptr) {
@@ -46,7 +49,9 @@ Status LogEngine::Activate(MetaStore::Batch* batch) NO_THREAD_SAFETY_ANALYSIS {
     spare = std::move(*taken);
   }
 
-  // Seal the current active segment, if any. One that never received a frame
+  // Seal the current active segment, if any: on the sealer thread when it
+  // runs (the successor is then listed by the seal's commit, and found by
+  // its header until then), else here. One that never received a frame
   // holds nothing to seal: its record is deleted in the same commit that
   // lists the new one, and its file removed afterwards (a crash in between
   // leaves an unlisted file, which open removes as a stray).
@@ -54,12 +59,22 @@ Status LogEngine::Activate(MetaStore::Batch* batch) NO_THREAD_SAFETY_ANALYSIS {
   std::vector<format::TermRun> sealed_runs;
   uint64_t footer_offset = 0, file_bytes = 0;
   const bool drop_empty = active_ != nullptr && active_->empty();
+  const bool background = active_ != nullptr && !drop_empty && sealer_.joinable();
+  std::unique_ptr<SealJob> job;
   if (drop_empty) {
     batch->Delete(SegmentKey(active_->record().segment_id));
+  } else if (background) {
+    job = std::make_unique<SealJob>();
+    job->segment = active_;
+    job->write_offset = write_offset_;
+    job->last_index = active_->last_index();
+    job->durable_offset = durable_offset_;
+    port::ReaderLock lock(&mu_);
+    job->runs = RunsWithin(active_->base_index(), active_->last_index());
   } else if (active_ != nullptr) {
     Status sealed_ok = WriteSeal(active_, write_offset_, active_->last_index(),
                                  RunsWithin(active_->base_index(), active_->last_index()),
-                                 &footer_offset, &file_bytes);
+                                 durable_offset_, &footer_offset, &file_bytes);
     auto footer = sealed_ok.ok() ? ParseFooter(*active_, footer_offset, file_bytes)
                                  : Result<format::FooterView>(sealed_ok);
     if (!footer.ok()) {
@@ -87,15 +102,20 @@ Status LogEngine::Activate(MetaStore::Batch* batch) NO_THREAD_SAFETY_ANALYSIS {
   record.generation = generation_;
   record.state = format::SegmentState::kActive;
   record.last_index = record.base_index - 1;
-  batch->Put(SegmentKey(record.segment_id), format::EncodeSegmentRecord(record));
-  batch->Put(kNextSegmentIdKey,
-             Counter(kNextSegmentIdKey, std::max(next_segment_id_, record.segment_id + 1)));
-  Status s = CommitMeta(batch);
-  if (!s.ok()) {
-    Fail(s);
-    return s;
+  const uint64_t next_id = std::max(next_segment_id_, record.segment_id + 1);
+  if (background) {
+    job->successor = record;
+    job->next_segment_id = next_id;
+  } else {
+    batch->Put(SegmentKey(record.segment_id), format::EncodeSegmentRecord(record));
+    batch->Put(kNextSegmentIdKey, Counter(kNextSegmentIdKey, next_id));
+    Status s = CommitMeta(batch);
+    if (!s.ok()) {
+      Fail(s);
+      return s;
+    }
   }
-  next_segment_id_ = std::max(next_segment_id_, record.segment_id + 1);
+  next_segment_id_ = next_id;
 
   auto segment = Segment::NewActive(record, spare.file, std::move(*mapping),
                                     internal::SegmentFileName(record.segment_id));
@@ -106,7 +126,7 @@ Status LogEngine::Activate(MetaStore::Batch* batch) NO_THREAD_SAFETY_ANALYSIS {
       RAFTLOG_CHECK(!segments_.empty() && segments_.back().get() == active_);
       dropped.push_back(std::move(segments_.back()));
       segments_.pop_back();
-    } else if (active_ != nullptr) {
+    } else if (active_ != nullptr && !background) {
       active_->Seal(*sealed_footer, footer_offset, file_bytes, std::move(sealed_runs));
     }
     segments_.push_back(std::move(segment));
@@ -125,6 +145,7 @@ Status LogEngine::Activate(MetaStore::Batch* batch) NO_THREAD_SAFETY_ANALYSIS {
     sync_written_ = 0;
     sync_durable_ = 0;
   }
+  if (background) StartSeal(std::move(job));
   return Status::OK();
 }
 
@@ -143,8 +164,8 @@ std::vector<format::TermRun> LogEngine::RunsWithin(uint64_t first,
 }
 
 Status LogEngine::WriteSeal(Segment* segment, uint64_t write_offset, uint64_t last_index,
-                            std::vector<format::TermRun> runs, uint64_t* footer_offset,
-                            uint64_t* file_bytes) {
+                            std::vector<format::TermRun> runs, uint64_t durable_offset,
+                            uint64_t* footer_offset, uint64_t* file_bytes) {
   format::FooterContents contents;
   contents.last_index = last_index;
   for (uint32_t k = 0; k < segment->frame_count(); ++k) {
@@ -156,7 +177,7 @@ Status LogEngine::WriteSeal(Segment* segment, uint64_t write_offset, uint64_t la
   contents.term_runs = std::move(runs);
   const std::string payload = format::EncodeFooterPayload(contents);
   format::FrameBuilder footer_builder;
-  footer_builder.set_durable_offset(durable_offset_);
+  footer_builder.set_durable_offset(durable_offset);
   footer_builder.BuildFooter(segment->seed(), payload);
   *footer_offset = write_offset;
   *file_bytes = write_offset + footer_builder.frame_bytes() + format::kTrailerBytes;
@@ -188,6 +209,8 @@ Result<format::FooterView> LogEngine::ParseFooter(const Segment& segment, uint64
 }
 
 Status LogEngine::TruncateSuffix(uint64_t new_last) NO_THREAD_SAFETY_ANALYSIS {
+  // The manifest's segments change: the seal in flight commits first.
+  RAFTLOG_RETURN_IF_ERROR(WaitForSeal(/*synced_only=*/false));
   MetaStore::Batch batch;
   std::vector<size_t> dead;
   size_t keep = segments_.size();  // segments [0, keep) survive
@@ -214,8 +237,8 @@ Status LogEngine::TruncateSuffix(uint64_t new_last) NO_THREAD_SAFETY_ANALYSIS {
       // so payloads handed out by ReadShared before the truncation, which
       // view this mapping, keep their bytes; the replacing entries are
       // reachable only through new reads of the new segment.
-      Status sealed_ok =
-          WriteSeal(cut, write_offset_, new_last, cut_runs, &footer_offset, &file_bytes);
+      Status sealed_ok = WriteSeal(cut, write_offset_, new_last, cut_runs, durable_offset_,
+                                   &footer_offset, &file_bytes);
       auto written = sealed_ok.ok() ? ParseFooter(*cut, footer_offset, file_bytes)
                                     : Result<format::FooterView>(sealed_ok);
       if (!written.ok()) {
@@ -291,6 +314,8 @@ Status LogEngine::TruncatePrefix(uint64_t new_first, const StateUpdates& state) 
                                    std::to_string(last + 1) + "]");
   }
   RAFTLOG_ASSIGN_OR_RETURN(uint64_t prev_term, Term(new_first - 1));
+  // The segment a seal in flight works on may be among those dropped.
+  RAFTLOG_RETURN_IF_ERROR(WaitForSeal(/*synced_only=*/false));
   MetaStore::Batch batch;
   batch.Put(kStartKey, EncodeStart(new_first, prev_term));
   for (const auto& [k, v] : state) batch.Put(std::string(kStatePrefix) + k, v);
@@ -332,6 +357,7 @@ Status LogEngine::TruncatePrefix(uint64_t new_first, const StateUpdates& state) 
 Status LogEngine::Reset(uint64_t index, uint64_t term, const StateUpdates& state) {
   port::MutexLock w(&write_mu_);
   RAFTLOG_RETURN_IF_ERROR(CheckWritable());
+  RAFTLOG_RETURN_IF_ERROR(WaitForSeal(/*synced_only=*/false));
   MetaStore::Batch batch;
   batch.Put(kStartKey, EncodeStart(index + 1, term));
   batch.Put(kGenerationKey, Counter(kGenerationKey, generation_ + 1));
@@ -387,6 +413,8 @@ void LogEngine::PutStateLazy(std::string key, std::string value) {
 Status LogEngine::Sync() {
   port::MutexLock w(&write_mu_);
   RAFTLOG_RETURN_IF_ERROR(CheckWritable());
+  // A segment still being sealed holds entries before the active one's.
+  RAFTLOG_RETURN_IF_ERROR(WaitForSeal(/*synced_only=*/true));
   if (active_ == nullptr) return Status::OK();
   Status s = active_->file()->Sync();
   counters_->log_syncs++;

@@ -37,12 +37,25 @@ format::DurableRecord LogEngine::DurableProgress() {
   return internal::DurableProgressOf(*active_, std::min(durable, write_offset_));
 }
 
+LogEngine::LazyState LogEngine::AddLazyState(MetaStore::Batch* batch) {
+  port::MutexLock lock(&state_mu_);
+  for (const auto& [k, v] : lazy_state_) batch->Put(std::string(kStatePrefix) + k, v);
+  return lazy_state_;
+}
+
+void LogEngine::ForgetCommittedLazyState(const LazyState& committed) {
+  // Only values unchanged since they were added: another thread (the
+  // writer beside the sealer) may have put a newer one meanwhile.
+  port::MutexLock lock(&state_mu_);
+  for (const auto& [k, v] : committed) {
+    const auto it = lazy_state_.find(k);
+    if (it != lazy_state_.end() && it->second == v) lazy_state_.erase(it);
+  }
+}
+
 Status LogEngine::CommitMeta(MetaStore::Batch* batch) {
   // Lazy state rides along with every transaction.
-  {
-    port::MutexLock lock(&state_mu_);
-    for (const auto& [k, v] : lazy_state_) batch->Put(std::string(kStatePrefix) + k, v);
-  }
+  const LazyState lazy = AddLazyState(batch);
   // So does the durable progress: it costs no fdatasync of its own, and
   // makes recovery refuse damage to acknowledged frames (RecoverActive).
   format::DurableRecord progress;
@@ -54,8 +67,7 @@ Status LogEngine::CommitMeta(MetaStore::Batch* batch) {
   counters_->meta_commits++;
   if (s.ok()) {
     if (track_durable_) durable_written_ = progress;
-    port::MutexLock lock(&state_mu_);
-    lazy_state_.clear();
+    ForgetCommittedLazyState(lazy);
   }
   return s;
 }
@@ -256,6 +268,11 @@ Status LogEngine::WriteFrames(std::span<const format::EntryView> entries, uint64
       return s;
     }
     durable_offset_ = write_offset_;
+    // Entries of this append (or earlier unsynced ones) may lie in a
+    // segment the sealer is still sealing: it must be durable too before
+    // this returns, so that the successor's entries never outlive a crash
+    // without everything before them.
+    RAFTLOG_RETURN_IF_ERROR(WaitForSeal(/*synced_only=*/true));
   }
   // Publish to readers.
   port::WriterLock lock(&mu_);

@@ -87,6 +87,16 @@ struct Options {
   // delete freed files at once.
   int recycled_segments = 4;
 
+  // Seal full segments on a background thread. A roll then only switches
+  // to the next (prepared) file and goes on appending; the old segment's
+  // footer, its fdatasync and the manifest commit run beside the appends
+  // (docs/crash-safety.md, "Background seals"). A synced append that rolled
+  // still returns only once the old segment is durable too, so nothing
+  // acknowledged depends on the seal's commit. false: the appending thread
+  // seals (a roll costs an fdatasync and an LMDB commit inline; I/O in one
+  // deterministic order, for fault-injection tests).
+  bool background_seal = true;
+
   SyncPolicy sync = SyncPolicy::kAlways;
   std::chrono::milliseconds sync_interval{100};  // for SyncPolicy::kInterval
 

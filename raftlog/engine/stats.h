@@ -33,6 +33,10 @@ struct Stats {
   uint64_t segment_rolls = 0;
   uint64_t suffix_truncations = 0;
   uint64_t segments_compressed = 0;  // CompressSegment rewrites listed by this process
+  uint64_t background_seals = 0;     // rolls sealed by the sealer thread (Options::background_seal)
+  // Writes that waited for a background seal: a synced append for the old
+  // segment's fdatasync, a roll or truncation for the previous seal's commit.
+  uint64_t seal_waits = 0;
 
   // Since open: the read path.
   uint64_t frame_cache_hits = 0;
@@ -50,6 +54,11 @@ struct Stats {
   uint64_t unfinished_seals = 0;      // read-only: an active segment ending in a footer
   uint64_t open_bytes_rewritten = 0;  // recovered bytes the device lacked, written back on open
   uint64_t spare_segments_kept = 0;   // prepared spares found and reused on open
+  // A roll whose background seal had not committed: the successor segment
+  // found by its header and listed (adopted), or dropped because the active
+  // segment's recovered end does not reach it (entries never acknowledged).
+  uint64_t successors_adopted = 0;
+  uint64_t successors_dropped = 0;
 
   // Since open: how the spare segments were made.
   uint64_t segments_recycled = 0;  // from freed segment files (Options::recycled_segments)

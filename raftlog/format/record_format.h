@@ -88,6 +88,14 @@ namespace raftlog::format {
 
 inline constexpr uint16_t kFormatVersion = 2;
 
+// The log's format version, the value of the LMDB key "format": the segment
+// format above plus the rules for the directory as a whole. 3: a segment
+// roll may leave its successor listed nowhere until the background seal's
+// commit (recovery finds it by its header); a reader of version 2 would take
+// that file for a spare and overwrite acknowledged entries, so it must
+// refuse the log. Segment files of a version 3 log are version 2.
+inline constexpr uint16_t kLogFormatVersion = 3;
+
 inline constexpr std::string_view kSegmentMagic = "RAFTLSEG";  // 8 bytes
 inline constexpr size_t kSegmentHeaderBytes = 64;
 

@@ -49,7 +49,9 @@ std::vector<std::string> SegmentFiles(const std::string& dir) {
 
 class CompressSegmentTest : public testing::LogEngineFixture {
  protected:
-  CompressSegmentTest() : LogEngineFixture("compress") {}
+  // Seals on the appending thread: the tests compress the segments an
+  // Append has just sealed.
+  CompressSegmentTest() : LogEngineFixture("compress") { options_.background_seal = false; }
 
   // Segments of compressible entries (data "e<index>:" and a letter pattern)
   // in terms 1 to 3, at least `sealed` of them sealed.

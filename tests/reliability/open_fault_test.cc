@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "raftlog/engine/log_engine.h"
+#include "raftlog/format/layout.h"
 #include "raftlog/snapshot/snapshot_store.h"
 #include "tests/reliability/storage_model.h"
 
@@ -89,11 +90,14 @@ std::vector<Recipe> Recipes() {
   recipes.push_back(Recipe{
       "seal interrupted after its footer, and a spare segment",
       [](Harness& h, Damage* d) {
+        // A synchronous seal: the appending thread writes and syncs the old
+        // segment's footer, then maps the new segment; failing that leaves
+        // the footer without the manifest update.
+        ASSERT_TRUE(h.Close().ok());
+        h.options().engine.background_seal = false;
+        ASSERT_TRUE(h.Open().ok());
         std::mt19937_64 rng(2);
         Grow(h, rng, 50, 2000);
-        // The roll writes and syncs the old segment's footer, then maps the
-        // new segment: failing that leaves the footer without the manifest
-        // update.
         h.fs().FailNth(FsOp::kMap, 1, EIO);
         const uint64_t next = h.model().last() + 1;
         Status s;
@@ -108,6 +112,34 @@ std::vector<Recipe> Recipes() {
         ASSERT_TRUE(h.fs().SimulatePowerLoss(PowerLossMode::kDropUnsynced, 0).ok());
       },
       [](const engine::Stats& st) { EXPECT_EQ(st.unfinished_seals, 1u); }});
+  recipes.push_back(Recipe{
+      "background seal that never reached the manifest, and its successor holding entries",
+      [](Harness& h, Damage* d) {
+        std::mt19937_64 rng(4);
+        Grow(h, rng, 50, 2000);
+        // The sealer's fdatasync of the full segment fails; the successor's
+        // own syncs succeed, so after the power loss it holds durable
+        // entries that continue the full segment's log.
+        const auto records = h.storage().engine().SegmentRecords();
+        ASSERT_FALSE(records.empty());
+        h.fs().FailAlways(FsOp::kSync, EIO,
+                          format::layout::SegmentFileName(records.back().segment_id));
+        // One entry of nearly a segment (64 KiB) does not fit behind the
+        // grown entries: the append rolls first and writes it all to the
+        // successor, so only the seal syncs the full segment.
+        auto batch = MakeEntries(rng, h.model().last() + 1, 1, h.model().term, 0);
+        std::string big(60000, '\0');
+        for (char& c : big) c = static_cast<char>(rng());
+        batch[0].data = std::move(big);
+        const Status s = h.Save(HardState{h.model().term, 1, h.model().last()}, batch, nullptr,
+                                true, &d->outcomes);
+        ASSERT_TRUE(s.IsIOError()) << "the seal's failed fdatasync: " << s.ToString();
+        d->succeeded = false;
+        h.fs().ClearFaults();
+        h.Abandon();
+        ASSERT_TRUE(h.fs().SimulatePowerLoss(PowerLossMode::kDropUnsynced, 0).ok());
+      },
+      [](const engine::Stats& st) { EXPECT_EQ(st.successors_adopted, 1u); }});
   recipes.push_back(Recipe{
       "leftover files of a compaction and a snapshot, a snapshot temp file, an orphan snapshot",
       [](Harness& h, Damage* d) {

@@ -50,6 +50,12 @@ struct PowerLossTotals {
   // and close): the workloads write into recycled files, and lose power
   // while reusing them.
   uint64_t segments_recycled = 0;
+  // Rolls sealed on the sealer thread, and opens that found a roll whose
+  // seal had not committed (its successor adopted, or dropped because the
+  // recovered log does not reach it).
+  uint64_t background_seals = 0;
+  uint64_t successors_adopted = 0;
+  uint64_t successors_dropped = 0;
 };
 
 // A process restart after a failed fdatasync, or after a failed directory
@@ -144,7 +150,12 @@ void RunPowerLossRounds(uint64_t rounds, uint64_t first_seed, PowerLossTotals* t
     std::mt19937_64 rng(seed);
     Harness h("powerloss");
     auto count_recycled = [&] {
-      if (h.is_open()) totals->segments_recycled += h.storage().engine().GetStats().segments_recycled;
+      if (!h.is_open()) return;
+      const engine::Stats st = h.storage().engine().GetStats();
+      totals->segments_recycled += st.segments_recycled;
+      totals->background_seals += st.background_seals;
+      totals->successors_adopted += st.successors_adopted;
+      totals->successors_dropped += st.successors_dropped;
     };
     if (seed % 3 == 0) {
       h.options().engine.compression.enabled = true;
@@ -250,9 +261,12 @@ void PrintTotals(const char* name, const PowerLossTotals& t) {
   std::printf(
       "[ reliability ] %s: %llu seeds, %llu calls, %llu power losses (%llu inside a call, "
       "%llu I/O calls failed), %llu restarts after a failed call, %llu clean reopens, "
-      "%llu segments recycled\n",
+      "%llu segments recycled, %llu background seals, %llu unfinished rolls found on open "
+      "(%llu successors adopted, %llu dropped)\n",
       name, n(t.seeds), n(t.calls), n(t.power_losses), n(t.inside_a_call), n(t.faults),
-      n(t.restarts), n(t.clean_reopens), n(t.segments_recycled));
+      n(t.restarts), n(t.clean_reopens), n(t.segments_recycled), n(t.background_seals),
+      n(t.successors_adopted + t.successors_dropped), n(t.successors_adopted),
+      n(t.successors_dropped));
   ::testing::Test::RecordProperty("power_losses", static_cast<int>(t.power_losses));
 }
 
@@ -405,6 +419,7 @@ TEST(PowerLossTest, RandomWorkloadsKeepEveryAcknowledgedWrite) {
   RunPowerLossRounds(EnvOr("RAFTLOG_POWER_LOSS_ROUNDS", 1000), EnvOr("RAFTLOG_SEED", 1), &totals);
   PrintTotals("power loss", totals);
   EXPECT_GT(totals.segments_recycled, 0u) << "the workloads never reused a compacted segment file";
+  EXPECT_GT(totals.background_seals, 0u) << "the workloads never rolled a segment";
 }
 
 TEST(PowerLossSoakTest, RandomWorkloadsKeepEveryAcknowledgedWrite) {

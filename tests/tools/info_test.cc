@@ -21,7 +21,7 @@ TEST(InfoTest, JsonDescribesTheLog) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   const nlohmann::json j = r.Json();
-  EXPECT_EQ(j["format_version"], raftlog::format::kFormatVersion);
+  EXPECT_EQ(j["format_version"], raftlog::format::kLogFormatVersion);
   EXPECT_EQ(j["first_index"], 501);
   EXPECT_EQ(j["last_index"], 3000);
   EXPECT_EQ(j["entries"], 2500);

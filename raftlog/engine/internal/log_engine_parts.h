@@ -7,6 +7,7 @@
 //   log_engine_read.cc      the read path, state records and Stats
 //   log_engine_write.cc     appends: frames into the active segment, LMDB commits
 //   log_engine_segments.cc  rolls, seals, truncation, compaction, reset, sync
+//   log_engine_seal.cc      the background seal of a full segment
 //   log_engine_compress.cc  rewriting a sealed segment compressed (cold segments)
 // Private to the engine: not installed.
 
@@ -94,12 +95,12 @@ inline std::string ParentDir(const std::string& path) {
 struct LogEngine::Counters {
   std::atomic<uint64_t> appends{0}, entries_appended{0}, frames_written{0}, compressed_frames{0},
       bytes_written{0}, raw_bytes_written{0}, log_syncs{0}, meta_commits{0}, segment_rolls{0},
-      suffix_truncations{0}, segments_compressed{0};
+      suffix_truncations{0}, segments_compressed{0}, background_seals{0}, seal_waits{0};
   // Set during open only (single-threaded).
   uint64_t open_segments_from_footer = 0, open_bytes_scanned = 0, open_frames_scanned = 0,
            torn_tail_cuts = 0, torn_tail_bytes = 0, dropped_valid_frames = 0, stray_files_found = 0,
            stray_files_removed = 0, spare_segments_kept = 0, unfinished_seals = 0,
-           open_bytes_rewritten = 0;
+           open_bytes_rewritten = 0, successors_adopted = 0, successors_dropped = 0;
 };
 
 // Frames written to the active segment but not yet published to readers.
@@ -109,6 +110,20 @@ struct LogEngine::PendingFrames {
   uint32_t segment_runs = 0;          // runs new to the active segment's footer
   uint64_t last_index = 0;
   bool empty() const { return frames.empty(); }
+};
+
+// A roll's seal, handed to the sealer thread (log_engine_seal.cc).
+struct LogEngine::SealJob {
+  // The full segment. It stays in segments_ (readers go on reading it as an
+  // active segment) and nobody else changes it until the sealer seals it.
+  internal::Segment* segment = nullptr;
+  uint64_t write_offset = 0;    // where its frames end: the footer goes here
+  uint64_t last_index = 0;      // its last entry
+  uint64_t durable_offset = 0;  // its bytes known synced before the roll
+  std::vector<format::TermRun> runs;
+  // Listed active in the seal's commit, with log/next_segment_id moved past it.
+  format::SegmentRecord successor;
+  uint64_t next_segment_id = 0;
 };
 
 }  // namespace raftlog::engine
