@@ -36,6 +36,7 @@
 #include <utility>
 #include <vector>
 
+#include "raftlog/engine/dir_scan.h"
 #include "raftlog/engine/meta_store.h"
 #include "raftlog/engine/segment_reader.h"
 #include "raftlog/engine/segment_scan.h"
@@ -169,9 +170,15 @@ Result<BackupSummary> Attempt(io::FileSystem* fs, const BackupOptions& opt, cons
   RAFTLOG_ASSIGN_OR_RETURN(const LogMetadata meta, copy->ReadMetadata(nullptr));
   RAFTLOG_RETURN_IF_ERROR(meta.problem);
 
-  // 3. The segments that metadata lists.
+  // 3. The segments that metadata lists, and the spare continuing its
+  // active segment if a background seal had not committed at that moment
+  // (recovery adopts it, engine::FindSuccessor; the copy is opened the same
+  // way in step 5).
   BackupSummary summary;
-  for (const format::SegmentRecord& r : meta.segments) {
+  std::vector<format::SegmentRecord> segments = meta.segments;
+  const size_t listed = segments.size();
+  for (size_t k = 0; k < segments.size(); ++k) {
+    const format::SegmentRecord r = segments[k];
     const std::string from = src->SegmentPath(r);
     const std::string to = copy->SegmentPath(r);
     if (!fs->Exists(from)) {
@@ -189,6 +196,13 @@ Result<BackupSummary> Attempt(io::FileSystem* fs, const BackupOptions& opt, cons
       RAFTLOG_ASSIGN_OR_RETURN(const engine::SegmentScan scan,
                                engine::ScanSegment(reader.get(), r));
       len = scan.header.has_value() ? scan.good_end : 0;
+      if (k + 1 == listed && meta.next_segment_id.has_value()) {
+        RAFTLOG_ASSIGN_OR_RETURN(
+            const engine::SpareHeaders spares,
+            engine::FindSuccessor(fs, src->Path(kSegmentsDir), *meta.next_segment_id,
+                                  r.generation, scan.last_index + 1));
+        if (spares.successor.has_value()) segments.push_back(*spares.successor);
+      }
     }
     RAFTLOG_RETURN_IF_ERROR(CopyPrefix(fs, from, to, len, size));
     summary.segments++;

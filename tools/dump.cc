@@ -229,8 +229,9 @@ int RunDump(const DumpOptions& opt) {
   }
   if (!verdict.nothing_cut) {
     std::string where;
-    if (result.end_offset.has_value() && to == verdict.last_index && !meta->segments.empty() &&
-        result.at_file == SegmentRelPath(meta->segments.back().segment_id)) {
+    const auto segments = WalkedSegments(*meta, result);
+    if (result.end_offset.has_value() && to == verdict.last_index && !segments.empty() &&
+        result.at_file == SegmentRelPath(segments.back().segment_id)) {
       where = " at " + result.at_file + " offset " + std::to_string(*result.end_offset);
     }
     std::fprintf(stderr,

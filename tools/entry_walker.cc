@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "raftlog/engine/dir_scan.h"
 #include "raftlog/engine/sealed_scan.h"
 #include "raftlog/engine/segment_reader.h"
 #include "raftlog/engine/segment_scan.h"
@@ -152,6 +153,12 @@ Status WalkSealed(SegmentReader* reader, const format::SegmentRecord& record,
 
 }  // namespace
 
+std::vector<format::SegmentRecord> WalkedSegments(const LogMetadata& meta, const WalkResult& walk) {
+  std::vector<format::SegmentRecord> segments = meta.segments;
+  if (walk.successor.has_value()) segments.push_back(*walk.successor);
+  return segments;
+}
+
 Status EntryWalker::Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* visitor,
                          WalkResult* result) {
   const uint64_t first_index = *meta_->first_index;
@@ -162,13 +169,18 @@ Status EntryWalker::Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* vis
   uint64_t last_term = 0;
   bool have_prev = false;
 
-  for (size_t k = 0; k < meta_->segments.size(); ++k) {
-    const format::SegmentRecord& record = meta_->segments[k];
+  // The manifest's segments, then the successor of a roll whose background
+  // seal has not committed, if a spare continues the log (found as recovery
+  // finds it, once the active segment's end is known).
+  std::vector<format::SegmentRecord> segments = meta_->segments;
+  const size_t listed = segments.size();
+  for (size_t k = 0; k < segments.size(); ++k) {
+    const format::SegmentRecord record = segments[k];
     const bool sealed = record.state == format::SegmentState::kSealed;
     const std::string rel = format::SegmentRecordRelPath(record);
     result->at_file = rel;
     result->at_offset.reset();
-    if (!sealed && k + 1 != meta_->segments.size()) {
+    if (!sealed && k + 1 < listed) {
       return Status::Corruption(dir_->Path(rel) +
                                 ": the manifest lists it as active but it is not the last segment");
     }
@@ -207,6 +219,16 @@ Status EntryWalker::Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* vis
       prev_last = std::max(record.base_index - 1, result->last_index);
     }
     if (delivery.done()) return Status::OK();
+    if (!sealed && k + 1 == listed && meta_->next_segment_id.has_value()) {
+      auto spares = engine::FindSuccessor(dir_->fs(), dir_->Path(kSegmentsDir),
+                                          *meta_->next_segment_id, record.generation,
+                                          prev_last + 1);
+      if (!spares.ok()) return spares.status();
+      if (spares->successor.has_value()) {
+        result->successor = *spares->successor;
+        segments.push_back(*spares->successor);
+      }
+    }
   }
   result->reached_end = true;
   return Status::OK();

@@ -80,7 +80,15 @@ struct WalkResult {
   // When the walk stopped at `to`: where the frame holding `to` ends in
   // at_file.
   std::optional<uint64_t> end_offset;
+  // The spare that continues the log past the manifest's active segment (a
+  // roll whose background seal has not committed), when the walk reached
+  // and read it: the last segment of the log.
+  std::optional<format::SegmentRecord> successor;
 };
+
+// The segments of the log as a walk found them: the manifest's, then the
+// successor the walk read, if any.
+std::vector<format::SegmentRecord> WalkedSegments(const LogMetadata& meta, const WalkResult& walk);
 
 class EntryWalker {
  public:

@@ -128,9 +128,9 @@ void AddWalkProblems(const EngineVerdict& verdict, const LogMetadata& meta,
   if (!verdict.nothing_cut) {
     // The walk stopped at the engine's last entry: the torn write starts
     // where that entry's frame ends.
-    const bool located = walk_status.ok() && walk.end_offset.has_value() &&
-                         !meta.segments.empty() &&
-                         walk.at_file == SegmentRelPath(meta.segments.back().segment_id);
+    const auto segments = WalkedSegments(meta, walk);
+    const bool located = walk_status.ok() && walk.end_offset.has_value() && !segments.empty() &&
+                         walk.at_file == SegmentRelPath(segments.back().segment_id);
     problems->Add(Severity::kWarning, located ? walk.at_file : std::string(),
                   located ? walk.end_offset : std::nullopt,
                   "torn write at the end of the log (" +
@@ -210,6 +210,7 @@ int RunInfo(const InfoOptions& opt) {
     }
   }
 
+  const std::vector<format::SegmentRecord> segments = WalkedSegments(meta, walk);
   const uint64_t first = *meta.first_index;
   // What was read: the engine's range, unless the walk stopped at damage:
   // then the entries before it (consecutive from the first), so that the
@@ -217,7 +218,7 @@ int RunInfo(const InfoOptions& opt) {
   const uint64_t last = walk_status.ok() ? std::min(walk.last_index, verdict.last_index)
                                          : first + visitor.entries - 1;
   uint64_t file_bytes = 0, sealed = 0;
-  for (const format::SegmentRecord& r : meta.segments) {
+  for (const format::SegmentRecord& r : segments) {
     SegmentStats& s = visitor.segments[r.segment_id];
     if (!s.scanned) {
       // Not reached by the walk (it stopped early): just the file's size.
@@ -284,7 +285,7 @@ int RunInfo(const InfoOptions& opt) {
     }
     j["snapshot_files"] = std::move(files);
     Json segs = Json::array();
-    for (const format::SegmentRecord& r : meta.segments) {
+    for (const format::SegmentRecord& r : segments) {
       const SegmentStats& s = visitor.segments[r.segment_id];
       const bool is_sealed = r.state == format::SegmentState::kSealed;
       Json seg{{"id", r.segment_id},
@@ -303,9 +304,9 @@ int RunInfo(const InfoOptions& opt) {
       segs.push_back(std::move(seg));
     }
     j["segments"] = std::move(segs);
-    j["segment_counts"] = Json{{"total", meta.segments.size()},
+    j["segment_counts"] = Json{{"total", segments.size()},
                                {"sealed", sealed},
-                               {"active", meta.segments.size() - sealed}};
+                               {"active", segments.size() - sealed}};
     j["bytes"] = Json{{"segment_files", file_bytes},
                       {"frames", visitor.frame_bytes},
                       {"payload_stored", visitor.payload_stored},
@@ -401,15 +402,15 @@ int RunInfo(const InfoOptions& opt) {
     for (const snapshot::DamagedSnapshot& d : damaged_snapshots) {
       out.Line("  " + d.name + "  DAMAGED: " + std::string(d.status.message()));
     }
-    row("segments", std::to_string(meta.segments.size()) + " (" + std::to_string(sealed) +
-                        " sealed, " + std::to_string(meta.segments.size() - sealed) + " active), " +
+    row("segments", std::to_string(segments.size()) + " (" + std::to_string(sealed) +
+                        " sealed, " + std::to_string(segments.size() - sealed) + " active), " +
                         HumanBytes(file_bytes) + " on disk");
-    if (!meta.segments.empty()) {
+    if (!segments.empty()) {
       out.Line(
           "  id                state   first        last         frames    file       used       "
           "form");
     }
-    for (const format::SegmentRecord& r : meta.segments) {
+    for (const format::SegmentRecord& r : segments) {
       const SegmentStats& s = visitor.segments[r.segment_id];
       const bool is_sealed = r.state == format::SegmentState::kSealed;
       const uint64_t seg_last =

@@ -1,10 +1,13 @@
 #include "tools/log_checker.h"
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <set>
+#include <thread>
 #include <utility>
 
+#include "raftlog/engine/dir_scan.h"
 #include "raftlog/engine/lmdb_check.h"
 #include "raftlog/engine/log_engine.h"
 #include "raftlog/engine/sealed_scan.h"
@@ -82,6 +85,16 @@ bool LogChecker::ChangedSince(uint64_t segment_id, bool was_listed, bool was_sea
     return !was_listed || (!was_sealed && r.state == format::SegmentState::kSealed);
   }
   return was_listed;
+}
+
+bool LogChecker::ChangesSoon(uint64_t segment_id, bool was_listed, bool was_sealed) const {
+  constexpr auto kPatience = std::chrono::seconds(2);
+  const auto deadline = std::chrono::steady_clock::now() + kPatience;
+  while (!ChangedSince(segment_id, was_listed, was_sealed)) {
+    if (log_dir_ == nullptr || std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
 }
 
 // --- metadata ---------------------------------------------------------------------
@@ -217,6 +230,7 @@ void LogChecker::CheckSegments() {
         CheckActive(record);
       }
     }
+    CheckSuccessor(&records);
     if (meta_.has_value() && meta_->first_index.has_value()) {
       summary_.last_index = prev_last_index_.value_or(*meta_->first_index - 1);
       if (*summary_.last_index < *meta_->first_index - 1) {
@@ -225,6 +239,39 @@ void LogChecker::CheckSegments() {
     }
   }
   CheckUnlisted(*names, records);
+}
+
+void LogChecker::CheckSuccessor(std::vector<format::SegmentRecord>* records) {
+  // A roll whose background seal has not committed: the spare continuing
+  // the active segment holds entries (the rule recovery applies,
+  // engine::FindSuccessor).
+  if (!meta_.has_value() || !meta_->next_segment_id.has_value() || records->empty() ||
+      records->back().state != format::SegmentState::kActive) {
+    return;
+  }
+  const format::SegmentRecord& active = records->back();
+  auto spares = engine::FindSuccessor(fs_, io::JoinPath(dir_, kSegmentsDir),
+                                      *meta_->next_segment_id, active.generation,
+                                      prev_last_index_.value_or(active.base_index - 1) + 1);
+  if (!spares.ok()) {
+    findings_.AddStatus(Severity::kWarning, std::string(kSegmentsDir), std::nullopt,
+                        spares.status(), "");
+    return;
+  }
+  if (!spares->successor.has_value()) return;
+  const format::SegmentRecord successor = *spares->successor;
+  summary_.segments++;
+  CheckActive(successor);
+  // Beside a live writer this is a roll whose seal is still running.
+  if (!ChangesSoon(successor.segment_id, /*was_listed=*/false, /*was_sealed=*/false)) {
+    findings_.Add(Severity::kWarning, SegmentRelPath(successor.segment_id), std::nullopt,
+                  "continues the log from index " + std::to_string(successor.base_index) +
+                      " but the manifest does not list it yet: a segment roll whose background "
+                      "seal was interrupted",
+                  "the engine seals the previous segment and lists this one on its next "
+                  "read-write open; nothing is lost");
+  }
+  records->push_back(successor);
 }
 
 std::string LogChecker::SegmentPath(uint64_t id) const {
@@ -370,7 +417,7 @@ void LogChecker::CheckActive(const format::SegmentRecord& record) {
     case engine::SegmentFinding::kStopped:
       return;
     case engine::SegmentFinding::kUnfinishedSeal:
-      if (!ChangedSince(record.segment_id, /*was_listed=*/true, /*was_sealed=*/false)) {
+      if (!ChangesSoon(record.segment_id, /*was_listed=*/true, /*was_sealed=*/false)) {
         findings_.Add(Severity::kWarning, rel, scan->good_end,
                       "a footer follows the last frame: a seal was interrupted before the "
                       "manifest recorded it",

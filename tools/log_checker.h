@@ -97,6 +97,10 @@ class LogChecker {
   void CheckSegments();
   void CheckSealed(const format::SegmentRecord& record);
   void CheckActive(const format::SegmentRecord& record);
+  // The unlisted successor of the active segment, if a spare continues the
+  // log (a roll whose background seal did not commit): checked as the
+  // active segment after the listed one, and added to `records`.
+  void CheckSuccessor(std::vector<format::SegmentRecord>* records);
   // Every file in segments/ that `checked` does not hold.
   void CheckUnlisted(const std::vector<std::string>& names,
                      const std::vector<format::SegmentRecord>& checked);
@@ -115,6 +119,11 @@ class LogChecker {
   // since the check read the metadata (sealed it, listed it, or removed it
   // from the manifest). False if the metadata cannot be read again.
   bool ChangedSince(uint64_t segment_id, bool was_listed, bool was_sealed) const;
+  // As ChangedSince, but asks again for up to a few seconds while the
+  // answer is no: a seal in flight beside a live writer (a background seal
+  // is an fdatasync and an LMDB commit away from listing its segments)
+  // settles within that, an interrupted one never does.
+  bool ChangesSoon(uint64_t segment_id, bool was_listed, bool was_sealed) const;
 
   // Decompresses and parses an entries frame's payload, counts its live
   // entries (up to `cap_index`) and checks their terms against the

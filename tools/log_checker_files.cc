@@ -107,8 +107,9 @@ void LogChecker::CheckUnlisted(const std::vector<std::string>& names,
       continue;
     }
     // Asked after reading the file: a spare the writer started using while
-    // it was read is listed by now.
-    if (ChangedSince(*id, /*was_listed=*/false, /*was_sealed=*/false)) continue;
+    // it was read is listed by now, or once the seal of the segment before
+    // it commits.
+    if (ChangesSoon(*id, /*was_listed=*/false, /*was_sealed=*/false)) continue;
     if (!meta_.has_value()) {
       findings_.Add(Severity::kError, rel, std::nullopt,
                     "not a readable segment (its header does not decode or does not match its "
@@ -119,9 +120,8 @@ void LogChecker::CheckUnlisted(const std::vector<std::string>& names,
                     "named like a prepared spare segment but its segment header is not all zeros "
                     "(non-zero bytes up to offset " +
                         std::to_string(*end) + ") and not in the manifest",
-                    "not part of the log; the engine deletes it on its next read-write open "
-                    "unless it has exactly the segment size, in which case it would write new "
-                    "segments over it; remove it");
+                    "not part of the log (nothing in it was acknowledged: it does not continue "
+                    "the log); the engine deletes it on its next read-write open");
     } else {
       findings_.Add(Severity::kWarning, rel, std::nullopt,
                     "a segment file the manifest does not list (left by an interrupted "

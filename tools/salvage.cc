@@ -4,6 +4,7 @@
 #include <memory>
 #include <utility>
 
+#include "raftlog/engine/dir_scan.h"
 #include "raftlog/engine/salvage_scan.h"
 #include "raftlog/engine/sealed_scan.h"
 #include "raftlog/engine/segment_reader.h"
@@ -20,6 +21,9 @@ struct Plan {
   std::vector<format::SegmentRecord> records;
   uint64_t first_index = 1;
   std::optional<format::DurableRecord> durable;
+  // From the manifest: where the spares begin, to find the successor of a
+  // roll whose background seal had not committed (engine::FindSuccessor).
+  std::optional<uint64_t> next_segment_id;
 };
 
 Result<Plan> PlanFromFiles(io::FileSystem* fs, const std::string& dir) {
@@ -120,6 +124,7 @@ Status SalvageEntries(io::FileSystem* fs, const std::string& dir, uint64_t from,
       plan.records = meta->segments;
       plan.first_index = *meta->first_index;
       plan.durable = meta->durable;
+      plan.next_segment_id = meta->next_segment_id;
     }
   } else {
     meta_problem = opened.status();
@@ -137,21 +142,23 @@ Status SalvageEntries(io::FileSystem* fs, const std::string& dir, uint64_t from,
   from = std::max(from, plan.first_index);
   Delivery delivery(from, to, visitor, result);
   uint64_t last_term = 0;
-  std::optional<uint64_t> next_index;  // where the previous segment ended, + 1
-  for (const format::SegmentRecord& record : plan.records) {
+  uint64_t next_index = 0;  // where the previous segment ended, + 1 (0: not known)
+  const size_t listed = plan.records.size();
+  for (size_t k = 0; k < plan.records.size(); ++k) {
+    const format::SegmentRecord record = plan.records[k];
     if (delivery.done() || record.base_index > to) break;
     const bool sealed = record.state == format::SegmentState::kSealed;
     const std::string rel = format::SegmentRecordRelPath(record);
     // A segment file missing from a listing made from the files.
-    if (next_index.has_value() && record.base_index > *next_index) {
-      result->skipped.push_back(SkippedRange{rel, std::nullopt, 0, *next_index,
+    if (next_index != 0 && record.base_index > next_index) {
+      result->skipped.push_back(SkippedRange{rel, std::nullopt, 0, next_index,
                                              record.base_index - 1,
                                              "no segment file holds these entries"});
     }
     if (sealed) {
       next_index = record.last_index + 1;
     } else {
-      next_index.reset();
+      next_index = 0;
     }
     // Wholly before what is wanted (compacted, or below --from).
     if (sealed && record.last_index < from) continue;
@@ -189,6 +196,13 @@ Status SalvageEntries(io::FileSystem* fs, const std::string& dir, uint64_t from,
     }
     last_term = std::max(last_term, scan.last_term);
     if (!sealed) next_index = scan.last_index + 1;
+    if (!sealed && k + 1 == listed && plan.next_segment_id.has_value()) {
+      RAFTLOG_ASSIGN_OR_RETURN(
+          const engine::SpareHeaders spares,
+          engine::FindSuccessor(fs, io::JoinPath(dir, kSegmentsDir), *plan.next_segment_id,
+                                record.generation, scan.last_index + 1));
+      if (spares.successor.has_value()) plan.records.push_back(*spares.successor);
+    }
   }
   return Status::OK();
 }

@@ -7,6 +7,8 @@
 #include <memory>
 
 #include "raftlog/engine/disk_storage.h"
+#include "raftlog/format/layout.h"
+#include "tests/testutil/fault_file_system.h"
 #include "tests/testutil/temp_dir.h"
 #include "tests/tools/cli_runner.h"
 #include "tests/tools/log_builder.h"
@@ -296,6 +298,53 @@ TEST(VerifyHardStateTest, HardStateOlderThanTheEntriesIsAWarning) {
                                                           "(term 2)") != std::string::npos);
   }
   EXPECT_TRUE(warned) << j.dump(2);
+}
+
+// A roll whose background seal never committed (its fdatasync failed, then
+// the power went): the manifest lists the full segment as active and not
+// its successor, which holds the next entries. verify agrees with the
+// engine: the successor continues the log (a warning: the next writable
+// open lists it), its entries are checked and counted, and dump shows them.
+TEST(VerifyUnfinishedRollTest, TheSuccessorIsPartOfTheLog) {
+  testutil::TempDir tmp("verify_unfinished_roll");
+  const std::string dir = tmp.Sub("log");
+  testutil::FaultFileSystem fs;
+  engine::DiskStorageOptions options;
+  options.engine.file_system = &fs;
+  options.engine.segment_bytes = 64u << 10;
+  const LogSpec spec;
+  auto batch = [&](uint64_t first) {
+    std::vector<raft::Entry> entries;
+    for (uint64_t i = first; i < first + 3; ++i) {
+      entries.push_back(raft::Entry{1, i, raft::EntryType::kNormal, EntryData(spec, i) +
+                                                                        std::string(20000, 'x')});
+    }
+    return entries;
+  };
+  {
+    auto storage = engine::DiskStorage::Open(dir, options);
+    ASSERT_TRUE(storage.ok()) << storage.status().ToString();
+    ASSERT_TRUE((*storage)->Append(batch(1)).ok());  // fills the first segment
+    fs.FailAlways(testutil::FsOp::kSync, EIO, format::layout::SegmentFileName(1));
+    EXPECT_FALSE((*storage)->Append(batch(4)).ok());  // rolls; the seal's fdatasync fails
+    (*storage)->Abandon();
+  }
+  fs.ClearFaults();
+  ASSERT_TRUE(fs.SimulatePowerLoss(testutil::PowerLossMode::kDropUnsynced).ok());
+
+  const CliResult r = RunCli({"verify", dir, "--format", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  const nlohmann::json j = r.Json();
+  EXPECT_EQ(j["errors"], 0) << r.out;
+  EXPECT_EQ(j["checked"]["last_index"], 6) << r.out;
+  EXPECT_EQ(j["checked"]["engine_open"], true);
+  bool reported = false;
+  for (const auto& f : j["findings"]) {
+    if (f["what"].get<std::string>().find("background seal was interrupted") != std::string::npos) {
+      reported = true;
+    }
+  }
+  EXPECT_TRUE(reported) << r.out;
 }
 
 }  // namespace
