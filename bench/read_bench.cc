@@ -13,6 +13,16 @@
 //       page cache warm). <batch> is the number of entries per Append (so per
 //       frame) the disk log was written with. Items are entries returned.
 //       The log holds 16k entries (4096 at 16 KiB: at most 64 MiB of data).
+//   BM_DiskEntriesJustWritten/<bytes>/<batch>
+//       Append a batch of <batch> entries (one Save without sync, untimed),
+//       then read it back with one Entries call and read its payloads (one
+//       8-byte word per 64-byte cache line, as a consumer that sends or
+//       applies them would): what the raft leader does with every committed
+//       entry. Only the read and the consumer are timed (manual time); the log
+//       is compacted to its last 64 MiB as it grows, so segments roll. A
+//       run writes 128 MiB (fixed iterations), without fdatasync.
+//       Counters: minflt_per_entry (minor page faults of the reading thread
+//       per entry read, getrusage(RUSAGE_THREAD)) and append_us_per_entry.
 //   BM_DiskEntriesCold/<zstd|none>/<payload>/<bytes>/<batch>
 //       A sequential scan, 256 entries per Entries call, over a log of 64 MiB
 //       of entry data in sealed segments (Options::segment_bytes = 8 MiB so
@@ -22,9 +32,12 @@
 //       engine's state; the OS page cache stays warm. Items are entries.
 
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <string>
@@ -119,6 +132,62 @@ void HotEntries(benchmark::State& state, const std::string& key, bool disk, size
   SetThroughput(state, window, bytes);
 }
 
+// --- entries read right after they were written ---------------------------------
+
+// Minor page faults taken so far by the calling thread.
+int64_t ThreadMinorFaults() {
+  struct rusage usage;
+  CheckErrno(::getrusage(RUSAGE_THREAD, &usage) == 0, "getrusage");
+  return usage.ru_minflt;
+}
+
+// A fixed amount written per run (the timed reads are a small part of a run).
+constexpr uint64_t kJustWrittenBytes = 128u << 20;
+
+void JustWrittenEntries(benchmark::State& state, size_t bytes, size_t batch) {
+  TempDir dir("justwritten");
+  engine::DiskStorageOptions options;
+  // Without fdatasync, so that the disk's speed (and other work on it) stays
+  // out of a benchmark of reads.
+  options.engine.sync = engine::SyncPolicy::kNever;
+  auto storage = CheckOk(engine::DiskStorage::Open(dir.Sub("log"), options), "DiskStorage::Open");
+  std::vector<raft::Entry> entries = MakeEntries(Source(Payload::kRandom), bytes, batch, 1, 1);
+  const uint64_t keep = (64u << 20) / bytes;  // entries kept when compacting
+  uint64_t next = 1, sum = 0;
+  int64_t faults = 0;
+  double append_seconds = 0;
+  for (auto _ : state) {
+    Renumber(&entries, next);
+    const auto t0 = std::chrono::steady_clock::now();
+    CheckOk(storage->Save(raft::HardState{}, entries, nullptr, /*must_sync=*/false), "Save");
+    const auto t1 = std::chrono::steady_clock::now();
+    const int64_t faults_before = ThreadMinorFaults();
+    auto read = storage->Entries(next, next + batch, raft::kNoLimit);
+    CheckOk(read.status(), "Entries");
+    for (const raft::Entry& e : *read) {
+      const char* p = e.data.data();
+      for (size_t k = 0; k + sizeof(uint64_t) <= e.data.size(); k += 64) {
+        uint64_t word;
+        std::memcpy(&word, p + k, sizeof(word));
+        sum += word;
+      }
+    }
+    const auto t2 = std::chrono::steady_clock::now();
+    faults += ThreadMinorFaults() - faults_before;
+    append_seconds += std::chrono::duration<double>(t1 - t0).count();
+    state.SetIterationTime(std::chrono::duration<double>(t2 - t1).count());
+    next += batch;
+    if (next > 2 * keep) CheckOk(storage->Compact(next - keep), "Compact");
+  }
+  benchmark::DoNotOptimize(sum);
+  SetThroughput(state, batch, bytes);
+  const double read_entries = static_cast<double>(state.iterations() * batch);
+  state.counters["minflt_per_entry"] = Value(static_cast<double>(faults) / read_entries);
+  state.counters["append_us_per_entry"] = Value(append_seconds * 1e6 / read_entries);
+  state.counters["segment_rolls"] =
+      Value(static_cast<double>(storage->engine().GetStats().segment_rolls));
+}
+
 // --- cold scans of sealed segments -----------------------------------------------
 
 constexpr uint64_t kColdLogBytes = 64u << 20;
@@ -207,6 +276,14 @@ void RegisterAll() {
         }
       }
     }
+  }
+  for (size_t bytes : {1024, 16384}) {
+    constexpr size_t kBatch = 64;
+    benchmark::RegisterBenchmark(
+        BenchName("BM_DiskEntriesJustWritten", {bytes, kBatch}).c_str(),
+        [=](benchmark::State& st) { JustWrittenEntries(st, bytes, kBatch); })
+        ->UseManualTime()
+        ->Iterations(kJustWrittenBytes / (bytes * kBatch));
   }
   for (bool zstd : {true, false}) {
     const std::string name =
