@@ -18,7 +18,7 @@ LogEngine::LogEngine(std::string dir, const Options& options)
       options_(options),
       fs_(options.file_system != nullptr ? options.file_system : io::FileSystem::Default()),
       cache_(std::make_unique<internal::FrameCache>(options.frame_cache_bytes)),
-      builder_(options.compression),
+      builder_(FrameCompression(options)),
       counters_(std::make_unique<Counters>()) {}
 
 LogEngine::~LogEngine() { (void)Close(); }
@@ -31,6 +31,9 @@ Result<std::unique_ptr<LogEngine>> LogEngine::Open(const std::string& dir, const
   if (options.max_frame_bytes < 1024 || options.max_frame_bytes > format::kMaxFramePayloadBytes) {
     return Status::InvalidArgument("Options::max_frame_bytes must be between 1 KiB and 1 GiB");
   }
+  if (options.compression_mode == CompressionMode::kColdSegments && options.cold_bytes_per_sec == 0) {
+    return Status::InvalidArgument("Options::cold_bytes_per_sec must be above 0");
+  }
   std::unique_ptr<LogEngine> engine(new LogEngine(dir, options));
   Status s = engine->OpenImpl();
   if (!s.ok()) {
@@ -40,11 +43,13 @@ Result<std::unique_ptr<LogEngine>> LogEngine::Open(const std::string& dir, const
     engine->ReleaseLocked();
     return s;
   }
+  engine->StartColdWorker();
   return engine;
 }
 
 
 Status LogEngine::Close() {
+  StopColdWorker();  // before write_mu_: the worker may be waiting for it
   port::MutexLock w(&write_mu_);
   if (closed_) return Status::OK();
   closed_ = true;
@@ -75,6 +80,7 @@ Status LogEngine::Close() {
 }
 
 void LogEngine::Abandon() {
+  StopColdWorker();  // before write_mu_: the worker may be waiting for it
   port::MutexLock w(&write_mu_);
   if (closed_) return;
   closed_ = true;

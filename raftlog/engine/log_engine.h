@@ -88,6 +88,7 @@ class Segment;
 class Preallocator;
 struct PreparedSegment;
 class FrameCache;
+class ColdWorker;
 }  // namespace internal
 
 struct AppendOptions {
@@ -114,6 +115,13 @@ struct CompressSegmentOptions {
   // The rewrite is kept only if the new file is at most this fraction of the
   // raw file's size; otherwise the segment stays raw.
   double max_ratio = 0.8;
+  // Called on the rewriting thread with the bytes of each frame about to be
+  // read (of the raw file, then of the rewrite when it is read back), and
+  // with 0 just before the swap takes the writer lock: it may sleep to pace
+  // the rewrite. A non-OK status stops the rewrite (nothing is listed, the
+  // new file is removed) and CompressSegment returns it. Empty: no pacing.
+  // The background worker paces and stops itself with it.
+  std::function<Status(uint64_t bytes)> pace;
 };
 
 struct CompressSegmentResult {
@@ -263,6 +271,12 @@ class LogEngine {
   // prints by itself).
   void Log(const std::string& dir, const std::string& msg) const;
 
+  // The cold-segment worker (log_engine_cold.cc): started by Open if
+  // Options ask for it, stopped by Close and Abandon before they take
+  // write_mu_.
+  void StartColdWorker();
+  void StopColdWorker();
+
   // Open steps.
   Status OpenImpl();
   Status InitOrCheckFormat();
@@ -371,6 +385,11 @@ class LogEngine {
   std::unique_ptr<MetaStore> meta_;
   std::unique_ptr<internal::Preallocator> preallocator_;
   std::unique_ptr<internal::FrameCache> cache_;
+  // Options::compression_mode kColdSegments, writable opens only: the
+  // background rewriter of sealed segments (log_engine_cold.cc). Stopped
+  // before Close takes write_mu_ (it takes write_mu_ itself); kept until
+  // destruction so that a seal can always tell it.
+  std::unique_ptr<internal::ColdWorker> cold_;
 
   // Lock order: write_mu_ before mu_ before state_mu_ / fail_mu_ / sync_mu_.
   //

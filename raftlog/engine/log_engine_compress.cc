@@ -280,18 +280,24 @@ Result<CompressSegmentResult> LogEngine::CompressSegment(uint64_t segment_id,
   Status write_error;
   SealedScanOptions scan_options;
   scan_options.max_index = raw.last_index;
+  // A write error or a stop asked by pace is not a problem of this frame:
+  // it is remembered apart, and the scan is ended by a stand-in problem.
+  auto stop_scan = [&](const Status& s) {
+    write_error = s;
+    return Status::Corruption("the rewrite stopped");
+  };
   scan_options.on_frame = [&](const format::FrameView& frame, uint64_t offset) {
+    if (options.pace) {
+      Status paced = options.pace(frame.frame_bytes);
+      if (!paced.ok()) return stop_scan(paced);
+    }
     const std::string where = source->Where(offset);
     Status s = ForEachEntry(frame, raw.last_index, where, &decompressor, &scratch,
                             [&](uint64_t index, uint64_t term, uint8_t type, std::string_view data) {
                               FeedEntry(&written_sum, index, term, type, data);
                               return writer.Add(index, term, frame.header.commit, type, data);
                             });
-    // A write error is not a problem of this frame: remember it apart.
-    if (!s.ok() && !s.IsCorruption()) {
-      write_error = s;
-      return Status::OK();
-    }
+    if (!s.ok() && !s.IsCorruption()) return stop_scan(s);
     return s;
   };
   auto scanned = ScanSealedSegment(source.get(), raw, scan_options);
@@ -320,6 +326,10 @@ Result<CompressSegmentResult> LogEngine::CompressSegment(uint64_t segment_id,
   RAFTLOG_ASSIGN_OR_RETURN(auto check, SegmentReader::Open(fs_, path, name));
   format::StreamingChecksum read_sum;
   scan_options.on_frame = [&](const format::FrameView& frame, uint64_t offset) {
+    if (options.pace) {
+      Status paced = options.pace(frame.frame_bytes);
+      if (!paced.ok()) return stop_scan(paced);
+    }
     return ForEachEntry(frame, target.last_index, check->Where(offset), &decompressor, &scratch,
                         [&](uint64_t index, uint64_t term, uint8_t type, std::string_view data) {
                           FeedEntry(&read_sum, index, term, type, data);
@@ -329,6 +339,7 @@ Result<CompressSegmentResult> LogEngine::CompressSegment(uint64_t segment_id,
   auto reread = ScanSealedSegment(check.get(), target, scan_options);
   check.reset();
   if (!reread.ok()) return discard(reread.status());
+  if (!write_error.ok()) return discard(write_error);
   if (!reread->problems.empty() || read_sum.Digest() != written_sum.Digest()) {
     return discard(Status::Corruption(
         name + ": the compressed rewrite does not read back as written" +
@@ -338,6 +349,11 @@ Result<CompressSegmentResult> LogEngine::CompressSegment(uint64_t segment_id,
   s = fs_->SyncDir(segments_dir_);
   if (!s.ok()) return discard(s);
   file.reset();
+  // Last call: the swap is next (the worker waits for a quiet moment).
+  if (options.pace) {
+    s = options.pace(0);
+    if (!s.ok()) return discard(s);
+  }
 
   bool swapped = false;
   RAFTLOG_RETURN_IF_ERROR(SwapCompressed(raw, target, &swapped));

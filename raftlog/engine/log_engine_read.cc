@@ -176,6 +176,7 @@ Stats LogEngine::GetStats() const {
   st.segments_compressed = c.segments_compressed;
   st.background_seals = c.background_seals;
   st.seal_waits = c.seal_waits;
+  if (cold_ != nullptr) cold_->AddStats(&st);
   st.frame_cache_hits = cache_->hits();
   st.frame_cache_misses = cache_->misses();
   st.open_segments_from_footer = c.open_segments_from_footer;

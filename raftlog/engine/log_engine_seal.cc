@@ -123,6 +123,9 @@ Status LogEngine::RunSeal(SealJob* job) {
     job->segment->Seal(footer, footer_offset, file_bytes, std::move(job->runs));
   }
   counters_->background_seals++;
+  // The cold worker (set before the first append, so before any seal job)
+  // may compress the segment from now on: it is listed sealed.
+  if (cold_ != nullptr) cold_->SegmentSealed();
   return Status::OK();
 }
 

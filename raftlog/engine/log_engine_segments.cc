@@ -132,6 +132,8 @@ Status LogEngine::Activate(MetaStore::Batch* batch) NO_THREAD_SAFETY_ANALYSIS {
     segments_.push_back(std::move(segment));
     active_ = segments_.back().get();
   }
+  // A segment sealed here (not by the sealer, which tells the worker itself).
+  if (sealed_footer.has_value() && cold_ != nullptr) cold_->SegmentSealed();
   if (!dropped.empty()) RemoveSegmentFiles(std::move(dropped));
   write_offset_ = format::kSegmentHeaderBytes;
   durable_offset_ = 0;

@@ -11,4 +11,15 @@ std::function<void(std::string_view note)> StderrNotes() {
   };
 }
 
+format::CompressionOptions FrameCompression(const Options& options) {
+  format::CompressionOptions c = options.compression;
+  if (options.compression_mode == CompressionMode::kEveryFrame) c.enabled = true;
+  if (c.enabled && options.compression_level != 0) c.level = options.compression_level;
+  return c;
+}
+
+int ColdCompressionLevel(const Options& options) {
+  return options.compression_level != 0 ? options.compression_level : 3;
+}
+
 }  // namespace raftlog::engine

@@ -50,6 +50,18 @@ enum class RecoveryPolicy : uint8_t {
   kTolerateCorruptedTail,
 };
 
+// Which compression the engine does (docs/operations.md, "Compression").
+enum class CompressionMode : uint8_t {
+  // None (unless the older switch compression.enabled is set: kEveryFrame).
+  kOff,
+  // A background thread rewrites sealed segments compressed (LogEngine::
+  // CompressSegment) when the log and the machine leave it room; the append
+  // path is untouched. See the cold_* fields.
+  kColdSegments,
+  // Every frame on the append path (the fields of `compression`).
+  kEveryFrame,
+};
+
 struct Options {
   // The file system to use; nullptr means io::FileSystem::Default(). Not owned;
   // must outlive the engine.
@@ -102,10 +114,33 @@ struct Options {
 
   RecoveryPolicy recovery = RecoveryPolicy::kTolerateTornTail;
 
-  // zstd compression of frames on the append path (see raftlog/format/compression.h).
+  // What is compressed: nothing, sealed segments in the background, or every
+  // frame on the append path.
+  CompressionMode compression_mode = CompressionMode::kOff;
+  // zstd level of that compression; 0 means the mode's own default: 3 for
+  // kColdSegments (chosen by bench/cold_bench.cc's level sweep), and
+  // compression.level for kEveryFrame.
+  int compression_level = 0;
+
+  // Details of the compression of frames on the append path (see
+  // raftlog/format/compression.h). compression.enabled = true alone is the
+  // older way to ask for kEveryFrame and still works (at compression.level).
   // Off by default: compressing large batches on the synced path costs more
   // than it saves here (docs/benchmarks.md).
   format::CompressionOptions compression;
+
+  // kColdSegments: the background worker's limits (docs/operations.md,
+  // "Cold segments"). It reads at most this many raw segment bytes per
+  // second, so its disk and CPU use stay small beside the log's own.
+  uint64_t cold_bytes_per_sec = 32ull << 20;
+  // It waits while the log appends more than this many bytes per second (a
+  // moving average over about 200 ms): a busy log has the disk to itself.
+  // 0: never waits for the log.
+  uint64_t cold_busy_bytes_per_sec = 16ull << 20;
+  // It waits while the machine has this many idle cores or fewer (from
+  // /proc/stat, its own use not counted), so it never takes the last free
+  // core from the appender. Negative: never waits for the machine.
+  double cold_free_cores = 1.0;
 
   // Upper bound of a frame's raw payload; larger batches become several
   // frames. Smaller frames make reads of compressed data cheaper.
@@ -115,9 +150,11 @@ struct Options {
   size_t frame_cache_bytes = 8u << 20;
 
   // Receives the engine's notes about what it did on its own initiative
-  // (today: a torn tail cut at open, with the bytes and frames dropped), one
-  // line each without a trailing newline, naming the log's directory. Called
-  // on the thread that called Open; it must not call back into the engine.
+  // (a torn tail cut at open, with the bytes and frames dropped; a segment
+  // the cold worker failed to rewrite), one line each without a trailing
+  // newline, naming the log's directory. Called on the thread that called
+  // Open, or for the cold worker's notes on its own thread (so it must be
+  // thread-safe with kColdSegments); it must not call back into the engine.
   // Empty (the default): notes are dropped; the library never writes to
   // stderr by itself. Stats counts the same events (torn_tail_cuts, ...), so
   // nothing is lost for monitoring. StderrNotes() is the sink that prints.
@@ -127,5 +164,13 @@ struct Options {
 // A notes sink (Options::notes) that writes "raftlog: <note>" lines to
 // stderr, for programs without a log of their own.
 std::function<void(std::string_view note)> StderrNotes();
+
+// The frame compression the append path uses under `options`: compression
+// with enabled set for kEveryFrame (or compression.enabled), and the level
+// compression_level gives, if any.
+format::CompressionOptions FrameCompression(const Options& options);
+
+// The zstd level kColdSegments rewrites use under `options`.
+int ColdCompressionLevel(const Options& options);
 
 }  // namespace raftlog::engine

@@ -38,6 +38,21 @@ struct Stats {
   // segment's fdatasync, a roll or truncation for the previous seal's commit.
   uint64_t seal_waits = 0;
 
+  // Since open: the cold-segment worker (Options::compression_mode
+  // kColdSegments).
+  uint64_t cold_segments_compressed = 0;  // rewrites it listed
+  uint64_t cold_segments_kept_raw = 0;    // rewrites not worth keeping (CompressSegmentOptions::max_ratio)
+  uint64_t cold_segments_skipped = 0;     // segments passed over: compaction will remove them soon
+  uint64_t cold_rewrites_abandoned = 0;   // rewrites stopped midway (close, compaction, truncation)
+  uint64_t cold_errors = 0;               // rewrites that failed (the segment is not retried)
+  uint64_t cold_bytes_read = 0;           // segment bytes it read: raw files, then rewrites read back (rate-limited)
+  uint64_t cold_bytes_saved = 0;          // raw minus compressed bytes of its rewrites
+  uint64_t cold_pauses_busy = 0;          // waits because the log appended fast
+  uint64_t cold_pauses_cpu = 0;           // waits because the machine had no spare core
+  // The worker's estimate of how many entries the log keeps behind its last
+  // index when it compacts (0: no compaction seen yet).
+  uint64_t cold_compaction_lag = 0;
+
   // Since open: the read path.
   uint64_t frame_cache_hits = 0;
   uint64_t frame_cache_misses = 0;

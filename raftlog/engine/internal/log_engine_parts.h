@@ -9,6 +9,7 @@
 //   log_engine_segments.cc  rolls, seals, truncation, compaction, reset, sync
 //   log_engine_seal.cc      the background seal of a full segment
 //   log_engine_compress.cc  rewriting a sealed segment compressed (cold segments)
+//   log_engine_cold.cc      the background worker that does it (internal/cold_worker.h)
 // Private to the engine: not installed.
 
 #pragma once
@@ -22,6 +23,7 @@
 #include <cstring>
 #include <set>
 
+#include "raftlog/engine/internal/cold_worker.h"
 #include "raftlog/engine/internal/durable_progress.h"
 #include "raftlog/engine/internal/frame_cache.h"
 #include "raftlog/engine/internal/preallocator.h"
