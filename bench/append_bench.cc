@@ -26,7 +26,9 @@
 //       MaybeCompress alone on the raw payload of the frame the engine builds
 //       for that batch (the same bytes, same options).
 //
-// Payloads are random bytes unless the name says "text" (bench_util.h).
+// Payloads are random bytes unless the name says "text" (bench_util.h), or
+// --payload=etcd|json (bench/payload_gen.h) replaces the random bytes with
+// slices of those payloads (--payload=random: the default).
 // Runs without sync (and MemoryStorage and zstd alone, their counterparts)
 // have a fixed minimum time of 0.1 s (the "min_time:0.100" in their names):
 // they write into the page cache at up to 1 GB/s, and longer runs would only
@@ -50,6 +52,7 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "bench/payload_gen.h"
 #include "raftlog/engine/log_engine.h"
 #include "raftlog/engine/options.h"
 #include "raftlog/engine/disk_storage.h"
@@ -69,8 +72,15 @@ constexpr uint64_t kSeed = 20240603;
 constexpr uint64_t kTerm = 7;
 constexpr uint64_t kCompactEveryBytes = 256u << 20;
 
+// --payload=random|etcd|json (payload_gen.h): replaces the random bytes of
+// every benchmark below that uses them (the raw-disk baselines included).
+std::optional<PayloadKind> g_payload;
+
 const PayloadSource& Source(Payload kind) {
-  static const PayloadSource* random = new PayloadSource(Payload::kRandom, kSeed);
+  static const PayloadSource* random =
+      g_payload.has_value() ? new PayloadSource(PayloadCorpus(*g_payload,
+                                                              PayloadSource::kCorpusBytes, kSeed))
+                            : new PayloadSource(Payload::kRandom, kSeed);
   static const PayloadSource* text = new PayloadSource(Payload::kText, kSeed);
   return kind == Payload::kRandom ? *random : *text;
 }
@@ -399,5 +409,6 @@ void RegisterAll() {
 
 int main(int argc, char** argv) {
   using namespace raftlog::bench;
+  if (!TakePayloadFlag(&argc, argv, &g_payload)) return 2;
   return BenchMain(argc, argv, RegisterAll, ReleaseRawFile);
 }

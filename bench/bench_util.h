@@ -250,6 +250,8 @@ class PayloadSource {
   static constexpr size_t kCorpusBytes = 8u << 20;
 
   PayloadSource(Payload kind, uint64_t seed) : corpus_(MakeCorpus(kind, kCorpusBytes, seed)) {}
+  // Slices of a given corpus (e.g. payload_gen.h PayloadCorpus).
+  explicit PayloadSource(std::string corpus) : corpus_(std::move(corpus)) {}
 
   // The k-th slice of `bytes` bytes (wrapping around the corpus).
   std::string_view Slice(size_t k, size_t bytes) const {

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <random>
 #include <string>
@@ -210,5 +211,42 @@ class PayloadGenerator {
   uint64_t doc_id_ = 0;
   uint64_t ts_ = 1764547200000ull;
 };
+
+// `bytes` bytes of consecutive payloads of `kind`, for benchmarks that cut
+// their entries as fixed-size slices of one corpus (bench_util.h
+// PayloadSource): the slices keep the kind's byte statistics, which is what
+// compression and checksums see.
+inline std::string PayloadCorpus(PayloadKind kind, size_t bytes, uint64_t seed) {
+  PayloadGenerator gen(kind, seed);
+  std::string out;
+  out.reserve(bytes + 4096);
+  while (out.size() < bytes) out += gen.Next();
+  out.resize(bytes);
+  return out;
+}
+
+// Takes a --payload=random|etcd|json flag out of argv (so that the
+// benchmark library does not refuse it) into *kind. False, with a message
+// on stderr, for another value.
+inline bool TakePayloadFlag(int* argc, char** argv, std::optional<PayloadKind>* kind) {
+  constexpr std::string_view kFlag = "--payload=";
+  int out = 1;
+  bool ok = true;
+  for (int i = 1; i < *argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg.substr(0, kFlag.size()) != kFlag) {
+      argv[out++] = argv[i];
+      continue;
+    }
+    *kind = ParsePayloadKind(arg.substr(kFlag.size()));
+    if (!kind->has_value()) {
+      std::fprintf(stderr, "bad %s: the payload is random, etcd or json\n", argv[i]);
+      ok = false;
+    }
+  }
+  *argc = out;
+  argv[out] = nullptr;
+  return ok;
+}
 
 }  // namespace raftlog::bench

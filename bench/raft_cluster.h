@@ -37,12 +37,14 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "bench/bench_util.h"
 #include "bench/lmdb_baseline.h"
+#include "bench/payload_gen.h"
 #include "raftlog/engine/options.h"
 #include "raftlog/engine/disk_storage.h"
 #include "raftlog/engine/stats.h"
@@ -133,6 +135,9 @@ struct ClusterOptions {
   uint64_t compact_every_bytes = 64u << 20;
   // Entries left below each node's applied index by Compact().
   uint64_t keep_entries = 0;
+  // Entry data: slices of this kind's payloads (payload_gen.h); nullopt:
+  // the text corpus of bench_util.h.
+  std::optional<PayloadKind> payload;
 };
 
 class Cluster {
@@ -293,7 +298,10 @@ class Cluster {
   explicit Cluster(const ClusterOptions& options)
       : options_(options),
         logger_(std::make_unique<raft::StderrLogger>(raft::LogLevel::kWarning)),
-        corpus_(Payload::kText, 20240603) {}
+        corpus_(options.payload.has_value()
+                    ? PayloadSource(PayloadCorpus(*options.payload, PayloadSource::kCorpusBytes,
+                                                  20240603))
+                    : PayloadSource(Payload::kText, 20240603)) {}
 
   Status OpenStorage(Node* n) {
     switch (options_.backend) {

@@ -148,8 +148,13 @@ void RaftCluster(benchmark::State& state, const std::string& key, ClusterOptions
   }
 }
 
+// --payload=random|etcd|json: the entry data of the BM_RaftCluster cases
+// (default: bench_util.h's text corpus). The windowed mode keeps its own.
+std::optional<PayloadKind> g_payload;
+
 void Register(Backend backend, int nodes, size_t bytes, size_t batch) {
   ClusterOptions options;
+  options.payload = g_payload;
   options.backend = backend;
   options.nodes = nodes;
   options.entry_bytes = bytes;
@@ -383,5 +388,6 @@ int main(int argc, char** argv) {
       return raftlog::bench::RunWindowed(argc, argv);
     }
   }
+  if (!raftlog::bench::TakePayloadFlag(&argc, argv, &raftlog::bench::g_payload)) return 2;
   return raftlog::bench::BenchMain(argc, argv, raftlog::bench::RegisterAll, [] {});
 }
