@@ -20,6 +20,11 @@
 //       groups them, at its level): raw_scan_MBps, compressed_scan_MBps,
 //       zstd_MBps (MB of entry payload per second; page cache warm), and
 //       compressed_vs_zstd = compressed_scan_MBps / zstd_MBps.
+//   BM_ColdWorkerPaired/<sync|nosync>/etcd/batch:16[/unpaced]  appends with
+//       Options::compression_mode kColdSegments against kOff, in alternating
+//       phases (ColdWorkerPaired below): throughput and p99.9 Append latency
+//       ratios, and what the worker compressed meanwhile; /unpaced turns its
+//       waits for the log and the machine off (its cost when it always runs).
 //
 // zstd benchmarks: items are entries, bytes raw payload bytes; each runs for a
 // fixed 0.2 s (CPU-bound). The log benchmarks write about 2 x 200000 entries
@@ -27,6 +32,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -303,7 +309,130 @@ void ColdLog(benchmark::State& state, PayloadKind kind) {
   state.counters["compressed_vs_zstd"] = compressed.empty() ? 0.0 : zstd_s / z_s;
 }
 
+// --- the background worker's cost on the append path ------------------------
+
+// Appends with the cold worker on and off, in alternating phases of
+// kPhaseSeconds each (on, off, off, on, ...), each phase a fresh open of
+// that mode's own log (so the worker works only during "on" phases: Close
+// stops it): 4 MiB segments, so several are sealed (and compressed) per
+// phase; each log compacted to its last kKeepEntries entries whenever it
+// holds twice that. Only the Append calls are timed.
+constexpr uint64_t kWorkerSegmentBytes = 4u << 20;
+constexpr double kPhaseSeconds = 3.0;
+constexpr int kPhases = 8;  // per mode
+constexpr uint64_t kKeepEntries = 100000;
+
+struct ModeTotals {
+  double seconds = 0;
+  uint64_t entries = 0;
+  std::vector<double> latencies_us;  // one per Append
+  uint64_t compressed = 0, bytes_saved = 0, pauses_busy = 0, pauses_cpu = 0, skipped = 0;
+};
+
+struct WorkerLog {
+  explicit WorkerLog(const char* name) : dir(name) {}
+  TempDir dir;
+  uint64_t next = 1;
+};
+
+void AppendPhase(WorkerLog* log, const engine::Options& options, bool sync, size_t batch,
+                 const std::vector<std::string>& pool, ModeTotals* totals) {
+  auto engine = CheckOk(engine::LogEngine::Open(log->dir.Sub("log"), options), "open");
+  std::vector<format::EntryView> views(batch);
+  auto append = [&] {
+    for (size_t k = 0; k < batch; ++k) {
+      views[k] = format::EntryView{log->next + k, kTerm, 0, pool[(log->next + k) % pool.size()]};
+    }
+    CheckOk(engine->Append(views, engine::AppendOptions{.sync = sync}), "append");
+    log->next += batch;
+  };
+  append();  // the first append of an open may activate a segment
+  WaitForSpareSegments(log->dir.Sub("log"), engine->GetStats().segments);
+  const auto start = std::chrono::steady_clock::now();
+  const auto end = start + std::chrono::duration<double>(kPhaseSeconds);
+  double timed = 0;
+  uint64_t entries = 0;
+  while (std::chrono::steady_clock::now() < end) {
+    const auto t0 = std::chrono::steady_clock::now();
+    append();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    timed += s;
+    entries += batch;
+    totals->latencies_us.push_back(s * 1e6);
+    if (engine->LastIndex() - engine->FirstIndex() > 2 * kKeepEntries) {
+      CheckOk(engine->TruncatePrefix(engine->LastIndex() - kKeepEntries), "compact");
+    }
+  }
+  const engine::Stats st = engine->GetStats();
+  CheckOk(engine->Close(), "close");
+  totals->seconds += timed;
+  totals->entries += entries;
+  totals->compressed += st.cold_segments_compressed;
+  totals->bytes_saved += st.cold_bytes_saved;
+  totals->pauses_busy += st.cold_pauses_busy;
+  totals->pauses_cpu += st.cold_pauses_cpu;
+  totals->skipped += st.cold_segments_skipped;
+}
+
+double Percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))];
+}
+
+// Counters: on_/off_entries_per_second and on_vs_off (the throughput
+// ratio), on_/off_p999_us and p999_on_vs_off (Append latency: the commit
+// latency with sync), segments_compressed and MB_saved (the worker's work
+// over the "on" phases), pauses_busy, pauses_cpu, skipped.
+void ColdWorkerPaired(benchmark::State& state, PayloadKind kind, bool sync, size_t batch,
+                      bool paced) {
+  std::vector<std::string> pool = PayloadGenerator(kind, kSeed).Take(8192);
+  engine::Options off;
+  off.segment_bytes = kWorkerSegmentBytes;
+  engine::Options on = off;
+  on.compression_mode = engine::CompressionMode::kColdSegments;
+  if (!paced) {
+    // The worker's cost when nothing holds it back.
+    on.cold_busy_bytes_per_sec = 0;
+    on.cold_free_cores = -1;
+  }
+  ModeTotals on_totals, off_totals;
+  for (auto _ : state) {
+    WorkerLog on_log("cold-on"), off_log("cold-off");
+    for (int phase = 0; phase < 2 * kPhases; ++phase) {
+      // on off off on on off off on ...: each mode first as often as second.
+      const bool worker = ((phase + 1) / 2) % 2 == 0;
+      AppendPhase(worker ? &on_log : &off_log, worker ? on : off, sync, batch, pool,
+                  worker ? &on_totals : &off_totals);
+    }
+  }
+  const double on_eps = static_cast<double>(on_totals.entries) / on_totals.seconds;
+  const double off_eps = static_cast<double>(off_totals.entries) / off_totals.seconds;
+  state.counters["on_entries_per_second"] = on_eps;
+  state.counters["off_entries_per_second"] = off_eps;
+  state.counters["on_vs_off"] = on_eps / off_eps;
+  const double on_p = Percentile(on_totals.latencies_us, 0.999);
+  const double off_p = Percentile(off_totals.latencies_us, 0.999);
+  state.counters["on_p999_us"] = on_p;
+  state.counters["off_p999_us"] = off_p;
+  state.counters["p999_on_vs_off"] = on_p / off_p;
+  state.counters["segments_compressed"] = static_cast<double>(on_totals.compressed);
+  state.counters["MB_saved"] = static_cast<double>(on_totals.bytes_saved) / 1e6;
+  state.counters["pauses_busy"] = static_cast<double>(on_totals.pauses_busy);
+  state.counters["pauses_cpu"] = static_cast<double>(on_totals.pauses_cpu);
+  state.counters["skipped"] = static_cast<double>(on_totals.skipped);
+}
+
 void RegisterAll() {
+  for (bool sync : {true, false}) {
+    for (bool paced : {true, false}) {
+      const std::string name = std::string("BM_ColdWorkerPaired/") + (sync ? "sync" : "nosync") +
+                               "/etcd/batch:16" + (paced ? "" : "/unpaced");
+      benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) {
+        ColdWorkerPaired(st, PayloadKind::kEtcd, sync, 16, paced);
+      })->Iterations(1)->UseRealTime();
+    }
+  }
   for (PayloadKind kind : {PayloadKind::kEtcd, PayloadKind::kJson, PayloadKind::kRandom}) {
     benchmark::RegisterBenchmark((std::string("BM_ColdLog/") + PayloadKindName(kind)).c_str(),
                                  [=](benchmark::State& st) { ColdLog(st, kind); })
