@@ -131,7 +131,8 @@ inline void SyncFiles(const std::string& dir, bool drop) {
 // files beyond its `live_segments`, so a benchmark's timed loop does not
 // start while the engine's preallocator is still writing zeros for the
 // segments a new log asks for at once. Files are counted by the documented
-// layout (segments/<id>.seg; a spare in preparation is still <id>.seg.tmp).
+// layout (segments/<id>.seg, and <id>-<gen>.zseg for a segment rewritten
+// compressed; a spare in preparation is still <id>.seg.tmp).
 // Returns false on timeout.
 inline bool WaitForSpareSegments(const std::string& log_dir, uint64_t live_segments,
                                  uint64_t spares = 1) {
@@ -142,7 +143,10 @@ inline bool WaitForSpareSegments(const std::string& log_dir, uint64_t live_segme
     const std::string segments = log_dir + "/" + std::string(raftlog::format::layout::kSegmentsDir);
     for (const auto& entry : std::filesystem::directory_iterator(segments, ec)) {
       const std::string name = entry.path().filename().string();
-      if (raftlog::format::layout::ParseSegmentFileName(name).has_value()) ++files;
+      if (raftlog::format::layout::ParseSegmentFileName(name).has_value() ||
+          raftlog::format::layout::ParseCompressedSegmentFileName(name).has_value()) {
+        ++files;
+      }
     }
     if (!ec && files >= live_segments + spares) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));

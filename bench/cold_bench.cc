@@ -25,6 +25,10 @@
 //       phases (ColdWorkerPaired below): throughput and p99.9 Append latency
 //       ratios, and what the worker compressed meanwhile; /unpaced turns its
 //       waits for the log and the machine off (its cost when it always runs).
+//   BM_ColdWorkerPaired/sync/etcd/batch:16/rate:<MiB/s>  the same at a fixed
+//       offered load below cold_busy_bytes_per_sec (appends spaced to that
+//       many MiB of entry data per second), with the worker's default
+//       pacing: the commit latency of a log the worker compresses behind.
 //
 // zstd benchmarks: items are entries, bytes raw payload bytes; each runs for a
 // fixed 0.2 s (CPU-bound). The log benchmarks write about 2 x 200000 entries
@@ -37,6 +41,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/bench_util.h"
@@ -199,6 +204,10 @@ struct ColdLogs {
 std::unique_ptr<engine::LogEngine> BuildLog(const std::string& dir, PayloadKind kind) {
   engine::Options options;
   options.segment_bytes = kSegmentBytes;
+  // Seals on the appending thread: every full segment is listed sealed (and
+  // so rewritable) when the appends return, not once a background seal
+  // commits.
+  options.background_seal = false;
   auto log = CheckOk(engine::LogEngine::Open(dir, options), "open " + dir);
   PayloadGenerator gen(kind, kSeed);
   constexpr uint64_t kBatch = 256;
@@ -335,13 +344,16 @@ struct WorkerLog {
   uint64_t next = 1;
 };
 
+// rate: entry bytes per second the appends are spaced to (0: back to back).
 void AppendPhase(WorkerLog* log, const engine::Options& options, bool sync, size_t batch,
-                 const std::vector<std::string>& pool, ModeTotals* totals) {
+                 double rate, const std::vector<std::string>& pool, ModeTotals* totals) {
   auto engine = CheckOk(engine::LogEngine::Open(log->dir.Sub("log"), options), "open");
   std::vector<format::EntryView> views(batch);
+  uint64_t bytes = 0;
   auto append = [&] {
     for (size_t k = 0; k < batch; ++k) {
       views[k] = format::EntryView{log->next + k, kTerm, 0, pool[(log->next + k) % pool.size()]};
+      bytes += views[k].data.size();
     }
     CheckOk(engine->Append(views, engine::AppendOptions{.sync = sync}), "append");
     log->next += batch;
@@ -352,7 +364,13 @@ void AppendPhase(WorkerLog* log, const engine::Options& options, bool sync, size
   const auto end = start + std::chrono::duration<double>(kPhaseSeconds);
   double timed = 0;
   uint64_t entries = 0;
+  bytes = 0;
   while (std::chrono::steady_clock::now() < end) {
+    if (rate > 0) {
+      std::this_thread::sleep_until(start + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                std::chrono::duration<double>(
+                                                    static_cast<double>(bytes) / rate)));
+    }
     const auto t0 = std::chrono::steady_clock::now();
     append();
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -385,7 +403,7 @@ double Percentile(std::vector<double> v, double q) {
 // latency with sync), segments_compressed and MB_saved (the worker's work
 // over the "on" phases), pauses_busy, pauses_cpu, skipped.
 void ColdWorkerPaired(benchmark::State& state, PayloadKind kind, bool sync, size_t batch,
-                      bool paced) {
+                      bool paced, double rate = 0) {
   std::vector<std::string> pool = PayloadGenerator(kind, kSeed).Take(8192);
   engine::Options off;
   off.segment_bytes = kWorkerSegmentBytes;
@@ -402,7 +420,7 @@ void ColdWorkerPaired(benchmark::State& state, PayloadKind kind, bool sync, size
     for (int phase = 0; phase < 2 * kPhases; ++phase) {
       // on off off on on off off on ...: each mode first as often as second.
       const bool worker = ((phase + 1) / 2) % 2 == 0;
-      AppendPhase(worker ? &on_log : &off_log, worker ? on : off, sync, batch, pool,
+      AppendPhase(worker ? &on_log : &off_log, worker ? on : off, sync, batch, rate, pool,
                   worker ? &on_totals : &off_totals);
     }
   }
@@ -432,6 +450,12 @@ void RegisterAll() {
         ColdWorkerPaired(st, PayloadKind::kEtcd, sync, 16, paced);
       })->Iterations(1)->UseRealTime();
     }
+  }
+  for (int mib : {4, 8}) {
+    const std::string name = "BM_ColdWorkerPaired/sync/etcd/batch:16/rate:" + std::to_string(mib);
+    benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) {
+      ColdWorkerPaired(st, PayloadKind::kEtcd, true, 16, true, mib * double(1 << 20));
+    })->Iterations(1)->UseRealTime();
   }
   for (PayloadKind kind : {PayloadKind::kEtcd, PayloadKind::kJson, PayloadKind::kRandom}) {
     benchmark::RegisterBenchmark((std::string("BM_ColdLog/") + PayloadKindName(kind)).c_str(),
