@@ -198,7 +198,11 @@ void Segment::Seal(format::FooterView footer, uint64_t footer_offset, uint64_t f
 }
 
 size_t Segment::IndexHeapBytes() const {
-  return frames_.heap_bytes() + verified_words_ * sizeof(uint64_t);
+  // A lazily opened segment sizes verified_ in its first EnsureOpen, under
+  // open_mu_ and a shared index lock only, as GetStats reads this: its size
+  // is read once open_done_ publishes it (before, nothing is allocated).
+  const uint32_t words = open_done_.load(std::memory_order_acquire) ? verified_words_ : 0;
+  return frames_.heap_bytes() + words * sizeof(uint64_t);
 }
 
 }  // namespace raftlog::engine::internal
