@@ -25,24 +25,10 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::Batch;
+using testing::ReadEntries;
+using testing::ReadEntry;
 
 constexpr size_t kEntryBytes = 200;
-
-struct Entry {
-  uint64_t index, term;
-  std::string data;
-  bool operator==(const Entry&) const = default;
-};
-
-Result<std::vector<Entry>> ReadEntries(LogEngine* e) {
-  std::vector<Entry> out;
-  RAFTLOG_RETURN_IF_ERROR(
-      e->Read(e->FirstIndex(), e->LastIndex() + 1, [&](const format::EntryView& v) {
-        out.push_back(Entry{v.index, v.term, std::string(v.data)});
-        return true;
-      }));
-  return out;
-}
 
 size_t CountSealed(LogEngine* e, bool compressed) {
   size_t n = 0;
@@ -346,7 +332,7 @@ TEST_F(ColdWorkerTest, RacesWithCompactionTruncationAndReadersHoldingPayloads) {
   auto after = ReadEntries(e.get());
   ASSERT_TRUE(after.ok()) << after.status().ToString();
   EXPECT_EQ(*after, *before);
-  for (const Entry& entry : *after) {
+  for (const ReadEntry& entry : *after) {
     ASSERT_EQ(entry.data, Batch::Payload(entry.index, kEntryBytes));
   }
 }

@@ -21,6 +21,7 @@
 #include "raftlog/engine/log_engine.h"
 #include "raftlog/format/layout.h"
 #include "raftlog/format/meta_records.h"
+#include "tests/engine/log_engine_fixture.h"
 #include "tests/testutil/fault_file_system.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -30,22 +31,7 @@ namespace {
 using testutil::FaultFileSystem;
 using testutil::FsOp;
 using testutil::PowerLossMode;
-
-struct Entry {
-  uint64_t term;
-  std::string data;
-  bool operator==(const Entry&) const = default;
-};
-
-Result<std::vector<Entry>> ReadEntries(LogEngine* e) {
-  std::vector<Entry> out;
-  RAFTLOG_RETURN_IF_ERROR(
-      e->Read(e->FirstIndex(), e->LastIndex() + 1, [&](const format::EntryView& v) {
-        out.push_back(Entry{v.term, std::string(v.data)});
-        return true;
-      }));
-  return out;
-}
+using testing::ReadEntries;
 
 class CompressFaultTest : public ::testing::Test {
  protected:

@@ -40,6 +40,25 @@ struct Batch {
   }
 };
 
+// An entry as read back: what a reopened or rewritten log must return the
+// same of.
+struct ReadEntry {
+  uint64_t index, term;
+  std::string data;
+  bool operator==(const ReadEntry&) const = default;
+};
+
+// Every entry of the log, [FirstIndex, LastIndex], in order.
+inline Result<std::vector<ReadEntry>> ReadEntries(LogEngine* e) {
+  std::vector<ReadEntry> out;
+  RAFTLOG_RETURN_IF_ERROR(
+      e->Read(e->FirstIndex(), e->LastIndex() + 1, [&](const format::EntryView& v) {
+        out.push_back(ReadEntry{v.index, v.term, std::string(v.data)});
+        return true;
+      }));
+  return out;
+}
+
 class LogEngineFixture : public ::testing::Test {
  protected:
   explicit LogEngineFixture(const std::string& dir_name) : dir_(dir_name) {

@@ -120,17 +120,6 @@ uint64_t OpenCalls(Harness& h) {
   return calls;
 }
 
-struct Ending {
-  bool sticky;  // every call from the failed one on fails: the power went there
-  PowerLossMode mode;
-};
-constexpr Ending kEndings[] = {
-    {false, PowerLossMode::kDropUnsynced},
-    {false, PowerLossMode::kTornUnsynced},
-    {false, PowerLossMode::kGarbleUnsynced},
-    {true, PowerLossMode::kTornUnsynced},
-};
-
 struct Totals {
   uint64_t cases = 0, faults = 0, rewrites_listed = 0, rewrites_failed = 0;
 };

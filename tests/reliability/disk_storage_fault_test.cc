@@ -191,20 +191,6 @@ std::vector<Operation> Operations() {
   return ops;
 }
 
-// How each case ends: the fault fires once (the call fails, later calls work)
-// or from then on (the power fails at that call), followed by a power loss
-// that drops, tears or garbles what was not synced.
-struct Ending {
-  bool sticky;
-  PowerLossMode mode;
-};
-constexpr Ending kEndings[] = {
-    {false, PowerLossMode::kDropUnsynced},
-    {false, PowerLossMode::kTornUnsynced},
-    {false, PowerLossMode::kGarbleUnsynced},
-    {true, PowerLossMode::kTornUnsynced},
-};
-
 struct Totals {
   uint64_t cases = 0;
   uint64_t faults = 0;

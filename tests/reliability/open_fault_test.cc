@@ -179,17 +179,6 @@ std::vector<Recipe> Recipes() {
   return recipes;
 }
 
-struct Ending {
-  bool sticky;
-  PowerLossMode mode;
-};
-constexpr Ending kEndings[] = {
-    {false, PowerLossMode::kDropUnsynced},
-    {false, PowerLossMode::kTornUnsynced},
-    {false, PowerLossMode::kGarbleUnsynced},
-    {true, PowerLossMode::kTornUnsynced},
-};
-
 // Builds the recipe's damage, opens failing I/O call `step` (0: none), and
 // checks. Returns the number of I/O calls of the open.
 uint64_t RunCase(const Recipe& recipe, uint64_t step, const Ending& ending, uint64_t* faults) {

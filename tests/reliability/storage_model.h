@@ -215,6 +215,21 @@ class Harness {
   CommitBounds bounds_;
 };
 
+// How a case of a fault-at-every-step test ends: the fault fires once (the
+// call fails, later calls work) or from then on (the power fails at that
+// call), followed by a power loss that drops, tears or garbles what was not
+// synced.
+struct Ending {
+  bool sticky;
+  testutil::PowerLossMode mode;
+};
+inline constexpr Ending kEndings[] = {
+    {false, testutil::PowerLossMode::kDropUnsynced},
+    {false, testutil::PowerLossMode::kTornUnsynced},
+    {false, testutil::PowerLossMode::kGarbleUnsynced},
+    {true, testutil::PowerLossMode::kTornUnsynced},
+};
+
 // The value of an environment variable as a number, or `fallback`.
 uint64_t EnvOr(const char* name, uint64_t fallback);
 
