@@ -298,8 +298,11 @@ void LogEngine::RemoveSegmentFiles(std::vector<std::unique_ptr<Segment>> dead) {
     // reuse overwrites the file's header and later its frames. (No reader can
     // take a new view: the segment is gone from segments_.)
     if (watch.expired() && preallocator_ != nullptr && preallocator_->Recycle(path)) continue;
-    // A failure leaves a stray file that the next open removes: the manifest
-    // no longer lists it, which is what counts.
+    // Deleted on the preallocator's thread if there is one: unlinking a
+    // large segment takes milliseconds, not to be spent by a compaction's
+    // caller. A failure (or a crash first) leaves a stray file that the next
+    // open removes: the manifest no longer lists it, which is what counts.
+    if (preallocator_ != nullptr && preallocator_->Discard(path)) continue;
     (void)fs_->Remove(path);
     removed = true;
   }

@@ -160,20 +160,21 @@ std::vector<Recipe> Recipes() {
         snap.metadata.conf_state.voters = {1, 2, 3};
         snap.data = std::string(10000, 'q');
         ASSERT_TRUE(h.Save(HardState{h.model().term, 1, 500}, {}, &snap, true).ok());
-        h.fs().ClearFaults();
         // A snapshot write interrupted before its rename, and a complete
         // snapshot newer than the metadata (its metadata commit never came).
         {
           auto store = snapshot::SnapshotStore::Open(&h.fs(), h.dir() + "/log/snapshots");
           ASSERT_TRUE(store.ok());
           ASSERT_TRUE((*store)->Write(snapshot::SnapshotMeta{900, 9, ""}, "orphan").ok());
-          h.fs().FailNth(FsOp::kRename, 1, EIO);
+          h.fs().FailNth(FsOp::kRename, 1, EIO, "snapshots");
           EXPECT_FALSE((*store)->Write(snapshot::SnapshotMeta{901, 9, ""}, "torn").ok());
-          h.fs().ClearFaults();
         }
         d->outcomes = Outcomes{h.model(), {}};
         d->succeeded = true;
-        h.Abandon();  // a process crash: nothing is lost, nothing cleaned up
+        // A process crash: nothing is lost, nothing cleaned up (the removals
+        // fail until then, on whatever thread the engine makes them).
+        h.Abandon();
+        h.fs().ClearFaults();
       },
       [](const engine::Stats& st) { EXPECT_GE(st.stray_files_found, 2u); }});
   return recipes;

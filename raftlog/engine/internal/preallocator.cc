@@ -38,14 +38,34 @@ void Preallocator::Stop() {
   {
     port::MutexLock lock(&mu_);
     stop_ = true;
-    unused.swap(recyclable_);
   }
   cv_.SignalAll();
   if (thread_.joinable()) thread_.join();
+  {
+    port::MutexLock lock(&mu_);
+    unused.swap(recyclable_);
+    unused.insert(unused.end(), discarded_.begin(), discarded_.end());
+    discarded_.clear();
+  }
   // Files that waited for reuse are deleted as they would have been without
-  // recycling (a failure leaves a stray that the next open removes).
-  for (const std::string& path : unused) (void)fs_->Remove(path);
-  if (!unused.empty()) (void)fs_->SyncDir(dir_);
+  // recycling, and so are those that waited to be deleted.
+  RemoveFiles(unused);
+}
+
+void Preallocator::RemoveFiles(const std::deque<std::string>& paths) {
+  if (paths.empty()) return;
+  for (const std::string& path : paths) (void)fs_->Remove(path);
+  (void)fs_->SyncDir(dir_);
+}
+
+bool Preallocator::Discard(std::string path) {
+  {
+    port::MutexLock lock(&mu_);
+    if (stop_ || !thread_.joinable()) return false;
+    discarded_.push_back(std::move(path));
+  }
+  cv_.SignalAll();
+  return true;
 }
 
 bool Preallocator::Recycle(std::string path) {
@@ -121,6 +141,16 @@ void Preallocator::Run() {
     const bool want_more = static_cast<int>(ready_.size()) < target_;
     const bool may_try = error_.ok() || retry_;
     if (!want_more || !may_try) {
+      // A spare comes first (a roll may be waiting for it); deletions when
+      // none is wanted.
+      if (!discarded_.empty()) {
+        std::deque<std::string> paths;
+        paths.swap(discarded_);
+        mu_.Unlock();
+        RemoveFiles(paths);
+        mu_.Lock();
+        continue;
+      }
       cv_.Wait();
       continue;
     }

@@ -25,6 +25,14 @@
 // At most max_recycled files wait to be reused; Stop() deletes those not
 // used.
 //
+// Deleting: a freed segment file that is not recycled can be handed to
+// Discard(), and the thread deletes it (then fsyncs the directory) when no
+// spare is wanted. Unlinking a 64 MiB segment drops its page cache and
+// frees its extents, ~14 ms here (docs/benchmarks.md): a compaction that
+// frees twenty segments would otherwise stall its caller for a quarter of a
+// second. Until then the file is a stray the manifest does not list, which
+// the next open removes if a crash comes first. Stop() deletes what is left.
+//
 // Thread-safety: all methods are safe to call from any thread. Stop() (also
 // run by the destructor) joins the thread.
 
@@ -100,6 +108,12 @@ class Preallocator {
   // preallocator is stopped: the caller deletes the file.
   bool Recycle(std::string path);
 
+  // Hands the file at `path` to the thread to delete (see "Deleting"
+  // above). REQUIRES: the manifest no longer lists it (durably). Returns
+  // false, taking nothing, if there is no thread or it is stopped: the
+  // caller deletes the file.
+  bool Discard(std::string path);
+
   // The bytes one synced append wrote (called by the writer after each).
   // While they average kZeroFillBelowBytes or more, fresh spares are
   // reserved with fallocate() instead of being written with zeros.
@@ -116,6 +130,9 @@ class Preallocator {
 
  private:
   void Run();
+  // Deletes `paths`, then fsyncs the directory once. Failures leave strays
+  // that the next open removes: the manifest no longer lists them.
+  void RemoveFiles(const std::deque<std::string>& paths);
   // A spare with `id`: from a waiting recycled file if there is one, else a
   // fresh file. REQUIRES: mu_ held; releases it while doing I/O.
   Result<Prepared> PrepareNext(uint64_t id) REQUIRES(mu_);
@@ -135,6 +152,7 @@ class Preallocator {
   port::CondVar cv_{&mu_};
   std::deque<Prepared> ready_ GUARDED_BY(mu_);
   std::deque<std::string> recyclable_ GUARDED_BY(mu_);  // paths waiting for reuse
+  std::deque<std::string> discarded_ GUARDED_BY(mu_);   // paths waiting to be deleted
   uint64_t recycled_ GUARDED_BY(mu_) = 0;
   uint64_t prepared_fresh_ GUARDED_BY(mu_) = 0;
   uint64_t zero_filled_ GUARDED_BY(mu_) = 0;
