@@ -123,7 +123,10 @@ class LogChecker {
   // answer is no: a seal in flight beside a live writer (a background seal
   // is an fdatasync and an LMDB commit away from listing its segments)
   // settles within that, an interrupted one never does.
-  bool ChangesSoon(uint64_t segment_id, bool was_listed, bool was_sealed) const;
+  // With `path`, the file's removal (a compacted segment the writer
+  // deletes in the background) counts as a change too.
+  bool ChangesSoon(uint64_t segment_id, bool was_listed, bool was_sealed,
+                   const std::string* path = nullptr) const;
 
   // Decompresses and parses an entries frame's payload, counts its live
   // entries (up to `cap_index`) and checks their terms against the

@@ -108,8 +108,10 @@ void LogChecker::CheckUnlisted(const std::vector<std::string>& names,
     }
     // Asked after reading the file: a spare the writer started using while
     // it was read is listed by now, or once the seal of the segment before
-    // it commits.
-    if (ChangesSoon(*id, /*was_listed=*/false, /*was_sealed=*/false)) continue;
+    // it commits; a compacted segment the writer deletes in the background
+    // is gone soon.
+    const std::string path = SegmentPath(*id);
+    if (ChangesSoon(*id, /*was_listed=*/false, /*was_sealed=*/false, &path)) continue;
     if (!meta_.has_value()) {
       findings_.Add(Severity::kError, rel, std::nullopt,
                     "not a readable segment (its header does not decode or does not match its "
