@@ -60,6 +60,35 @@ class BackgroundSealTest : public LogEngineFixture {
     return found;
   }
 
+  // Leaves a log whose last roll never finished: `synced` entries of kBig
+  // fill segment 1 up to the roll (with `unsynced` entries of 10 KiB behind
+  // them, appended without sync), then the sealer's fdatasync of segment 1
+  // fails, so the synced append of `rolled` entries that rolled into the
+  // successor fails, and power is lost. Returns the successor's id (its
+  // synced header survives), or 0.
+  uint64_t InterruptedRoll(FaultFileSystem* fs, uint64_t synced, uint64_t unsynced,
+                           uint64_t rolled) {
+    options_.file_system = fs;
+    {
+      auto e = Open();
+      EXPECT_NE(e, nullptr);
+      if (e == nullptr) return 0;
+      Append(e.get(), 1, synced, 1, kBig);
+      if (unsynced > 0) {
+        Batch b(synced + 1, unsynced, 1, 10 << 10);
+        EXPECT_TRUE(e->Append(b.views, AppendOptions{.sync = false}).ok());
+      }
+      fs->FailAlways(FsOp::kSync, EIO, format::layout::SegmentFileName(1));
+      Batch b(synced + unsynced + 1, rolled, 1, kBig);  // does not fit: rolls first
+      const Status s = e->Append(b.views, {});
+      EXPECT_TRUE(s.IsIOError()) << "the seal's failed fdatasync: " << s.ToString();
+      e->Abandon();
+    }
+    fs->ClearFaults();
+    EXPECT_TRUE(fs->SimulatePowerLoss(PowerLossMode::kDropUnsynced).ok());
+    return HeadedSpare();
+  }
+
   static constexpr size_t kBig = 20 << 10;  // three fill a 64 KiB segment
 };
 
@@ -164,20 +193,7 @@ TEST_F(BackgroundSealTest, ReadersSeeEveryEntryWhileSegmentsAreSealed) {
 // holding the append's entries. The next open finishes the roll.
 TEST_F(BackgroundSealTest, SuccessorOfASealThatNeverCommittedIsAdoptedOnOpen) {
   FaultFileSystem fs;
-  options_.file_system = &fs;
-  {
-    auto e = Open();
-    ASSERT_NE(e, nullptr);
-    Append(e.get(), 1, 3, 1, kBig);  // fills segment 1
-    fs.FailAlways(FsOp::kSync, EIO, format::layout::SegmentFileName(1));
-    Batch b(4, 3, 1, kBig);  // does not fit: rolls first, all of it in the successor
-    const Status s = e->Append(b.views, {});
-    EXPECT_TRUE(s.IsIOError()) << "the seal's failed fdatasync: " << s.ToString();
-    e->Abandon();
-  }
-  fs.ClearFaults();
-  ASSERT_TRUE(fs.SimulatePowerLoss(PowerLossMode::kDropUnsynced).ok());
-  const uint64_t successor = HeadedSpare();
+  const uint64_t successor = InterruptedRoll(&fs, 3, 0, 3);
   ASSERT_NE(successor, 0u) << "the successor's synced header survives";
 
   auto e = Open();
@@ -207,21 +223,7 @@ TEST_F(BackgroundSealTest, SuccessorOfASealThatNeverCommittedIsAdoptedOnOpen) {
 // frames carry this log's seed).
 TEST_F(BackgroundSealTest, SuccessorBeyondTheRecoveredEndIsDropped) {
   FaultFileSystem fs;
-  options_.file_system = &fs;
-  {
-    auto e = Open();
-    ASSERT_NE(e, nullptr);
-    Append(e.get(), 1, 2, 1, kBig);
-    Batch unsynced(3, 1, 1, 10 << 10);
-    ASSERT_TRUE(e->Append(unsynced.views, AppendOptions{.sync = false}).ok());
-    fs.FailAlways(FsOp::kSync, EIO, format::layout::SegmentFileName(1));
-    Batch b(4, 1, 1, kBig);
-    EXPECT_FALSE(e->Append(b.views, {}).ok());
-    e->Abandon();
-  }
-  fs.ClearFaults();
-  ASSERT_TRUE(fs.SimulatePowerLoss(PowerLossMode::kDropUnsynced).ok());
-  const uint64_t successor = HeadedSpare();
+  const uint64_t successor = InterruptedRoll(&fs, 2, 1, 1);
   ASSERT_NE(successor, 0u);
 
   auto e = Open();
@@ -244,21 +246,7 @@ TEST_F(BackgroundSealTest, SuccessorBeyondTheRecoveredEndIsDropped) {
 // successor the recovered log does not reach is lost acknowledged data.
 TEST_F(BackgroundSealTest, AcknowledgedEntriesInADroppedSuccessorAreCorruption) {
   FaultFileSystem fs;
-  options_.file_system = &fs;
-  {
-    auto e = Open();
-    ASSERT_NE(e, nullptr);
-    Append(e.get(), 1, 2, 1, kBig);
-    Batch unsynced(3, 1, 1, 10 << 10);
-    ASSERT_TRUE(e->Append(unsynced.views, AppendOptions{.sync = false}).ok());
-    fs.FailAlways(FsOp::kSync, EIO, format::layout::SegmentFileName(1));
-    Batch b(4, 1, 1, kBig);
-    EXPECT_FALSE(e->Append(b.views, {}).ok());
-    e->Abandon();
-  }
-  fs.ClearFaults();
-  ASSERT_TRUE(fs.SimulatePowerLoss(PowerLossMode::kDropUnsynced).ok());
-  const uint64_t successor = HeadedSpare();
+  const uint64_t successor = InterruptedRoll(&fs, 2, 1, 1);
   ASSERT_NE(successor, 0u);
   {
     // As a commit made after a later synced append into the successor would have.
@@ -286,18 +274,7 @@ TEST_F(BackgroundSealTest, AcknowledgedEntriesInADroppedSuccessorAreCorruption) 
 // successor's entries too, and changes nothing.
 TEST_F(BackgroundSealTest, ReadOnlyOpenServesTheSuccessor) {
   FaultFileSystem fs;
-  options_.file_system = &fs;
-  {
-    auto e = Open();
-    ASSERT_NE(e, nullptr);
-    Append(e.get(), 1, 3, 1, kBig);
-    fs.FailAlways(FsOp::kSync, EIO, format::layout::SegmentFileName(1));
-    Batch b(4, 3, 1, kBig);
-    EXPECT_FALSE(e->Append(b.views, {}).ok());
-    e->Abandon();
-  }
-  fs.ClearFaults();
-  ASSERT_TRUE(fs.SimulatePowerLoss(PowerLossMode::kDropUnsynced).ok());
+  ASSERT_NE(InterruptedRoll(&fs, 3, 0, 3), 0u);
   options_.read_only = true;
   {
     auto e = Open();
