@@ -89,8 +89,7 @@ bool LogChecker::ChangedSince(uint64_t segment_id, bool was_listed, bool was_sea
 
 bool LogChecker::ChangesSoon(uint64_t segment_id, bool was_listed, bool was_sealed,
                              const std::string* path) const {
-  constexpr auto kPatience = std::chrono::seconds(2);
-  const auto deadline = std::chrono::steady_clock::now() + kPatience;
+  const auto deadline = std::chrono::steady_clock::now() + writer_patience_;
   while (!ChangedSince(segment_id, was_listed, was_sealed)) {
     if (path != nullptr && !fs_->Exists(*path)) return true;
     if (log_dir_ == nullptr || std::chrono::steady_clock::now() >= deadline) return false;

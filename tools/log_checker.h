@@ -35,6 +35,7 @@
 
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -86,6 +87,12 @@ class LogChecker {
   const Findings& findings() const { return findings_; }
   const CheckSummary& summary() const { return summary_; }
 
+  // How long a finding that a live writer's progress would explain (a seal
+  // in flight, a compacted file not yet unlinked) waits for the manifest to
+  // show that progress (ChangesSoon). Two seconds by default; a log no
+  // writer can touch (a fuzzer's input) needs none.
+  void set_writer_patience(std::chrono::milliseconds patience) { writer_patience_ = patience; }
+
   // Bytes Run() will read, for a progress bar: the segment and snapshot
   // files. An estimate; 0 if the directories cannot be listed.
   static uint64_t EstimateBytes(io::FileSystem* fs, const std::string& dir);
@@ -119,7 +126,7 @@ class LogChecker {
   // since the check read the metadata (sealed it, listed it, or removed it
   // from the manifest). False if the metadata cannot be read again.
   bool ChangedSince(uint64_t segment_id, bool was_listed, bool was_sealed) const;
-  // As ChangedSince, but asks again for up to a few seconds while the
+  // As ChangedSince, but asks again for up to writer_patience_ while the
   // answer is no: a seal in flight beside a live writer (a background seal
   // is an fdatasync and an LMDB commit away from listing its segments)
   // settles within that, an interrupted one never does.
@@ -137,6 +144,7 @@ class LogChecker {
   io::FileSystem* const fs_;
   const std::string dir_;
   Progress* const progress_;
+  std::chrono::milliseconds writer_patience_{2000};
   Findings findings_;
   CheckSummary summary_;
 
