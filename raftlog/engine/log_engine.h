@@ -313,11 +313,13 @@ class LogEngine {
   Status SwapCompressed(const format::SegmentRecord& raw, const format::SegmentRecord& compressed,
                         bool* swapped);
 
-  // Writer helpers. REQUIRES: write_mu_ held (annotations on the definitions).
-  Status CheckWritable() const;
-  Status WriteFrames(std::span<const format::EntryView> entries, uint64_t commit_hint, bool sync);
-  Status Roll(PendingFrames* pending);
-  Status Activate(MetaStore::Batch* batch);
+  // Writer helpers. They take mu_ themselves where they touch the index
+  // (exclusively only to publish).
+  Status CheckWritable() const REQUIRES(write_mu_);
+  Status WriteFrames(std::span<const format::EntryView> entries, uint64_t commit_hint, bool sync)
+      REQUIRES(write_mu_) EXCLUDES(mu_);
+  Status Roll(PendingFrames* pending) REQUIRES(write_mu_) EXCLUDES(mu_);
+  Status Activate(MetaStore::Batch* batch) REQUIRES(write_mu_) EXCLUDES(mu_);
   // Writes a footer listing `segment`'s frames up to last_index and the
   // trailer at write_offset, syncs, and truncates the file after them.
   // durable_offset: the segment's bytes known synced before (recorded in the
@@ -327,7 +329,7 @@ class LogEngine {
                    uint64_t* footer_offset, uint64_t* file_bytes);
   Result<format::FooterView> ParseFooter(const internal::Segment& segment, uint64_t footer_offset,
                                          uint64_t file_bytes) const;
-  Status TruncateSuffix(uint64_t new_last_index);
+  Status TruncateSuffix(uint64_t new_last_index) REQUIRES(write_mu_) EXCLUDES(mu_);
   // Commits batch with the lazy state and (once open) the durable progress.
   Status CommitMeta(MetaStore::Batch* batch) REQUIRES(write_mu_);
   // The lazy state: added to a batch (returns what was added), and, once
@@ -372,9 +374,9 @@ class LogEngine {
   Status ReadImpl(uint64_t lo, uint64_t hi,
                   const std::function<bool(const format::EntryView&, const Bytes&)>& fn) const;
 
-  // Index helpers. REQUIRES: mu_ held (shared suffices).
-  size_t FindSegment(uint64_t index) const;
-  std::vector<format::TermRun> RunsWithin(uint64_t first, uint64_t last) const;
+  // Index helpers.
+  size_t FindSegment(uint64_t index) const REQUIRES_SHARED(mu_);
+  std::vector<format::TermRun> RunsWithin(uint64_t first, uint64_t last) const REQUIRES_SHARED(mu_);
 
   const std::string dir_;
   const std::string segments_dir_;

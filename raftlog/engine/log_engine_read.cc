@@ -9,7 +9,7 @@ using namespace internal::log_engine_detail;  // NOLINT: the parts' shared helpe
 
 // --- reading -----------------------------------------------------------------------
 
-size_t LogEngine::FindSegment(uint64_t index) const NO_THREAD_SAFETY_ANALYSIS {
+size_t LogEngine::FindSegment(uint64_t index) const {
   // The last segment whose base index is <= index.
   auto it = std::upper_bound(segments_.begin(), segments_.end(), index,
                              [](uint64_t i, const auto& s) { return i < s->base_index(); });

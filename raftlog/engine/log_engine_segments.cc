@@ -8,7 +8,7 @@ namespace raftlog::engine {
 using internal::Segment;
 using namespace internal::log_engine_detail;  // NOLINT: the parts' shared helpers
 
-Status LogEngine::Roll(PendingFrames* pending) NO_THREAD_SAFETY_ANALYSIS {
+Status LogEngine::Roll(PendingFrames* pending) {
   MetaStore::Batch batch;
   std::unique_ptr<Segment> new_active;
   if (active_ != nullptr) {
@@ -31,7 +31,7 @@ Status LogEngine::Roll(PendingFrames* pending) NO_THREAD_SAFETY_ANALYSIS {
   return Status::OK();
 }
 
-Status LogEngine::Activate(MetaStore::Batch* batch) NO_THREAD_SAFETY_ANALYSIS {
+Status LogEngine::Activate(MetaStore::Batch* batch) {
   // At most one seal in flight: a segment filled before its predecessor's
   // seal committed waits for that commit here (log_engine_seal.cc says why).
   RAFTLOG_RETURN_IF_ERROR(WaitForSeal(/*synced_only=*/false));
@@ -72,8 +72,11 @@ Status LogEngine::Activate(MetaStore::Batch* batch) NO_THREAD_SAFETY_ANALYSIS {
     port::ReaderLock lock(&mu_);
     job->runs = RunsWithin(active_->base_index(), active_->last_index());
   } else if (active_ != nullptr) {
-    Status sealed_ok = WriteSeal(active_, write_offset_, active_->last_index(),
-                                 RunsWithin(active_->base_index(), active_->last_index()),
+    {
+      port::ReaderLock lock(&mu_);
+      sealed_runs = RunsWithin(active_->base_index(), active_->last_index());
+    }
+    Status sealed_ok = WriteSeal(active_, write_offset_, active_->last_index(), sealed_runs,
                                  durable_offset_, &footer_offset, &file_bytes);
     auto footer = sealed_ok.ok() ? ParseFooter(*active_, footer_offset, file_bytes)
                                  : Result<format::FooterView>(sealed_ok);
@@ -82,7 +85,6 @@ Status LogEngine::Activate(MetaStore::Batch* batch) NO_THREAD_SAFETY_ANALYSIS {
       return footer.status();
     }
     sealed_footer = *footer;
-    sealed_runs = RunsWithin(active_->base_index(), active_->last_index());
     format::SegmentRecord sealed = active_->record();
     sealed.state = format::SegmentState::kSealed;
     sealed.footer_offset = footer_offset;
@@ -151,8 +153,7 @@ Status LogEngine::Activate(MetaStore::Batch* batch) NO_THREAD_SAFETY_ANALYSIS {
   return Status::OK();
 }
 
-std::vector<format::TermRun> LogEngine::RunsWithin(uint64_t first,
-                                                   uint64_t last) const NO_THREAD_SAFETY_ANALYSIS {
+std::vector<format::TermRun> LogEngine::RunsWithin(uint64_t first, uint64_t last) const {
   std::vector<format::TermRun> out;
   for (const format::TermRun& run : term_runs_) {
     if (run.first_index > last) break;
@@ -210,26 +211,36 @@ Result<format::FooterView> LogEngine::ParseFooter(const Segment& segment, uint64
   return format::FooterView::Parse(frame.payload, where);
 }
 
-Status LogEngine::TruncateSuffix(uint64_t new_last) NO_THREAD_SAFETY_ANALYSIS {
+Status LogEngine::TruncateSuffix(uint64_t new_last) {
   // The manifest's segments change: the seal in flight commits first.
   RAFTLOG_RETURN_IF_ERROR(WaitForSeal(/*synced_only=*/false));
   MetaStore::Batch batch;
-  std::vector<size_t> dead;
-  size_t keep = segments_.size();  // segments [0, keep) survive
-  for (size_t k = 0; k < segments_.size(); ++k) {
-    if (segments_[k]->base_index() > new_last) {
-      keep = k;
-      break;
+  // What changes, read under mu_ shared (and unchanged until the publish
+  // below: only a holder of write_mu_ changes the index).
+  size_t keep = 0;  // segments [0, keep) survive
+  Segment* cut = nullptr;
+  std::vector<format::TermRun> cut_runs;
+  std::vector<uint64_t> dead_ids;
+  {
+    port::ReaderLock lock(&mu_);
+    keep = segments_.size();
+    for (size_t k = 0; k < segments_.size(); ++k) {
+      if (segments_[k]->base_index() > new_last) {
+        keep = k;
+        break;
+      }
     }
+    cut = keep > 0 ? segments_[keep - 1].get() : nullptr;
+    if (cut != nullptr && cut->last_index() > new_last) {
+      cut_runs = RunsWithin(cut->base_index(), new_last);
+    }
+    for (size_t k = keep; k < segments_.size(); ++k) dead_ids.push_back(segments_[k]->id());
   }
   std::optional<format::FooterView> footer;
-  std::vector<format::TermRun> cut_runs;
   uint64_t footer_offset = 0, file_bytes = 0;
-  Segment* cut = keep > 0 ? segments_[keep - 1].get() : nullptr;
   if (cut != nullptr && cut->last_index() > new_last) {
     format::SegmentRecord record = cut->record();
     record.last_index = new_last;
-    cut_runs = RunsWithin(cut->base_index(), new_last);
     record.term_runs = cut_runs;
     if (cut == active_) {
       // Seal the active segment at the cut: the footer lists only frames up
@@ -254,7 +265,7 @@ Status LogEngine::TruncateSuffix(uint64_t new_last) NO_THREAD_SAFETY_ANALYSIS {
     }
     batch.Put(SegmentKey(record.segment_id), format::EncodeSegmentRecord(record));
   }
-  for (size_t k = keep; k < segments_.size(); ++k) batch.Delete(SegmentKey(segments_[k]->id()));
+  for (uint64_t id : dead_ids) batch.Delete(SegmentKey(id));
   batch.Put(kGenerationKey, Counter(kGenerationKey, generation_ + 1));
   Status s = CommitMeta(&batch);
   if (!s.ok()) {

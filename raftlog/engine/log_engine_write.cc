@@ -17,7 +17,7 @@ void LogEngine::Fail(const Status& s) {
   }
 }
 
-Status LogEngine::CheckWritable() const NO_THREAD_SAFETY_ANALYSIS {
+Status LogEngine::CheckWritable() const {
   if (closed_) return Status::FailedPrecondition("log " + dir_ + " is closed");
   if (options_.read_only) return Status::FailedPrecondition("log " + dir_ + " is open read-only");
   if (has_failed_.load()) {
@@ -124,7 +124,7 @@ Status LogEngine::Append(std::span<const format::EntryView> entries, const Appen
 }
 
 Status LogEngine::WriteFrames(std::span<const format::EntryView> entries, uint64_t commit_hint,
-                              bool sync) NO_THREAD_SAFETY_ANALYSIS {
+                              bool sync) {
   // If the batch may need a new segment, get its file before writing any
   // byte: when the disk is full this append then fails cleanly, with nothing
   // written and the engine still usable. (A batch larger than a whole
@@ -158,10 +158,17 @@ Status LogEngine::WriteFrames(std::span<const format::EntryView> entries, uint64
     const uint64_t term = entries[pos].term;
     // Does this frame start a new term run, globally (term_runs_) and within
     // the active segment (its footer lists the runs it intersects)?
-    const uint64_t prev_run_term = !pending.runs.empty()
-                                       ? pending.runs.back().term
-                                       : (!term_runs_.empty() ? term_runs_.back().term : 0);
-    const bool new_run = (pending.runs.empty() && term_runs_.empty()) || prev_run_term != term;
+    // (term_runs_ only until this append starts a run: under mu_ shared,
+    // uncontended but for a publish; this thread holds write_mu_, so no
+    // other writer changes it meanwhile.)
+    bool no_runs = pending.runs.empty();
+    uint64_t prev_run_term = no_runs ? 0 : pending.runs.back().term;
+    if (no_runs) {
+      port::ReaderLock lock(&mu_);
+      no_runs = term_runs_.empty();
+      if (!no_runs) prev_run_term = term_runs_.back().term;
+    }
+    const bool new_run = no_runs || prev_run_term != term;
     const bool new_segment_run = new_run || active_runs_ + pending.segment_runs == 0;
     uint64_t room = 0;
     if (active_ != nullptr) {
