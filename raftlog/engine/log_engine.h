@@ -277,32 +277,38 @@ class LogEngine {
   void StartColdWorker();
   void StopColdWorker();
 
-  // Open steps.
-  Status OpenImpl();
-  Status InitOrCheckFormat();
+  // Open steps. OpenImpl holds write_mu_ and mu_ (exclusively) throughout:
+  // no other thread can see the engine yet, so they are uncontended, and the
+  // steps below then touch the writer's state and the index as the writer
+  // does. The background threads it starts last wait for them if they need
+  // them.
+  Status OpenImpl() EXCLUDES(write_mu_, mu_);
+  Status InitOrCheckFormat() REQUIRES(write_mu_);
   // Read-only open: takes every state record into lazy_state_ (see GetState).
   Status FreezeState();
   // Makes the metadata of a new log (see the definition) at meta_path.
-  Status CreateMetaStore(const std::string& meta_path);
+  Status CreateMetaStore(const std::string& meta_path) REQUIRES(write_mu_);
   // Rewrites the log/ and seg/ values found in the encoding without checksum.
-  Status RewriteOldEncodings();
+  Status RewriteOldEncodings() REQUIRES(write_mu_) REQUIRES_SHARED(mu_);
   // Removes the staging directory of an interrupted creation, if any.
   Status RemoveStaging();
   // `durable` is the log/durable record (all zero if absent).
   Status LoadSegments(const std::vector<format::SegmentRecord>& records,
-                      const format::DurableRecord& durable);
-  Status OpenSealed(const format::SegmentRecord& record);
-  Status RecoverActive(const format::SegmentRecord& record, const format::DurableRecord& durable);
+                      const format::DurableRecord& durable) REQUIRES(write_mu_, mu_);
+  Status OpenSealed(const format::SegmentRecord& record) REQUIRES(mu_);
+  Status RecoverActive(const format::SegmentRecord& record, const format::DurableRecord& durable)
+      REQUIRES(write_mu_, mu_);
   // Makes [from, to) of the active segment durable as recovery read it:
   // `bytes` views the file's mapping from offset 0. Writes back the bytes the
   // device lacks (io::File::ReadFromDevice): all of them if any byte differs.
   Status MakeDurable(io::File* file, std::string_view bytes, uint64_t from, uint64_t to);
-  Status CheckContinuity();
-  Status CheckStartTerm();
-  // The term of `index` from term_runs_. REQUIRES: mu_ held (or open), and
-  // index within the live segments.
-  uint64_t TermFromRuns(uint64_t index) const;
-  Status RemoveStrayFiles(const std::vector<format::SegmentRecord>& records);
+  Status CheckContinuity() REQUIRES_SHARED(mu_);
+  Status CheckStartTerm() REQUIRES_SHARED(mu_);
+  // The term of `index` from term_runs_. REQUIRES: index within the live
+  // segments.
+  uint64_t TermFromRuns(uint64_t index) const REQUIRES_SHARED(mu_);
+  Status RemoveStrayFiles(const std::vector<format::SegmentRecord>& records) REQUIRES(write_mu_)
+      REQUIRES_SHARED(mu_);
 
   // CompressSegment's steps (log_engine_compress.cc). Reserve: checks the
   // segment and takes a new generation (*record gets its current entry).
@@ -367,7 +373,8 @@ class LogEngine {
 
   // Recovery of a roll whose seal did not commit: the active segment's
   // successor, a spare whose header continues the log (log_engine_recover.cc).
-  Status RecoverSuccessor(const format::SegmentRecord& active, const format::DurableRecord& durable);
+  Status RecoverSuccessor(const format::SegmentRecord& active, const format::DurableRecord& durable)
+      REQUIRES(write_mu_, mu_);
 
   // Read and ReadShared: fn gets each entry and the buffer that holds its
   // payload (the segment's mapping or a decompressed frame).
@@ -482,7 +489,7 @@ class LogEngine {
   std::thread sealer_;
   // Spare files recovery found holding a header (of an abandoned successor):
   // removed as strays, never adopted as spares. Open only.
-  std::set<uint64_t> headed_spares_;
+  std::set<uint64_t> headed_spares_ GUARDED_BY(write_mu_);
 
   uint64_t recovered_commit_hint_ = 0;
   // Counters; atomics so GetStats() can read them from any thread.

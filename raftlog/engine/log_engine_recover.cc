@@ -11,7 +11,7 @@ using internal::Segment;
 using namespace internal::log_engine_detail;  // NOLINT: the parts' shared helpers
 
 Status LogEngine::RecoverActive(const format::SegmentRecord& record,
-                                const format::DurableRecord& durable) NO_THREAD_SAFETY_ANALYSIS {
+                                const format::DurableRecord& durable) {
   const std::string name = internal::SegmentFileName(record.segment_id);
   const std::string path = io::JoinPath(segments_dir_, name);
   auto opened =
@@ -193,7 +193,7 @@ Status LogEngine::RecoverActive(const format::SegmentRecord& record,
 }
 
 Status LogEngine::RecoverSuccessor(const format::SegmentRecord& active,
-                                   const format::DurableRecord& durable) NO_THREAD_SAFETY_ANALYSIS {
+                                   const format::DurableRecord& durable) {
   // The log as recovered so far ends here: the active segment's good frames.
   const uint64_t next_index =
       (segments_.empty() ? first_index_.load() - 1 : segments_.back()->last_index()) + 1;
@@ -272,7 +272,7 @@ Status LogEngine::RecoverSuccessor(const format::SegmentRecord& active,
   return RecoverActive(successor, durable);
 }
 
-Status LogEngine::CheckStartTerm() NO_THREAD_SAFETY_ANALYSIS {
+Status LogEngine::CheckStartTerm() {
   // log/start's term (of the entry before the first) is not covered by any
   // checksum (LMDB has none): check it against the segments' term runs,
   // exactly where a live segment still holds that entry, and in any case that
@@ -296,7 +296,7 @@ Status LogEngine::CheckStartTerm() NO_THREAD_SAFETY_ANALYSIS {
   return Status::OK();
 }
 
-uint64_t LogEngine::TermFromRuns(uint64_t index) const NO_THREAD_SAFETY_ANALYSIS {
+uint64_t LogEngine::TermFromRuns(uint64_t index) const {
   auto it =
       std::upper_bound(term_runs_.begin(), term_runs_.end(), index,
                        [](uint64_t i, const format::TermRun& r) { return i < r.first_index; });
@@ -344,7 +344,7 @@ Status LogEngine::MakeDurable(io::File* file, std::string_view bytes, uint64_t f
   return Status::OK();
 }
 
-Status LogEngine::CheckContinuity() NO_THREAD_SAFETY_ANALYSIS {
+Status LogEngine::CheckContinuity() {
   const uint64_t first = first_index_.load();
   // Sealed segments wholly below the first index are leftovers of a
   // compaction whose manifest update they predate; they cannot be listed
@@ -370,8 +370,7 @@ Status LogEngine::CheckContinuity() NO_THREAD_SAFETY_ANALYSIS {
   return Status::OK();
 }
 
-Status LogEngine::RemoveStrayFiles(const std::vector<format::SegmentRecord>& records)
-    NO_THREAD_SAFETY_ANALYSIS {
+Status LogEngine::RemoveStrayFiles(const std::vector<format::SegmentRecord>& records) {
   // What each file is, decided once for the engine and `raftlog verify`
   // (dir_scan.h); this is the engine's policy on it.
   DirScanInput input;
