@@ -150,14 +150,16 @@ class DiskStorage final : public raft::WritableStorage {
   // Cross-check of the loaded snapshot metadata against the log
   // (Corruption naming both values). REQUIRES: mu_ held.
   Status CheckAgainstLog(bool has_snapshot) const REQUIRES(mu_);
-  Status SetHardStateLocked(const raft::HardState& hs) REQUIRES(mu_);
-  Status AppendLocked(std::span<const raft::Entry> entries, bool sync) REQUIRES(mu_);
+  // Writer steps: write_mu_ held; they take mu_ themselves, only to copy or
+  // replace the cached metadata.
+  Status SetHardStateLocked(const raft::HardState& hs) REQUIRES(write_mu_);
+  Status AppendLocked(std::span<const raft::Entry> entries, bool sync) REQUIRES(write_mu_);
   // With `hs`, writes it in the snapshot's LMDB transaction.
   Status ApplySnapshotLocked(const raft::Snapshot& snapshot, const raft::HardState* hs = nullptr)
-      REQUIRES(mu_);
+      REQUIRES(write_mu_);
   Result<std::string> WriteSnapshotFile(const raft::SnapshotMetadata& meta, std::string_view data)
-      REQUIRES(mu_);
-  void PruneSnapshots() REQUIRES(mu_);
+      REQUIRES(write_mu_);
+  void PruneSnapshots() REQUIRES(write_mu_);
 
   std::unique_ptr<LogEngine> engine_;
   std::unique_ptr<snapshot::SnapshotStore> snapshots_;
