@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI step: fuzzing. Builds the libFuzzer targets of fuzz/ with
-# clang, ASan and UBSan (tests, tools and benchmarks off), replays each
-# checked-in corpus, then fuzzes each target for FUZZ_SECONDS, FUZZ_JOBS
+# clang, ASan and UBSan (tests, tools and benchmarks off; thread-safety
+# warnings are errors), replays each checked-in corpus, then fuzzes each target for FUZZ_SECONDS, FUZZ_JOBS
 # targets at a time, starting from its corpus. New inputs go to a scratch
 # copy in the build directory, never into the source tree (to keep some,
 # minimize them into fuzz/corpus/<target> by hand: docs/reliability.md).
@@ -34,8 +34,11 @@ if ! command -v "$CXX_BIN" >/dev/null; then
   echo "ci_fuzz: $CXX_BIN not found (Debian: clang libclang-rt-dev; scripts/setup.sh installs them)"
   exit 1
 fi
+# The only clang build of CI, so it also holds the libraries to clang's
+# thread-safety analysis (CMakeLists.txt turns it on for clang): a
+# warning fails the step. Every library of raftlog/ is built here.
 CC=$CC_BIN CXX=$CXX_BIN cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DRAFTLOG_BUILD_FUZZERS=ON -DRAFTLOG_SANITIZE=address,undefined \
+  -DCMAKE_CXX_FLAGS="-Werror=thread-safety" -DRAFTLOG_BUILD_FUZZERS=ON -DRAFTLOG_SANITIZE=address,undefined \
   -DRAFTLOG_BUILD_TESTS=OFF -DRAFTLOG_BUILD_TOOLS=OFF -DRAFTLOG_BUILD_BENCHMARKS=OFF \
   -DRAFTLOG_BUILD_KV=OFF \
   -DRAFTLOG_INSTALL=OFF >"$BUILD_DIR.configure.log" 2>&1 ||
