@@ -3,9 +3,9 @@
 #include <lmdb.h>
 
 #include <cerrno>
-#include <mutex>
 
 #include "raftlog/engine/lmdb_check.h"
+#include "raftlog/port/mutex.h"
 
 namespace raftlog::engine {
 
@@ -62,7 +62,7 @@ struct MetaStore::Env {
   // Serializes every transaction of this process. LMDB allows one write
   // transaction at a time, and resizing the map needs no transaction of any
   // kind in flight. Reads are rare (open, tools), so one lock is enough.
-  std::mutex mu;
+  port::Mutex mu;
   // A read-only store opened without LMDB's lock file (MDB_NOLOCK) holds a
   // shared flock on the log directory instead, released after the env.
   std::unique_ptr<io::FileLock> dir_lock;
@@ -157,7 +157,7 @@ Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& path, Open
 }
 
 Result<std::optional<std::string>> MetaStore::Get(std::string_view key) const {
-  std::lock_guard<std::mutex> lock(env_->mu);
+  port::MutexLock lock(&env_->mu);
   Txn txn;
   int rc = mdb_txn_begin(env_->env, nullptr, MDB_RDONLY, txn.out());
   if (rc != 0) return LmdbError("txn_begin", path_, rc);
@@ -170,7 +170,7 @@ Result<std::optional<std::string>> MetaStore::Get(std::string_view key) const {
 
 Result<std::vector<std::pair<std::string, std::string>>> MetaStore::Scan(
     std::string_view prefix) const {
-  std::lock_guard<std::mutex> lock(env_->mu);
+  port::MutexLock lock(&env_->mu);
   Txn txn;
   int rc = mdb_txn_begin(env_->env, nullptr, MDB_RDONLY, txn.out());
   if (rc != 0) return LmdbError("txn_begin", path_, rc);
@@ -191,7 +191,7 @@ Result<std::vector<std::pair<std::string, std::string>>> MetaStore::Scan(
 
 Status MetaStore::Write(const Batch& batch) {
   if (read_only_) return Status::FailedPrecondition("metadata store " + path_ + " is read-only");
-  std::lock_guard<std::mutex> lock(env_->mu);
+  port::MutexLock lock(&env_->mu);
   for (int attempt = 0;; ++attempt) {
     Txn txn;
     int rc = mdb_txn_begin(env_->env, nullptr, 0, txn.out());

@@ -46,7 +46,7 @@ void Segment::AdoptMapping(std::unique_ptr<io::MappedRegion> mapping) const {
 
 Status Segment::EnsureOpen() const {
   if (open_done_.load(std::memory_order_acquire)) return Status::OK();
-  std::lock_guard<std::mutex> lock(open_mu_);
+  port::MutexLock lock(&open_mu_);
   if (open_done_.load(std::memory_order_relaxed)) return Status::OK();
   if (!open_error_.ok()) return open_error_;
   open_error_ = OpenSealed();

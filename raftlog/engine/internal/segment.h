@@ -30,7 +30,6 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +42,7 @@
 #include "raftlog/format/result.h"
 #include "raftlog/format/segment_footer.h"
 #include "raftlog/io/file_system.h"
+#include "raftlog/port/mutex.h"
 
 namespace raftlog::engine::internal {
 
@@ -185,8 +185,8 @@ class Segment {
   io::FileSystem* fs_ = nullptr;
   std::string path_;
   bool read_only_ = false;
-  mutable std::mutex open_mu_;
-  mutable Status open_error_;  // guarded by open_mu_
+  mutable port::Mutex open_mu_;
+  mutable Status open_error_ GUARDED_BY(open_mu_);
   mutable std::atomic<bool> open_done_{false};
 
   // One bit per frame: its checksum was verified (or we wrote it). A reader
