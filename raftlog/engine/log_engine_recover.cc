@@ -144,11 +144,8 @@ Status LogEngine::RecoverActive(const format::SegmentRecord& record,
     RAFTLOG_RETURN_IF_ERROR(WriteSeal(segment.get(), found_footer ? scan.footer_offset : end,
                                       found.last_index, found.runs, durable_offset_, &footer_at,
                                       &file_bytes));
-    format::SegmentRecord sealed = segment->record();
-    sealed.state = format::SegmentState::kSealed;
-    sealed.footer_offset = footer_at;
-    sealed.file_bytes = file_bytes;
-    sealed.term_runs = found.runs;
+    const format::SegmentRecord sealed =
+        SealedRecord(*segment, found.last_index, footer_at, file_bytes, found.runs);
     MetaStore::Batch batch;
     batch.Put(SegmentKey(sealed.segment_id), format::EncodeSegmentRecord(sealed));
     RAFTLOG_RETURN_IF_ERROR(CommitMeta(&batch));
@@ -243,11 +240,8 @@ Status LogEngine::RecoverSuccessor(const format::SegmentRecord& active,
         RAFTLOG_RETURN_IF_ERROR(WriteSeal(last, write_offset_, last->last_index(), runs,
                                           durable_offset_, &footer_at, &file_bytes));
         RAFTLOG_ASSIGN_OR_RETURN(footer, ParseFooter(*last, footer_at, file_bytes));
-        format::SegmentRecord sealed = last->record();
-        sealed.state = format::SegmentState::kSealed;
-        sealed.footer_offset = footer_at;
-        sealed.file_bytes = file_bytes;
-        sealed.term_runs = runs;
+        const format::SegmentRecord sealed =
+            SealedRecord(*last, last->last_index(), footer_at, file_bytes, runs);
         batch.Put(SegmentKey(sealed.segment_id), format::EncodeSegmentRecord(sealed));
       }
     }

@@ -98,12 +98,8 @@ Status LogEngine::RunSeal(SealJob* job) {
                            ParseFooter(*job->segment, footer_offset, file_bytes));
   if (abandoned()) return Status::FailedPrecondition("seal abandoned");
 
-  format::SegmentRecord sealed = job->segment->record();
-  sealed.state = format::SegmentState::kSealed;
-  sealed.last_index = job->last_index;
-  sealed.footer_offset = footer_offset;
-  sealed.file_bytes = file_bytes;
-  sealed.term_runs = job->runs;
+  const format::SegmentRecord sealed =
+      SealedRecord(*job->segment, job->last_index, footer_offset, file_bytes, job->runs);
   MetaStore::Batch batch;
   batch.Put(SegmentKey(sealed.segment_id), format::EncodeSegmentRecord(sealed));
   batch.Put(SegmentKey(job->successor.segment_id), format::EncodeSegmentRecord(job->successor));

@@ -85,11 +85,8 @@ Status LogEngine::Activate(MetaStore::Batch* batch) {
       return footer.status();
     }
     sealed_footer = *footer;
-    format::SegmentRecord sealed = active_->record();
-    sealed.state = format::SegmentState::kSealed;
-    sealed.footer_offset = footer_offset;
-    sealed.file_bytes = file_bytes;
-    sealed.term_runs = sealed_runs;
+    const format::SegmentRecord sealed =
+        SealedRecord(*active_, active_->last_index(), footer_offset, file_bytes, sealed_runs);
     batch->Put(SegmentKey(sealed.segment_id), format::EncodeSegmentRecord(sealed));
   }
 

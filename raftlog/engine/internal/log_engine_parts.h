@@ -92,6 +92,22 @@ inline std::string ParentDir(const std::string& path) {
 }
 
 
+// The manifest record of `segment` once sealed: its entries end at
+// last_index, in the term runs `runs`, its footer at footer_offset, the file
+// file_bytes long (what WriteSeal returned). Every seal commits this record:
+// on a roll, by the sealer, and when recovery finishes a seal.
+inline format::SegmentRecord SealedRecord(const Segment& segment, uint64_t last_index,
+                                          uint64_t footer_offset, uint64_t file_bytes,
+                                          std::vector<format::TermRun> runs) {
+  format::SegmentRecord sealed = segment.record();
+  sealed.state = format::SegmentState::kSealed;
+  sealed.last_index = last_index;
+  sealed.footer_offset = footer_offset;
+  sealed.file_bytes = file_bytes;
+  sealed.term_runs = std::move(runs);
+  return sealed;
+}
+
 }  // namespace internal::log_engine_detail
 
 struct LogEngine::Counters {
