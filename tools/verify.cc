@@ -2,6 +2,9 @@
 // reporting each problem with its file and offset. Read-only.
 
 #include <CLI/CLI.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -11,6 +14,7 @@
 #include "tools/json.h"
 #include "tools/log_checker.h"
 #include "tools/log_dir.h"
+#include "tools/numbers.h"
 #include "tools/output.h"
 #include "tools/progress.h"
 #include "tools/text.h"
@@ -24,6 +28,9 @@ struct VerifyOptions {
   std::string format = "text";
   bool strict = false;
   bool no_progress = false;
+  // How long a finding a live writer's progress would explain waits for
+  // that progress (LogChecker::set_writer_patience).
+  double writer_patience_seconds = 2;
 };
 
 // ", K compressed (ratio R)": the form of the sealed segments, when any was
@@ -45,6 +52,8 @@ int RunVerify(const VerifyOptions& opt) {
 
   Progress progress("verifying", LogChecker::EstimateBytes(fs, opt.dir), !opt.no_progress);
   LogChecker checker(fs, opt.dir, &progress);
+  checker.set_writer_patience(std::chrono::milliseconds(
+      static_cast<int64_t>(std::llround(opt.writer_patience_seconds * 1000))));
   checker.Run();
   progress.Finish();
 
@@ -131,6 +140,13 @@ Command AddVerifyCommand(CLI::App* root) {
   app->add_flag("--strict", opt->strict, "Count warnings as problems too (exit 1)");
   app->add_flag("--no-progress", opt->no_progress,
                 "No progress bar on stderr (it is only drawn when stderr is a terminal)");
+  app->add_option("--writer-patience", opt->writer_patience_seconds,
+                  "Seconds to wait, before reporting an unfinished seal, an unlisted successor "
+                  "or an unlisted segment file, for a live writer to finish it (its seal to "
+                  "commit, its unlink of a compacted file to happen); 0 for a log no process "
+                  "writes")
+      ->check(Decimal(0, 3600))
+      ->capture_default_str();
   return Command{app, [opt] { return RunVerify(*opt); }};
 }
 
