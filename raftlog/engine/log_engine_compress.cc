@@ -21,11 +21,12 @@
 //   6. remove the raw file and fsync the directory. Payloads readers hold
 //      view the raw file's mapping, which unlink leaves intact.
 
+#include <chrono>
+
 #include "raftlog/engine/internal/log_engine_parts.h"
+#include "raftlog/engine/internal/sealed_segment_writer.h"
 #include "raftlog/engine/sealed_scan.h"
 #include "raftlog/format/checksum.h"
-
-#include <chrono>
 
 namespace raftlog::engine {
 
@@ -46,148 +47,6 @@ void FeedEntry(format::StreamingChecksum* sum, uint64_t index, uint64_t term, ui
   sum->Update(head);
   sum->Update(data);
 }
-
-// Calls fn(index, term, type, data) for each entry of a good entries frame up
-// to max_index, decompressing it if it is compressed.
-Status ForEachEntry(const format::FrameView& frame, uint64_t max_index, std::string_view where,
-                    format::Decompressor* decompressor, std::string* scratch,
-                    const std::function<Status(uint64_t, uint64_t, uint8_t, std::string_view)>& fn) {
-  std::string_view raw = frame.payload;
-  if (frame.header.compressed()) {
-    RAFTLOG_RETURN_IF_ERROR(decompressor->Decompress(frame.payload, frame.header.raw_bytes, scratch,
-                                                     where, format::kMaxFramePayloadBytes));
-    raw = *scratch;
-  }
-  RAFTLOG_ASSIGN_OR_RETURN(format::EntriesPayload payload,
-                           format::EntriesPayload::Parse(raw, frame.header.entry_count, where));
-  for (uint32_t j = 0; j < payload.size(); ++j) {
-    const uint64_t index = frame.header.first_index + j;
-    if (index > max_index) break;
-    RAFTLOG_RETURN_IF_ERROR(fn(index, frame.header.term, payload.type(j), payload.data(j)));
-  }
-  return Status::OK();
-}
-
-// Writes the compressed file: entries in, grouped into frames of about
-// frame_input_bytes of raw payload (one term each), then footer, trailer and
-// header.
-class CompressedSegmentWriter {
- public:
-  CompressedSegmentWriter(io::File* file, const format::SegmentRecord& target,
-                          const CompressSegmentOptions& options)
-      : file_(file), target_(target), options_(options), seed_(format::FrameSeed(
-                                                             target.segment_id, target.generation)) {
-    format::CompressionOptions c;
-    c.enabled = true;
-    c.level = options.level;
-    c.min_payload_bytes = 0;
-    c.min_saving = 0.05;  // a frame that saves less is stored raw
-    builder_.set_options(c);
-  }
-
-  Status Add(uint64_t index, uint64_t term, uint64_t commit, uint8_t type, std::string_view data) {
-    if (index != next_index_) {
-      return Status::Corruption("entry " + std::to_string(index) + " where " +
-                                std::to_string(next_index_) + " was expected");
-    }
-    if (!types_.empty() && (term != term_ || group_bytes_ + 5 + data.size() >
-                                                 options_.frame_input_bytes)) {
-      RAFTLOG_RETURN_IF_ERROR(Flush());
-    }
-    if (runs_.empty() || runs_.back().term != term) {
-      if (!runs_.empty() && runs_.back().term > term) {
-        return Status::Corruption("term decreases from " + std::to_string(runs_.back().term) +
-                                  " to " + std::to_string(term) + " at index " +
-                                  std::to_string(index));
-      }
-      runs_.push_back(format::TermRun{index, term});
-    }
-    if (types_.empty()) first_ = index;
-    term_ = term;
-    commit_ = std::max(commit_, commit);
-    types_.push_back(type);
-    data_.emplace_back(data);
-    group_bytes_ += 5 + data.size();
-    ++next_index_;
-    return Status::OK();
-  }
-
-  // Flushes the last group, writes footer, trailer and header. *record gets
-  // the new file's footer offset and size.
-  Status Finish(format::SegmentRecord* record) {
-    if (!types_.empty()) RAFTLOG_RETURN_IF_ERROR(Flush());
-    if (next_index_ != target_.last_index + 1) {
-      return Status::Corruption("the segment's frames end at index " +
-                                std::to_string(next_index_ - 1) + ", its manifest entry at " +
-                                std::to_string(target_.last_index));
-    }
-    format::FooterContents footer;
-    footer.last_index = target_.last_index;
-    footer.frames = frames_;
-    footer.term_runs = runs_;
-    const std::string payload = format::EncodeFooterPayload(footer);
-    format::FrameBuilder footer_builder;
-    footer_builder.BuildFooter(seed_, payload);
-    const uint64_t footer_offset = offset_;
-    const uint64_t file_bytes = offset_ + footer_builder.frame_bytes() + format::kTrailerBytes;
-    const std::string trailer = format::EncodeTrailer(footer_offset, file_bytes, seed_);
-    std::vector<std::string_view> pieces(footer_builder.pieces().begin(),
-                                         footer_builder.pieces().end());
-    pieces.push_back(trailer);
-    RAFTLOG_RETURN_IF_ERROR(file_->PWrite(footer_offset, pieces));
-    format::SegmentHeader header;
-    header.segment_id = target_.segment_id;
-    header.base_index = target_.base_index;
-    header.generation = target_.generation;
-    header.segment_bytes = file_bytes;
-    header.created_unix_ns = static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count());
-    const std::string header_bytes = format::EncodeSegmentHeader(header);
-    const std::string_view header_piece[] = {header_bytes};
-    RAFTLOG_RETURN_IF_ERROR(file_->PWrite(0, header_piece));
-    record->footer_offset = footer_offset;
-    record->file_bytes = file_bytes;
-    record->term_runs = runs_;
-    return Status::OK();
-  }
-
- private:
-  Status Flush() {
-    std::vector<format::EntryView> views(types_.size());
-    for (size_t k = 0; k < views.size(); ++k) {
-      views[k] = format::EntryView{first_ + k, term_, types_[k], data_[k]};
-    }
-    builder_.BuildEntries(seed_, commit_, views);
-    if (offset_ + builder_.frame_bytes() > UINT32_MAX) {
-      return Status::InvalidArgument("the compressed segment would exceed 4 GiB");
-    }
-    RAFTLOG_RETURN_IF_ERROR(file_->PWrite(offset_, builder_.pieces()));
-    frames_.push_back(format::FrameRef{static_cast<uint32_t>(offset_),
-                                       static_cast<uint32_t>(first_ - target_.base_index)});
-    offset_ += builder_.frame_bytes();
-    types_.clear();
-    data_.clear();
-    group_bytes_ = 0;
-    commit_ = 0;
-    return Status::OK();
-  }
-
-  io::File* const file_;
-  const format::SegmentRecord target_;
-  const CompressSegmentOptions options_;
-  const uint64_t seed_;
-  format::FrameBuilder builder_;
-  uint64_t offset_ = format::kSegmentHeaderBytes;
-  uint64_t next_index_ = target_.base_index;
-  std::vector<format::FrameRef> frames_;
-  std::vector<format::TermRun> runs_;
-  // The group being built: entries [first_, first_ + types_.size()) of term_.
-  uint64_t first_ = 0, term_ = 0, commit_ = 0, group_bytes_ = 0;
-  std::vector<uint8_t> types_;
-  std::vector<std::string> data_;
-};
 
 std::string Describe(const SealedScan& scan) {
   const SealedProblem& p = scan.problems.front();
@@ -215,8 +74,7 @@ Status LogEngine::ReserveCompression(uint64_t segment_id, format::SegmentRecord*
   const auto it = std::find_if(segments_.begin(), segments_.end(),
                                [&](const auto& s) { return s->id() == segment_id; });
   if (it == segments_.end()) {
-    return Status::NotFound("segment " + std::to_string(segment_id) + " is not in the log " +
-                            dir_);
+    return Status::NotFound("segment " + std::to_string(segment_id) + " is not in the log " + dir_);
   }
   if (!(*it)->sealed()) {
     return Status::InvalidArgument("segment " + (*it)->file_name() +
@@ -262,8 +120,8 @@ Result<CompressSegmentResult> LogEngine::CompressSegment(uint64_t segment_id,
 
   // Read the raw file (through its own reader: the engine's mapping is
   // untouched) and write the compressed one.
-  RAFTLOG_ASSIGN_OR_RETURN(auto source,
-                           SegmentReader::Open(fs_, io::JoinPath(segments_dir_, raw_name), raw_name));
+  RAFTLOG_ASSIGN_OR_RETURN(
+      auto source, SegmentReader::Open(fs_, io::JoinPath(segments_dir_, raw_name), raw_name));
   RAFTLOG_ASSIGN_OR_RETURN(std::unique_ptr<io::File> file,
                            fs_->Open(path, io::OpenMode::kCreateExclusive));
   // Until the swap commits, the new file is ours to remove on any failure
@@ -273,7 +131,12 @@ Result<CompressSegmentResult> LogEngine::CompressSegment(uint64_t segment_id,
     (void)fs_->Remove(path);
     return s;
   };
-  CompressedSegmentWriter writer(file.get(), target, options);
+  format::CompressionOptions compression;
+  compression.enabled = true;
+  compression.level = options.level;
+  compression.min_payload_bytes = 0;
+  compression.min_saving = 0.05;  // a frame that saves less is stored raw
+  internal::SealedSegmentWriter writer(file.get(), target, compression, options.frame_input_bytes);
   format::StreamingChecksum written_sum;
   format::Decompressor decompressor;
   std::string scratch;
@@ -292,11 +155,12 @@ Result<CompressSegmentResult> LogEngine::CompressSegment(uint64_t segment_id,
       if (!paced.ok()) return stop_scan(paced);
     }
     const std::string where = source->Where(offset);
-    Status s = ForEachEntry(frame, raw.last_index, where, &decompressor, &scratch,
-                            [&](uint64_t index, uint64_t term, uint8_t type, std::string_view data) {
-                              FeedEntry(&written_sum, index, term, type, data);
-                              return writer.Add(index, term, frame.header.commit, type, data);
-                            });
+    Status s = internal::ForEachFrameEntry(
+        frame, raw.last_index, where, &decompressor, &scratch,
+        [&](uint64_t index, uint64_t term, uint8_t type, std::string_view data) {
+          FeedEntry(&written_sum, index, term, type, data);
+          return writer.Add(index, term, frame.header.commit, type, data);
+        });
     if (!s.ok() && !s.IsCorruption()) return stop_scan(s);
     return s;
   };
@@ -330,11 +194,12 @@ Result<CompressSegmentResult> LogEngine::CompressSegment(uint64_t segment_id,
       Status paced = options.pace(frame.frame_bytes);
       if (!paced.ok()) return stop_scan(paced);
     }
-    return ForEachEntry(frame, target.last_index, check->Where(offset), &decompressor, &scratch,
-                        [&](uint64_t index, uint64_t term, uint8_t type, std::string_view data) {
-                          FeedEntry(&read_sum, index, term, type, data);
-                          return Status::OK();
-                        });
+    return internal::ForEachFrameEntry(
+        frame, target.last_index, check->Where(offset), &decompressor, &scratch,
+        [&](uint64_t index, uint64_t term, uint8_t type, std::string_view data) {
+          FeedEntry(&read_sum, index, term, type, data);
+          return Status::OK();
+        });
   };
   auto reread = ScanSealedSegment(check.get(), target, scan_options);
   check.reset();
