@@ -1,8 +1,11 @@
 // raftlog repair --compact-to N DIR: moves a damaged log's start past
 // damage that lies wholly in entries up to N (the newest snapshot's index),
-// through the library's DiskStorage::RepairCompactTo, which checks
-// everything first and changes nothing when it refuses; then confirms that
-// the engine opens the log and reads back every entry after N.
+// also in a log the engine refuses to open for that damage, through the
+// library's DiskStorage::RepairCompactTo, which checks everything first and
+// changes nothing when it refuses; then confirms that the engine opens the
+// log and reads back every entry after N.
+
+#include "tools/repair_compact.h"
 
 #include <cstdio>
 #include <string>
@@ -12,7 +15,6 @@
 #include "raftlog/engine/log_engine.h"
 #include "tools/command.h"
 #include "tools/log_dir.h"
-#include "tools/repair_compact.h"
 
 namespace raftlog::tools {
 
@@ -21,8 +23,7 @@ namespace {
 void Say(const std::string& line) { std::printf("%s\n", line.c_str()); }
 
 std::string Range(uint64_t first, uint64_t last) {
-  return first > last ? std::string("none")
-                      : std::to_string(first) + " .. " + std::to_string(last);
+  return first > last ? std::string("none") : std::to_string(first) + " .. " + std::to_string(last);
 }
 
 }  // namespace
@@ -49,6 +50,9 @@ int RunRepairCompactTo(const std::string& dir, uint64_t index, bool dry_run) {
   }
   if (!s.ok()) return ReportError("repair", s);
 
+  if (!report.engine_refusal.empty()) {
+    Say("the engine refuses to open the log: " + report.engine_refusal);
+  }
   Say("the log: entries " + Range(report.first_index, report.last_index) + ", commit index " +
       std::to_string(report.commit) + ", newest snapshot at index " +
       std::to_string(report.snapshot_index) + " (term " + std::to_string(report.snapshot_term) +
@@ -68,6 +72,11 @@ int RunRepairCompactTo(const std::string& dir, uint64_t index, bool dry_run) {
     }
   }
   for (uint64_t id : report.segments_dropped) Say("segment removed: " + SegmentRelPath(id));
+  if (report.replacement_segment != 0) {
+    Say("the damaged active segment " + SegmentRelPath(report.replaced_segment) + ": its entries " +
+        Range(index + 1, report.last_index) + " copied into the sealed " + "segment " +
+        SegmentRelPath(report.replacement_segment) + ", which replaces it");
+  }
   Say("the log will start at index " + std::to_string(index + 1) + " (compaction point " +
       std::to_string(index) + ") and end at " + std::to_string(report.last_index));
   if (dry_run) {

@@ -64,9 +64,8 @@ std::string DescribeLogDamage(const LogDamage& d) {
   if (d.offset.has_value()) s += " at offset " + std::to_string(*d.offset);
   s += ": " + d.what;
   if (d.first_index != 0) {
-    s += " (entries " + std::to_string(d.first_index) + " .. " + std::to_string(d.last_index) +
-         ")";
-  } else if (d.segment_last != UINT64_MAX) {
+    s += " (entries " + std::to_string(d.first_index) + " .. " + std::to_string(d.last_index) + ")";
+  } else if (d.segment_last != UINT64_MAX && d.segment_last != 0) {
     s += " (the segment's entries " + std::to_string(d.segment_first) + " .. " +
          std::to_string(d.segment_last) + ")";
   }

@@ -34,7 +34,9 @@ struct LogDamage {
   uint64_t first_index = 0;
   uint64_t last_index = 0;
   // The segment's range: [segment_first, segment_last]; an active segment's
-  // last is UINT64_MAX (nothing records it).
+  // last is UINT64_MAX (nothing records it). Both 0 for damage that costs
+  // no entry (bytes that are not the log's between two frames holding
+  // consecutive entries: compact_repair.h).
   uint64_t segment_first = 0;
   uint64_t segment_last = 0;
   // A torn write at the end of the active segment: nothing acknowledged is

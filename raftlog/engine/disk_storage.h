@@ -73,8 +73,15 @@ struct CompactRepair {
   // The damage that goes with the entries up to `index` (all of it lies
   // there, or the repair is refused).
   std::vector<LogDamage> damage_dropped;
-  // Sealed segments wholly at or below `index`, whose files go.
+  // Segments wholly at or below `index`, whose files go.
   std::vector<uint64_t> segments_dropped;
+  // The engine's error when it refuses to open the log (empty if it opens
+  // it). The repair is then made only for damage the error is about.
+  std::string engine_refusal;
+  // A damaged active segment that holds entries after `index`, and the new
+  // sealed segment they are copied into, which replaces it (0 if none).
+  uint64_t replaced_segment = 0;
+  uint64_t replacement_segment = 0;
   // The log was changed (not a dry run, and there was something to do).
   bool changed = false;
 };
@@ -89,14 +96,25 @@ class DiskStorage final : public raft::WritableStorage {
   // operator passes the newest snapshot's index, which holds what the
   // dropped entries held.
   //
+  // A log the engine refuses to open is repaired too when what it refuses
+  // the log for is damage that this drops (compact_repair.h): a sealed
+  // segment wholly at or below `index` that open reads or finds missing,
+  // or damage inside the active segment that costs no entry after `index`
+  // (its entries after `index` are then copied into a new sealed segment
+  // that replaces it). The change is then one LMDB transaction, made under
+  // the writer's lock, and the engine's read-write open after it must
+  // succeed.
+  //
   // Refused (FailedPrecondition saying what, nothing changed) when: the
-  // engine refuses to open the log (its error, as context); `index` is
-  // beyond the newest snapshot (the entries between would exist nowhere),
-  // beyond the commit index or beyond the last entry; any damage may cost
-  // an entry after `index` (the repair would not repair it). An `index`
-  // below the log's first index changes nothing. Busy if the log is open
-  // elsewhere. With `dry_run`, the checks only. *report is filled in as far
-  // as the checks got.
+  // engine refuses to open the log for any other reason (its error, as
+  // context); `index` is beyond the newest snapshot (the entries between
+  // would exist nowhere), beyond the commit index or beyond the last entry;
+  // any damage may cost an entry after `index` (the repair would not
+  // repair it); the log refused, the term of `index` is lost with the
+  // damage and `index` is not the snapshot's. An `index` below the log's
+  // first index changes nothing. Busy if the log is open elsewhere. With
+  // `dry_run`, the checks only. *report is filled in as far as the checks
+  // got.
   static Status RepairCompactTo(const std::string& dir, uint64_t index, bool dry_run,
                                 const DiskStorageOptions& options, CompactRepair* report);
 

@@ -5,7 +5,9 @@
 // crash never passes for a segment (its header is all zeros). The file is
 // any sealed segment as docs/format.md §3 describes it, read by the same
 // ScanSealedSegment as every other. What writes one: the compressed rewrite
-// of a cold segment (LogEngine::CompressSegment).
+// of a cold segment (LogEngine::CompressSegment), and the repair that copies
+// the entries a damaged active segment holds after a compaction point into
+// a segment of their own (compact_repair.h).
 //
 // The writer does not sync the file: its caller does, before any manifest
 // record names it. Thread-compatible.
