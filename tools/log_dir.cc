@@ -61,18 +61,13 @@ Result<LogMetadata> LogDir::ReadMetadata(Findings* findings) const {
         Status::Corruption("missing (not a raftlog log, or its creation never "
                            "finished)"),
         true);
-  } else if (format_value->size() != 2) {
-    bad(kFormatKey,
-        Status::Corruption("has " + std::to_string(format_value->size()) + " bytes, expected 2"),
-        true);
   } else {
-    m.format_version = format::DecodeFixed16(format_value->data());
-    if (*m.format_version == 0 || *m.format_version > format::kLogFormatVersion) {
-      bad(kFormatKey,
-          Status::NotSupported("format version " + std::to_string(*m.format_version) +
-                               "; this build reads versions 1 to " +
-                               std::to_string(format::kLogFormatVersion)),
-          true);
+    // The engine's decoder: the tool and the open agree on every value.
+    auto version = format::DecodeFormatVersion(*format_value);
+    if (version.ok()) {
+      m.format_version = *version;
+    } else {
+      bad(kFormatKey, version.status(), true);
     }
   }
 

@@ -208,22 +208,16 @@ Status LogEngine::CreateMetaStore(const std::string& meta_path) {
 Status LogEngine::InitOrCheckFormat() {
   RAFTLOG_ASSIGN_OR_RETURN(auto format_value, meta_->Get(kFormatKey));
   if (format_value.has_value()) {
-    if (format_value->size() != 2) {
-      return Status::Corruption("metadata of " + dir_ + ": bad format record");
+    auto version = format::DecodeFormatVersion(*format_value);
+    if (!version.ok()) {
+      return version.status().WithContext("metadata of " + dir_ + ": key " +
+                                          std::string(kFormatKey));
     }
-    const uint16_t version = format::DecodeFixed16(format_value->data());
-    if (version > format::kLogFormatVersion) {
-      return Status::NotSupported("log " + dir_ + " has format version " + std::to_string(version) +
-                                  "; this build reads up to " +
-                                  std::to_string(format::kLogFormatVersion));
-    }
-    if (version < format::kLogFormatVersion && !options_.read_only) {
+    if (*version < format::kLogFormatVersion && !options_.read_only) {
       // Older logs are read as they are; new segments are written in the
       // current version, so the log as a whole now needs a reader of it.
       MetaStore::Batch batch;
-      std::string current;
-      format::PutFixed16(&current, format::kLogFormatVersion);
-      batch.Put(kFormatKey, current);
+      batch.Put(kFormatKey, format::EncodeFormatVersion(format::kLogFormatVersion));
       return CommitMeta(&batch);
     }
     return Status::OK();
@@ -243,9 +237,7 @@ Status LogEngine::InitOrCheckFormat() {
   // A new log. Everything in one transaction: a crash leaves either no
   // format key (and the next open initializes again) or a complete log.
   MetaStore::Batch batch;
-  std::string version;
-  format::PutFixed16(&version, format::kLogFormatVersion);
-  batch.Put(kFormatKey, version);
+  batch.Put(kFormatKey, format::EncodeFormatVersion(format::kLogFormatVersion));
   batch.Put(kStartKey, EncodeStart(1, 0));
   batch.Put(kNextSegmentIdKey, Counter(kNextSegmentIdKey, 1));
   batch.Put(kGenerationKey, Counter(kGenerationKey, 0));

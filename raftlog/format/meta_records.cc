@@ -4,8 +4,30 @@
 
 #include "raftlog/format/checksum.h"
 #include "raftlog/format/coding.h"
+#include "raftlog/format/record_format.h"
 
 namespace raftlog::format {
+
+std::string EncodeFormatVersion(uint16_t version) {
+  std::string out;
+  PutFixed16(&out, version);
+  return out;
+}
+
+Result<uint16_t> DecodeFormatVersion(std::string_view bytes) {
+  if (bytes.size() != 2) {
+    return Status::Corruption("format record has " + std::to_string(bytes.size()) +
+                              " bytes, expected 2");
+  }
+  const uint16_t version = DecodeFixed16(bytes.data());
+  if (version == 0) return Status::Corruption("format version 0 (versions start at 1)");
+  if (version > kLogFormatVersion) {
+    return Status::NotSupported("format version " + std::to_string(version) +
+                                "; this build reads versions 1 to " +
+                                std::to_string(kLogFormatVersion));
+  }
+  return version;
+}
 
 namespace {
 

@@ -12,10 +12,10 @@
 // version 1. Decoders reject newer versions
 // with NotSupported, and version 0, trailing bytes, truncation, malformed
 // varints, out-of-range enum/bool bytes and a checksum mismatch with
-// Corruption naming the record and field. They never allocate from an unchecked count (a list length is
-// checked against the bytes that remain first). The byte layouts are in
-// docs/format.md ("LMDB metadata records"); integers are LEB128 varints.
-// The engine adds the LMDB key to error messages (Status::WithContext).
+// Corruption naming the record and field. They never allocate from an unchecked count (a list
+// length is checked against the bytes that remain first). The byte layouts are in docs/format.md
+// ("LMDB metadata records"); integers are LEB128 varints. The engine adds the LMDB key to error
+// messages (Status::WithContext).
 //
 // Thread-compatible.
 
@@ -138,6 +138,14 @@ Result<SegmentRecord> DecodeSegmentRecord(std::string_view bytes);
 std::string SegmentRecordFileName(const SegmentRecord& record);
 // "segments/" and that name: how the tool names the file in its findings.
 std::string SegmentRecordRelPath(const SegmentRecord& record);
+
+// The value of the "format" key: the log's format version
+// (record_format.h's kLogFormatVersion), a u16 little-endian. Decoding is
+// Corruption unless it is 2 bytes holding a version from 1 on, and
+// NotSupported for a version above kLogFormatVersion (a newer writer's).
+// The engine's open and the raftlog tool both decode it here.
+std::string EncodeFormatVersion(uint16_t version);
+Result<uint16_t> DecodeFormatVersion(std::string_view bytes);
 
 // log/start: the log's first index and the term of the entry before it.
 struct LogStartRecord {

@@ -437,6 +437,24 @@ TEST_F(LogEngineTest, RefusesANewerFormatVersion) {
   EXPECT_TRUE(s.IsNotSupported()) << s.ToString();
 }
 
+TEST_F(LogEngineTest, RefusesADamagedFormatRecord) {
+  // Version 0 (never written) and a value of the wrong size: damage, which
+  // a read-write open must not "upgrade" to the current version.
+  Open().reset();
+  for (const std::string& value : {std::string(2, '\0'), std::string("\x03\0\0", 3)}) {
+    {
+      auto meta = MetaStore::Open(dir_.Sub("meta.mdb"));
+      ASSERT_TRUE(meta.ok());
+      MetaStore::Batch b;
+      b.Put("format", value);
+      ASSERT_TRUE((*meta)->Write(b).ok());
+    }
+    const Status s = TryOpen();
+    EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+    EXPECT_NE(s.ToString().find("key format"), std::string::npos) << s.ToString();
+  }
+}
+
 TEST_F(LogEngineTest, ReadOnlyOpenTakesNoLockAndChangesNothing) {
   auto writer = Open();
   Append(writer.get(), 1, 20, 1);

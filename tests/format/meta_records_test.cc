@@ -8,6 +8,7 @@
 
 #include "raftlog/format/checksum.h"
 #include "raftlog/format/coding.h"
+#include "raftlog/format/record_format.h"
 #include "tests/format/allocation_counter.h"
 
 namespace raftlog::format {
@@ -82,6 +83,24 @@ std::vector<Kind> Kinds() {
       {"log/start record", EncodeLogStart({21, 3}),
        [](std::string_view b) { return DecodeLogStart(b).status(); }},
   };
+}
+
+TEST(MetaRecordsTest, FormatVersion) {
+  for (uint16_t v = 1; v <= kLogFormatVersion; ++v) {
+    const std::string bytes = EncodeFormatVersion(v);
+    EXPECT_EQ(bytes, std::string({static_cast<char>(v), '\0'}));
+    auto decoded = DecodeFormatVersion(bytes);
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    EXPECT_EQ(*decoded, v);
+  }
+  // Version 0 was never written; a size other than 2 is damage.
+  EXPECT_TRUE(DecodeFormatVersion(std::string(2, '\0')).status().IsCorruption());
+  EXPECT_TRUE(DecodeFormatVersion(std::string("\x02", 1)).status().IsCorruption());
+  EXPECT_TRUE(DecodeFormatVersion(std::string("\x02\0\0", 3)).status().IsCorruption());
+  EXPECT_TRUE(DecodeFormatVersion("").status().IsCorruption());
+  // A newer writer's log.
+  const Status newer = DecodeFormatVersion(EncodeFormatVersion(kLogFormatVersion + 1)).status();
+  EXPECT_TRUE(newer.IsNotSupported()) << newer.ToString();
 }
 
 TEST(MetaRecordsTest, HardStateRoundTrip) {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "raftlog/engine/disk_storage.h"
+#include "raftlog/engine/meta_store.h"
 #include "raftlog/format/layout.h"
 #include "tests/testutil/fault_file_system.h"
 #include "tests/testutil/temp_dir.h"
@@ -275,6 +276,31 @@ TEST_F(VerifyTest, WriterPatienceIsHowLongAnUnlistedFileMayTakeToGo) {
     EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.out << r.err;
     EXPECT_NE(r.err.find("--writer-patience"), std::string::npos) << bad << ": " << r.err;
   }
+}
+
+// The format record is decoded by one function for the engine and the
+// tool: a version 0 (never written) is damage to both.
+TEST_F(VerifyTest, AFormatVersionZeroIsAnErrorAndTheEngineRefusesIt) {
+  {
+    auto meta = engine::MetaStore::Open(dir_ + "/meta.mdb");
+    ASSERT_TRUE(meta.ok());
+    engine::MetaStore::Batch b;
+    b.Put("format", std::string(2, '\0'));
+    ASSERT_TRUE((*meta)->Write(b).ok());
+  }
+  engine::DiskStorageOptions read_only;
+  read_only.engine.read_only = true;
+  EXPECT_TRUE(engine::DiskStorage::Open(dir_, read_only).status().IsCorruption());
+  const nlohmann::json j = Verify(1);
+  bool named = false;
+  for (const auto& f : Of(j, "error")) {
+    if (f["file"] == "meta.mdb" &&
+        f["what"].get<std::string>().find("format version 0") != std::string::npos) {
+      named = true;
+    }
+  }
+  EXPECT_TRUE(named) << j.dump(2);
+  EXPECT_TRUE(EngineRefuses(j)) << j.dump(2);
 }
 
 TEST_F(VerifyTest, DamagedSnapshotIsAnError) {
