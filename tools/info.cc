@@ -15,9 +15,9 @@
 #include "raftlog/format/record_format.h"
 #include "raftlog/io/file_system.h"
 #include "tools/command.h"
-#include "tools/entry_decode.h"
-#include "tools/engine_verdict.h"
 #include "tools/damage_advice.h"
+#include "tools/engine_verdict.h"
+#include "tools/entry_decode.h"
 #include "tools/entry_walker.h"
 #include "tools/json.h"
 #include "tools/log_dir.h"
@@ -148,11 +148,11 @@ void AddWalkProblems(const EngineVerdict& verdict, const LogMetadata& meta,
   } else if (walk.reached_end && walk.last_index < verdict.last_index) {
     problems->Add(Severity::kError, walk.at_file, std::nullopt,
                   "the segment files end at index " + std::to_string(walk.last_index) +
-                      " but the engine serves entries up to " +
-                      std::to_string(verdict.last_index));
+                      " but the engine serves entries up to " + std::to_string(verdict.last_index));
   }
   if (verdict.committed_missing() > 0) {
-    problems->Add(Severity::kError, std::string(kMetaFile), std::nullopt, verdict.CommittedMissingText());
+    problems->Add(Severity::kError, std::string(kMetaFile), std::nullopt,
+                  verdict.CommittedMissingText());
   }
 }
 
@@ -166,7 +166,20 @@ int RunInfo(const InfoOptions& opt) {
   // it, so that beside a live writer the manifest covers every entry the
   // engine saw.
   const EngineVerdict verdict = JudgeWithEngine(opt.dir);
-  if (verdict.refused()) return ReportError("info", verdict.open_status);
+  if (verdict.refused()) {
+    const int code = ReportError("info", verdict.open_status);
+    // Refused for damage that only the newest snapshot's entries hold: say
+    // how to move the log's start past it (damage_advice.h).
+    auto meta = dir.ReadMetadata(nullptr);
+    if (meta.ok() && meta->snapshot.has_value()) {
+      const std::optional<CompactAdvice> advice =
+          AdviseCompactTo(fs, opt.dir, meta->snapshot->index);
+      if (advice.has_value() && advice->engine_refuses) {
+        std::fprintf(stderr, "raftlog info: %s\n", advice->text.c_str());
+      }
+    }
+    return code;
+  }
   Findings meta_findings;
   auto read = dir.ReadMetadata(&meta_findings);
   if (!read.ok()) return ReportError("info", read.status());
@@ -176,20 +189,22 @@ int RunInfo(const InfoOptions& opt) {
   InfoVisitor visitor(verdict.last_index);
   WalkResult walk;
   EntryWalker walker(&dir, &meta);
-  const Status walk_status =
-      walker.Walk(0, verdict.last_index, /*seek=*/false, &visitor, &walk);
+  const Status walk_status = walker.Walk(0, verdict.last_index, /*seek=*/false, &visitor, &walk);
   Findings problems;
   AddWalkProblems(verdict, meta, walk_status, walk, &problems);
-  for (const Finding& f : meta_findings.all()) problems.Add(f.severity, f.file, f.offset, f.what, f.hint);
+  for (const Finding& f : meta_findings.all())
+    problems.Add(f.severity, f.file, f.offset, f.what, f.hint);
   // Damage that only the newest snapshot's entries hold: say how to move the
   // log's start past it (damage_advice.h).
   std::optional<CompactAdvice> advice;
   if (!walk_status.ok() && walk_status.IsCorruption()) {
-    advice = AdviseCompactTo(fs, opt.dir, verdict);
+    if (meta.snapshot.has_value()) advice = AdviseCompactTo(fs, opt.dir, meta.snapshot->index);
     if (advice.has_value()) {
-      problems.Rehint([&](const Finding& f) { return f.severity == Severity::kError &&
-                                                     f.file == walk.at_file; },
-                      advice->text);
+      problems.Rehint(
+          [&](const Finding& f) {
+            return f.severity == Severity::kError && f.file == walk.at_file;
+          },
+          advice->text);
     }
   }
 
@@ -304,9 +319,8 @@ int RunInfo(const InfoOptions& opt) {
       segs.push_back(std::move(seg));
     }
     j["segments"] = std::move(segs);
-    j["segment_counts"] = Json{{"total", segments.size()},
-                               {"sealed", sealed},
-                               {"active", segments.size() - sealed}};
+    j["segment_counts"] =
+        Json{{"total", segments.size()}, {"sealed", sealed}, {"active", segments.size() - sealed}};
     j["bytes"] = Json{{"segment_files", file_bytes},
                       {"frames", visitor.frame_bytes},
                       {"payload_stored", visitor.payload_stored},
@@ -402,8 +416,8 @@ int RunInfo(const InfoOptions& opt) {
     for (const snapshot::DamagedSnapshot& d : damaged_snapshots) {
       out.Line("  " + d.name + "  DAMAGED: " + std::string(d.status.message()));
     }
-    row("segments", std::to_string(segments.size()) + " (" + std::to_string(sealed) +
-                        " sealed, " + std::to_string(segments.size() - sealed) + " active), " +
+    row("segments", std::to_string(segments.size()) + " (" + std::to_string(sealed) + " sealed, " +
+                        std::to_string(segments.size() - sealed) + " active), " +
                         HumanBytes(file_bytes) + " on disk");
     if (!segments.empty()) {
       out.Line(
@@ -458,12 +472,12 @@ int RunInfo(const InfoOptions& opt) {
       for (size_t k = runs.size() > kTermRunsShown ? runs.size() - kTermRunsShown : 0;
            k < runs.size(); ++k) {
         char buf[128];
-        std::snprintf(buf, sizeof(buf), "  %-11llu  %-11llu  %-11llu  %llu",
-                      static_cast<unsigned long long>(runs[k].term),
-                      static_cast<unsigned long long>(runs[k].first_index),
-                      static_cast<unsigned long long>(runs[k].last_index),
-                      static_cast<unsigned long long>(runs[k].last_index + 1 -
-                                                      runs[k].first_index));
+        std::snprintf(
+            buf, sizeof(buf), "  %-11llu  %-11llu  %-11llu  %llu",
+            static_cast<unsigned long long>(runs[k].term),
+            static_cast<unsigned long long>(runs[k].first_index),
+            static_cast<unsigned long long>(runs[k].last_index),
+            static_cast<unsigned long long>(runs[k].last_index + 1 - runs[k].first_index));
         out.Line(buf);
       }
     }

@@ -58,22 +58,32 @@ void LogChecker::Run(bool report_engine) {
 }
 
 void LogChecker::AdviseCompaction() {
-  // Damage in sealed segments that only the newest snapshot's entries hold
-  // is repaired by moving the log's start past it: say so instead of
-  // "rebuild". (The survey reads every segment again: damaged logs only.)
-  auto sealed_loss = [this](const Finding& f) {
-    if (f.severity != Severity::kError || f.hint != kRestoreHint || !meta_.has_value()) {
+  // Damage in segments that only the newest snapshot's entries hold is
+  // repaired by moving the log's start past it, also when the engine
+  // refuses the log for it: say so instead of "rebuild" or "truncate".
+  // (The repair's dry run reads every segment again: damaged logs only.)
+  if (log_dir_ == nullptr || !meta_.has_value() || !meta_->snapshot.has_value()) return;
+  auto segment_loss = [this](const Finding& f) {
+    if (f.severity != Severity::kError ||
+        (f.hint != kRestoreHint && f.hint != kRepairCorruptHint)) {
       return false;
     }
-    return std::any_of(meta_->segments.begin(), meta_->segments.end(), [&](const auto& r) {
-      return r.state == format::SegmentState::kSealed && f.file == format::SegmentRecordRelPath(r);
-    });
+    // The engine's refusal has no file.
+    return f.file.empty() ||
+           std::any_of(meta_->segments.begin(), meta_->segments.end(),
+                       [&](const auto& r) { return f.file == format::SegmentRecordRelPath(r); });
   };
   const auto& all = findings_.all();
-  if (log_dir_ == nullptr || std::none_of(all.begin(), all.end(), sealed_loss)) return;
-  if (std::optional<CompactAdvice> advice = AdviseCompactTo(fs_, dir_, verdict_)) {
-    findings_.Rehint(sealed_loss, advice->text);
-  }
+  if (std::none_of(all.begin(), all.end(), segment_loss)) return;
+  const std::optional<CompactAdvice> advice = AdviseCompactTo(fs_, dir_, meta_->snapshot->index);
+  if (!advice.has_value()) return;
+  findings_.Rehint(
+      [&](const Finding& f) {
+        if (!segment_loss(f)) return false;
+        if (f.file.empty()) return advice->engine_refuses;
+        return std::find(advice->files.begin(), advice->files.end(), f.file) != advice->files.end();
+      },
+      advice->text);
 }
 
 bool LogChecker::ChangedSince(uint64_t segment_id, bool was_listed, bool was_sealed) const {
@@ -136,7 +146,8 @@ void LogChecker::ReadManifest() {
     // now, are a writer's progress after the check started.
     scan_bound_ = verdict_.last_index;
     for (const format::SegmentRecord& r : meta_->segments) {
-      if (r.state == format::SegmentState::kSealed) scan_bound_ = std::max(scan_bound_, r.last_index);
+      if (r.state == format::SegmentState::kSealed)
+        scan_bound_ = std::max(scan_bound_, r.last_index);
     }
   }
 }

@@ -22,36 +22,6 @@ namespace {
 // Raw payload per frame of a rescue segment (as a compressed rewrite's).
 constexpr uint64_t kRescueFrameBytes = 64u << 10;
 
-// The metadata the plan needs besides the manifest SurveyDamage reads.
-struct Counters {
-  uint64_t next_segment_id = 0;
-  uint64_t generation = 0;
-  std::optional<format::DurableRecord> durable;
-};
-
-Result<Counters> ReadCounters(const std::string& dir) {
-  const std::string path = io::JoinPath(dir, layout::kMetaFile);
-  MetaStore::OpenOptions options;
-  options.read_only = true;
-  RAFTLOG_ASSIGN_OR_RETURN(std::unique_ptr<MetaStore> meta, MetaStore::Open(path, options));
-  Counters c;
-  for (auto [key, out] : {std::pair{layout::kNextSegmentIdKey, &c.next_segment_id},
-                          std::pair{layout::kGenerationKey, &c.generation}}) {
-    RAFTLOG_ASSIGN_OR_RETURN(auto value, meta->Get(key));
-    if (!value.has_value())
-      return Status::Corruption(path + ": key " + std::string(key) + " is missing");
-    auto decoded = format::DecodeCounter(key, *value);
-    if (!decoded.ok()) return decoded.status().WithContext(path + ": key " + std::string(key));
-    *out = *decoded;
-  }
-  RAFTLOG_ASSIGN_OR_RETURN(auto durable, meta->Get(layout::kDurableKey));
-  if (durable.has_value()) {
-    auto record = format::DecodeDurableRecord(*durable);
-    if (record.ok()) c.durable = *record;
-  }
-  return c;
-}
-
 // The term of `index` by a sealed record's term runs, if they cover it.
 std::optional<uint64_t> TermFromRecord(const format::SegmentRecord& r, uint64_t index) {
   if (index < r.base_index || index > r.last_index || r.term_runs.empty() ||
@@ -103,7 +73,7 @@ Result<SalvageScan> WalkActive(
 // term of plan->index if it lies there, and whether it is dropped or
 // rescued.
 Status PlanActive(io::FileSystem* fs, const std::string& dir, const format::SegmentRecord& record,
-                  uint64_t min_term, const Counters& counters, CompactPastPlan* plan) {
+                  uint64_t min_term, const DamageSurvey& survey, CompactPastPlan* plan) {
   const std::string rel = format::SegmentRecordRelPath(record);
   RAFTLOG_ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(fs, io::JoinPath(dir, rel), rel));
   ScanOptions scan_options;
@@ -114,7 +84,7 @@ Status PlanActive(io::FileSystem* fs, const std::string& dir, const format::Segm
   std::vector<GoodFrame> frames;
   RAFTLOG_ASSIGN_OR_RETURN(
       const SalvageScan walk,
-      WalkActive(fs, dir, record, min_term, counters.durable,
+      WalkActive(fs, dir, record, min_term, survey.durable,
                  [&](const format::FrameView& f, uint64_t offset, SegmentReader*) {
                    frames.push_back(GoodFrame{offset, f.header.first_index, f.header.end_index(),
                                               f.header.term});
@@ -176,14 +146,15 @@ Status PlanActive(io::FileSystem* fs, const std::string& dir, const format::Segm
     }
   }
 
-  if (!damaged) return Status::OK();  // kept as it is (what a survey bounds not, refuses)
+  // Kept as it is (damage the walk cannot bound stays unbounded: refused).
+  if (!damaged) return Status::OK();
   plan->active_min_term = min_term;
-  plan->durable = counters.durable;
+  plan->durable = survey.durable;
   // An unlisted successor (a roll whose seal never committed) holds the
   // entries after this segment's: they would have to move too.
   RAFTLOG_ASSIGN_OR_RETURN(
       SpareHeaders spares,
-      FindSuccessor(fs, io::JoinPath(dir, layout::kSegmentsDir), counters.next_segment_id,
+      FindSuccessor(fs, io::JoinPath(dir, layout::kSegmentsDir), survey.next_segment_id,
                     record.generation, walk.last_index + 1));
   if (spares.successor.has_value()) {
     plan->refusal = layout::SegmentRelPath(spares.successor->segment_id) +
@@ -198,11 +169,11 @@ Status PlanActive(io::FileSystem* fs, const std::string& dir, const format::Segm
   plan->rescued_from = record;
   format::SegmentRecord rescue;
   rescue.base_index = plan->index + 1;
-  rescue.generation = counters.generation;
+  rescue.generation = survey.generation;
   rescue.state = format::SegmentState::kSealed;
   rescue.last_index = walk.last_index;
   // A new id no file has: past the next id and any spare's.
-  rescue.segment_id = counters.next_segment_id;
+  rescue.segment_id = survey.next_segment_id;
   RAFTLOG_ASSIGN_OR_RETURN(const std::vector<std::string> names,
                            fs->ListDir(io::JoinPath(dir, layout::kSegmentsDir)));
   for (const std::string& name : names) {
@@ -240,7 +211,6 @@ bool CompactPastPlan::Explains(const Status& error) const {
 Result<CompactPastPlan> PlanCompactPast(io::FileSystem* fs, const std::string& dir,
                                         uint64_t index) {
   RAFTLOG_ASSIGN_OR_RETURN(const DamageSurvey survey, SurveyDamage(fs, dir));
-  RAFTLOG_ASSIGN_OR_RETURN(const Counters counters, ReadCounters(dir));
   CompactPastPlan plan;
   plan.index = index;
   plan.first_index = survey.first_index;
@@ -250,7 +220,7 @@ Result<CompactPastPlan> PlanCompactPast(io::FileSystem* fs, const std::string& d
   uint64_t last_term = 0;
   for (const format::SegmentRecord& r : survey.segments) {
     if (r.state != format::SegmentState::kSealed) {
-      RAFTLOG_RETURN_IF_ERROR(PlanActive(fs, dir, r, last_term, counters, &plan));
+      RAFTLOG_RETURN_IF_ERROR(PlanActive(fs, dir, r, last_term, survey, &plan));
       continue;
     }
     plan.last_index = std::max(plan.last_index, r.last_index);
@@ -263,6 +233,32 @@ Result<CompactPastPlan> PlanCompactPast(io::FileSystem* fs, const std::string& d
       plan.refusal = "damage reaches past " + std::to_string(index) + ": " + DescribeLogDamage(*d) +
                      "; moving the log's start to " + std::to_string(index) +
                      " would not repair it";
+    }
+  }
+  if (plan.refusal.empty()) {
+    // What stays must hold the entries from index + 1 on, consecutively, as
+    // the engine's open checks: else the engine refuses the log for its
+    // manifest, which moving the start does not change.
+    uint64_t next = index + 1;
+    bool first = true;
+    for (const format::SegmentRecord& r : survey.segments) {
+      const bool dropped =
+          std::any_of(plan.dropped.begin(), plan.dropped.end(),
+                      [&](const format::SegmentRecord& d) { return d.segment_id == r.segment_id; });
+      if (dropped) continue;
+      const bool replaced =
+          plan.rescued_from.has_value() && plan.rescued_from->segment_id == r.segment_id;
+      const format::SegmentRecord& kept = replaced ? *plan.rescue : r;
+      if (first ? kept.base_index > next : kept.base_index != next) {
+        plan.refusal =
+            "the manifest's segments do not hold the entries after " + std::to_string(index) +
+            " consecutively: " + format::SegmentRecordRelPath(kept) + " starts at " +
+            std::to_string(kept.base_index) + " where " + std::to_string(next) + " is next";
+        break;
+      }
+      first = false;
+      if (kept.state != format::SegmentState::kSealed) break;  // the active one is last
+      next = kept.last_index + 1;
     }
   }
   return plan;

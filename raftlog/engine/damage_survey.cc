@@ -20,6 +20,8 @@ namespace {
 struct Manifest {
   format::LogStartRecord start;
   std::vector<format::SegmentRecord> segments;
+  uint64_t next_segment_id = 0;
+  uint64_t generation = 0;
   std::optional<format::DurableRecord> durable;
 };
 
@@ -42,6 +44,15 @@ Result<Manifest> ReadManifest(const std::string& dir) {
   }
   std::sort(m.segments.begin(), m.segments.end(),
             [](const auto& a, const auto& b) { return a.segment_id < b.segment_id; });
+  for (auto [key, out] : {std::pair{layout::kNextSegmentIdKey, &m.next_segment_id},
+                          std::pair{layout::kGenerationKey, &m.generation}}) {
+    RAFTLOG_ASSIGN_OR_RETURN(auto value, meta->Get(key));
+    if (!value.has_value())
+      return Status::Corruption(path + ": key " + std::string(key) + " is missing");
+    auto counter = format::DecodeCounter(key, *value);
+    if (!counter.ok()) return counter.status().WithContext(path + ": key " + std::string(key));
+    *out = *counter;
+  }
   RAFTLOG_ASSIGN_OR_RETURN(auto durable, meta->Get(layout::kDurableKey));
   if (durable.has_value()) {
     auto record = format::DecodeDurableRecord(*durable);
@@ -78,6 +89,9 @@ Result<DamageSurvey> SurveyDamage(io::FileSystem* fs, const std::string& dir) {
   survey.first_index = m.start.first_index;
   survey.prev_term = m.start.prev_term;
   survey.segments = m.segments;
+  survey.next_segment_id = m.next_segment_id;
+  survey.generation = m.generation;
+  survey.durable = m.durable;
   format::Decompressor decompressor;
   std::string scratch;
   auto payload = [&](const format::FrameView& f, uint64_t /*offset*/) {

@@ -56,6 +56,10 @@ struct DamageSurvey {
   uint64_t prev_term = 0;
   // The manifest, in segment id order.
   std::vector<format::SegmentRecord> segments;
+  // log/next_segment_id, log/generation, and log/durable when it decodes.
+  uint64_t next_segment_id = 0;
+  uint64_t generation = 0;
+  std::optional<format::DurableRecord> durable;
   // In segment order, then file order. Torn writes included.
   std::vector<LogDamage> damage;
 

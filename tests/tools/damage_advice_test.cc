@@ -102,5 +102,56 @@ TEST_F(DamageAdviceTest, DamageOnBothSidesOfTheSnapshotIsNotRepairedByCompaction
   }
 }
 
+// A log the engine refuses for damage in the middle of its active segment,
+// all of it in entries a snapshot holds: verify's finding and the engine's
+// refusal, and info after the engine's error, advise the compaction that
+// repairs it; damage past the snapshot does not.
+TEST(DamageAdviceRefusedTest, ActiveSegmentDamageBelowTheSnapshotAdvisesCompactTo) {
+  testutil::TempDir tmp("advice-refused");
+  const std::string dir = tmp.Sub("log");
+  LogSpec spec;
+  spec.snapshot_index = 2500;
+  ASSERT_TRUE(BuildLog(dir, spec).ok());
+  const std::string active = SegmentPath(dir, 3);
+  FrameAt below, past;
+  for (const FrameAt& f : Frames(active)) {
+    if (f.first_index <= 2300) below = f;
+    if (f.first_index <= 2800) past = f;
+  }
+  FlipByte(active, below.offset + 200);
+  const std::string advice = "damage in entries " + std::to_string(below.first_index) + " .. " +
+                             std::to_string(below.first_index + 49) +
+                             ", all covered by the snapshot at index 2500: nothing after it is "
+                             "lost. Stop the member and run `raftlog repair --compact-to 2500 DIR`";
+
+  CliResult r = RunCli({"verify", dir, "--format", "json", "--writer-patience", "0"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  size_t advised = 0, errors = 0;
+  const nlohmann::json j = r.Json();
+  for (const auto& f : j["findings"]) {
+    if (f["severity"] != "error") continue;
+    ++errors;
+    if (f["hint"].get<std::string>().rfind(advice, 0) == 0) ++advised;
+  }
+  EXPECT_EQ(errors, 2u) << r.out;  // the active segment's damage, the engine's refusal
+  EXPECT_EQ(advised, errors) << r.out;
+  r = RunCli({"info", dir});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("raftlog info: " + advice), std::string::npos) << r.err;
+
+  // Damage past the snapshot besides: no compaction repairs the log.
+  FlipByte(active, past.offset + 200);
+  r = RunCli({"verify", dir, "--format", "json", "--writer-patience", "0"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out.find("--compact-to"), std::string::npos) << r.out;
+  r = RunCli({"info", dir});
+  EXPECT_EQ(r.err.find("--compact-to"), std::string::npos) << r.err;
+  FlipByte(active, past.offset + 200);  // undone
+
+  // Following the advice repairs the log.
+  ASSERT_EQ(RunCli({"repair", "--compact-to", "2500", dir}).exit_code, 0);
+  EXPECT_EQ(RunCli({"verify", dir}).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace raftlog::tools::testing

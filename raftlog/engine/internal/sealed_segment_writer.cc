@@ -111,12 +111,8 @@ Status ForEachFrameEntry(
     const format::FrameView& frame, uint64_t max_index, std::string_view where,
     format::Decompressor* decompressor, std::string* scratch,
     const std::function<Status(uint64_t, uint64_t, uint8_t, std::string_view)>& fn) {
-  std::string_view raw = frame.payload;
-  if (frame.header.compressed()) {
-    RAFTLOG_RETURN_IF_ERROR(decompressor->Decompress(frame.payload, frame.header.raw_bytes, scratch,
-                                                     where, format::kMaxFramePayloadBytes));
-    raw = *scratch;
-  }
+  RAFTLOG_ASSIGN_OR_RETURN(const std::string_view raw,
+                           format::RawPayload(frame, decompressor, scratch, where));
   RAFTLOG_ASSIGN_OR_RETURN(format::EntriesPayload payload,
                            format::EntriesPayload::Parse(raw, frame.header.entry_count, where));
   for (uint32_t j = 0; j < payload.size(); ++j) {
