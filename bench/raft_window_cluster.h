@@ -7,7 +7,8 @@
 //   - the leader (node 1) keeps `window` proposals in flight: before every
 //     wave it calls Propose once per entry until `window` are uncommitted;
 //   - payloads come from a pool of `pool_size` prepared buffers (an 8-byte
-//     little-endian tag k, then fixed pseudo-random bytes), so the loop
+//     little-endian tag k, then fixed pseudo-random bytes, or slices of a
+//     bench/payload_gen.h corpus with `payload`), so the loop
 //     makes no payload; Propose shares the buffer (raftlog::Bytes), as etcd's
 //     Propose keeps the caller's slice;
 //   - waves: every node steps the messages addressed to it, then every node
@@ -48,10 +49,12 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "bench/payload_gen.h"
 #include "bench/raft_cluster.h"
 #include "raftlog/engine/disk_storage.h"
 #include "raftlog/engine/log_writer.h"
@@ -84,18 +87,33 @@ struct WindowOptions {
   uint64_t compact_every = 100000;  // applied entries between a node's compactions; 0: never
   uint64_t keep_entries = 5000;     // entries kept below the snapshot index
   size_t pool_size = 1024;
+  // The bytes after each buffer's tag: xorshift noise (nullopt, the Go
+  // peer's bytes) or consecutive slices of a payload_gen.h corpus, which
+  // compress as that application's entries do.
+  std::optional<PayloadKind> payload;
+  // On-disk backends: Options::compression_mode of every node's log.
+  engine::CompressionMode compression = engine::CompressionMode::kOff;
 };
 
 // The prepared payload buffers: buffer k starts with k as a little-endian
-// uint64, then xorshift64 bytes from a fixed seed (the bytes of the Go peer).
-inline std::vector<Bytes> MakePayloadPool(size_t n, size_t size) {
+// uint64, then xorshift64 bytes from a fixed seed (the bytes of the Go peer),
+// or with `kind`, the k-th slice of that kind's corpus (seed 20240603).
+inline std::vector<Bytes> MakePayloadPool(size_t n, size_t size,
+                                          std::optional<PayloadKind> kind = std::nullopt) {
   std::vector<Bytes> pool;
   pool.reserve(n);
+  const std::string corpus =
+      kind.has_value() ? PayloadCorpus(*kind, n * (size - 8), 20240603) : std::string();
   uint64_t x = 20240603;
   for (size_t k = 0; k < n; ++k) {
     std::string b(size, '\0');
     const uint64_t tag = k;
     std::memcpy(b.data(), &tag, sizeof(tag));  // little-endian on every target we build for
+    if (kind.has_value()) {
+      std::memcpy(b.data() + 8, corpus.data() + k * (size - 8), size - 8);
+      pool.emplace_back(std::move(b));
+      continue;
+    }
     for (size_t i = 8; i < size; ++i) {
       x ^= x << 13;
       x ^= x >> 7;
@@ -212,6 +230,22 @@ class WindowCluster {
     }
     return syncs;
   }
+  // What the cold-segment workers of all nodes did (compression
+  // kColdSegments): sealed segments compressed and the bytes that saved.
+  struct ColdWork {
+    uint64_t segments = 0;
+    uint64_t bytes_saved = 0;
+  };
+  ColdWork ColdWorkDone() const {
+    ColdWork cold;
+    for (const auto& n : nodes_) {
+      if (n->disk == nullptr) continue;
+      const engine::Stats st = n->disk->engine().GetStats();
+      cold.segments += st.cold_segments_compressed;
+      cold.bytes_saved += st.cold_bytes_saved;
+    }
+    return cold;
+  }
   // Per node (index id-1): frame bytes its DiskStorage wrote and its segment
   // fdatasyncs (zeros for MemoryStorage).
   struct LogWork {
@@ -255,7 +289,7 @@ class WindowCluster {
   explicit WindowCluster(const WindowOptions& options)
       : options_(options),
         logger_(std::make_unique<raft::StderrLogger>(raft::LogLevel::kWarning)),
-        pool_(MakePayloadPool(options.pool_size, options.entry_bytes)),
+        pool_(MakePayloadPool(options.pool_size, options.entry_bytes, options.payload)),
         propose_times_(options.window) {
     ResetCounters();
   }
@@ -267,6 +301,7 @@ class WindowCluster {
     }
     engine::DiskStorageOptions opts;
     if (options_.backend == Backend::kDiskNoSync) opts.engine.sync = engine::SyncPolicy::kNever;
+    opts.engine.compression_mode = options_.compression;
     Result<std::unique_ptr<engine::DiskStorage>> s =
         engine::DiskStorage::Open(node_dir(static_cast<int>(n->id)), opts);
     if (!s.ok()) return s.status();
