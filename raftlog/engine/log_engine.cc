@@ -34,6 +34,11 @@ Result<std::unique_ptr<LogEngine>> LogEngine::Open(const std::string& dir, const
   if (options.compression_mode == CompressionMode::kColdSegments && options.cold_bytes_per_sec == 0) {
     return Status::InvalidArgument("Options::cold_bytes_per_sec must be above 0");
   }
+  if (options.compression_mode == CompressionMode::kColdSegments &&
+      !(options.cold_busy_share >= 0 && options.cold_busy_share <= 1)) {
+    return Status::InvalidArgument("Options::cold_busy_share must be between 0 and 1, is " +
+                                   std::to_string(options.cold_busy_share));
+  }
   std::unique_ptr<LogEngine> engine(new LogEngine(dir, options));
   Status s = engine->OpenImpl();
   if (!s.ok()) {

@@ -57,6 +57,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -135,6 +136,10 @@ struct CompressSegmentResult {
   uint64_t segment_id = 0;
   uint64_t raw_bytes = 0;         // the raw file's size
   uint64_t compressed_bytes = 0;  // the rewritten file's size (0 if none was written)
+  // Time the call waited for the writer lock (to reserve the generation and
+  // for the swap): the appends' time, not the rewrite's own work. The cold
+  // worker leaves it out of the time it charges to its budget.
+  std::chrono::nanoseconds write_lock_wait{0};
 };
 
 class LogEngine {
@@ -312,12 +317,24 @@ class LogEngine {
 
   // CompressSegment's steps (log_engine_compress.cc). Reserve: checks the
   // segment and takes a new generation (*record gets its current entry).
+  // Both add the time they waited for write_mu_ to *lock_wait.
   Status ReserveCompression(uint64_t segment_id, format::SegmentRecord* record,
-                            uint64_t* generation, bool* already_compressed);
+                            uint64_t* generation, bool* already_compressed,
+                            std::chrono::nanoseconds* lock_wait);
   // Lists `compressed` in place of `raw` if the manifest still holds `raw`
-  // unchanged (*swapped false otherwise), then removes the raw file.
+  // unchanged (*swapped false otherwise), then hands the raw file to the
+  // preallocator (reused as a spare, or unlinked on its thread). With a
+  // sealer thread, its LMDB commit runs there, as a job in the seal slot
+  // (RunColdSwap), not under write_mu_: appends go on meanwhile.
   Status SwapCompressed(const format::SegmentRecord& raw, const format::SegmentRecord& compressed,
-                        bool* swapped);
+                        bool* swapped, std::chrono::nanoseconds* lock_wait) EXCLUDES(write_mu_);
+  // The swap's commit, without the sealer: under write_mu_.
+  Status SwapCompressedLocked(const format::SegmentRecord& compressed, bool* swapped,
+                              std::unique_ptr<internal::Segment>* old) REQUIRES(write_mu_);
+  // Replaces the index entry of compressed.segment_id (which must be there)
+  // with the compressed file; *old gets the raw one.
+  void InstallCompressed(const format::SegmentRecord& compressed,
+                         std::unique_ptr<internal::Segment>* old);
 
   // Writer helpers. They take mu_ themselves where they touch the index
   // (exclusively only to publish).
@@ -367,6 +384,8 @@ class LogEngine {
   // The seal thread's loop, and one seal's steps.
   void SealLoop();
   Status RunSeal(SealJob* job);
+  // A cold segment's swap handed to the sealer (SealJob::cold).
+  Status RunColdSwap(SealJob* job);
   // Stops the sealer thread after the seal in flight, if any. `abandon`:
   // skip that seal's remaining steps (Abandon: write nothing more).
   void StopSealer(bool abandon) REQUIRES(write_mu_);

@@ -14,6 +14,7 @@ void LogEngine::StartColdWorker() {
   config.bytes_per_sec = options_.cold_bytes_per_sec;
   config.busy_bytes_per_sec = options_.cold_busy_bytes_per_sec;
   config.free_cores = options_.cold_free_cores;
+  config.busy_share = options_.cold_busy_share;
   Counters* counters = counters_.get();
   cold_ = std::make_unique<internal::ColdWorker>(
       this, config,

@@ -17,11 +17,17 @@
 //      form compressed, new footer offset and size; same range and terms)
 //      and stores the generation counter; under the index lock the new
 //      Segment replaces the old one (crash after the commit: the raw file is
-//      the stray);
-//   6. remove the raw file and fsync the directory. Payloads readers hold
-//      view the raw file's mapping, which unlink leaves intact.
+//      the stray). With a sealer thread the check is made under the writer
+//      lock and the commit and index change run on the sealer, as a job in
+//      the seal's slot (RunColdSwap): whatever would change the segment list
+//      waits for that job as for a seal, and appends do not wait for the
+//      commit;
+//   6. hand the raw file to the preallocator: reused as a spare, or
+//      unlinked (and the directory fsynced) on its thread. Payloads readers
+//      hold view the raw file's mapping, which unlink leaves intact.
 
 #include <chrono>
+#include <thread>
 
 #include "raftlog/engine/internal/log_engine_parts.h"
 #include "raftlog/engine/internal/sealed_segment_writer.h"
@@ -64,8 +70,11 @@ std::vector<format::SegmentRecord> LogEngine::SegmentRecords() const {
 }
 
 Status LogEngine::ReserveCompression(uint64_t segment_id, format::SegmentRecord* record,
-                                     uint64_t* generation, bool* already_compressed) {
+                                     uint64_t* generation, bool* already_compressed,
+                                     std::chrono::nanoseconds* lock_wait) {
+  const auto asked = std::chrono::steady_clock::now();
   port::MutexLock w(&write_mu_);
+  *lock_wait += std::chrono::steady_clock::now() - asked;
   if (options_.read_only) {
     return Status::InvalidArgument("log " + dir_ + " is open read-only: nothing is compressed");
   }
@@ -102,7 +111,8 @@ Result<CompressSegmentResult> LogEngine::CompressSegment(uint64_t segment_id,
   format::SegmentRecord raw;
   uint64_t generation = 0;
   bool already = false;
-  RAFTLOG_RETURN_IF_ERROR(ReserveCompression(segment_id, &raw, &generation, &already));
+  RAFTLOG_RETURN_IF_ERROR(
+      ReserveCompression(segment_id, &raw, &generation, &already, &result.write_lock_wait));
   result.raw_bytes = raw.file_bytes;
   if (already) {
     result.outcome = CompressSegmentResult::Outcome::kAlreadyCompressed;
@@ -221,7 +231,7 @@ Result<CompressSegmentResult> LogEngine::CompressSegment(uint64_t segment_id,
   }
 
   bool swapped = false;
-  RAFTLOG_RETURN_IF_ERROR(SwapCompressed(raw, target, &swapped));
+  RAFTLOG_RETURN_IF_ERROR(SwapCompressed(raw, target, &swapped, &result.write_lock_wait));
   if (!swapped) {
     (void)fs_->Remove(path);
     result.outcome = CompressSegmentResult::Outcome::kChanged;
@@ -232,58 +242,135 @@ Result<CompressSegmentResult> LogEngine::CompressSegment(uint64_t segment_id,
 }
 
 Status LogEngine::SwapCompressed(const format::SegmentRecord& raw,
-                                 const format::SegmentRecord& compressed, bool* swapped) {
+                                 const format::SegmentRecord& compressed, bool* swapped,
+                                 std::chrono::nanoseconds* lock_wait) {
+  *swapped = false;
   std::unique_ptr<Segment> old;
-  {
-    port::MutexLock w(&write_mu_);
-    RAFTLOG_RETURN_IF_ERROR(CheckWritable());
-    size_t k = 0;
+  std::shared_ptr<SealJob::ColdSwap::Outcome> outcome;
+  for (bool started = false; !started;) {
     {
-      port::ReaderLock lock(&mu_);
-      while (k < segments_.size() && segments_[k]->id() != raw.segment_id) ++k;
-      // Compacted, cut by a suffix truncation or reset since: the rewrite
-      // describes entries the log no longer has as they were.
-      if (k == segments_.size() || segments_[k]->record() != raw) {
-        *swapped = false;
-        return Status::OK();
+      const auto asked = std::chrono::steady_clock::now();
+      port::MutexLock w(&write_mu_);
+      *lock_wait += std::chrono::steady_clock::now() - asked;
+      RAFTLOG_RETURN_IF_ERROR(CheckWritable());
+      {
+        port::ReaderLock lock(&mu_);
+        const auto it = std::find_if(segments_.begin(), segments_.end(),
+                                     [&](const auto& s) { return s->id() == raw.segment_id; });
+        // Compacted, cut by a suffix truncation or reset since: the rewrite
+        // describes entries the log no longer has as they were.
+        if (it == segments_.end() || (*it)->record() != raw) return Status::OK();
+      }
+      if (!sealer_.joinable()) {
+        RAFTLOG_RETURN_IF_ERROR(SwapCompressedLocked(compressed, swapped, &old));
+        break;
+      }
+      bool slot_free = false;
+      {
+        port::MutexLock lock(&seal_mu_);
+        slot_free = seal_job_ == nullptr && !seal_stop_;
+      }
+      if (slot_free) {
+        auto job = std::make_unique<SealJob>();
+        job->cold.emplace();
+        job->cold->compressed = compressed;
+        job->cold->generation_counter = std::max(generation_, compressed.generation);
+        outcome = job->cold->outcome;
+        StartSeal(std::move(job));
+        started = true;
       }
     }
-    MetaStore::Batch batch;
-    batch.Put(SegmentKey(compressed.segment_id), format::EncodeSegmentRecord(compressed));
-    batch.Put(kGenerationKey,
-              Counter(kGenerationKey, std::max(generation_, compressed.generation)));
-    // A failed commit changed nothing that counts: both files stay, and the
-    // one the manifest does not list is removed by the next open. (The new
-    // file is not removed here: LMDB may have made the commit durable before
-    // reporting the failure of its sync.)
-    RAFTLOG_RETURN_IF_ERROR(CommitMeta(&batch));
-    const std::string name = format::SegmentRecordFileName(compressed);
-    auto segment = Segment::NewSealedLazy(compressed, fs_, io::JoinPath(segments_dir_, name), name,
-                                          /*read_only=*/false);
-    {
-      port::WriterLock lock(&mu_);
-      old = std::move(segments_[k]);
-      segments_[k] = std::move(segment);
-      // Cached frames are keyed by segment id and offset: the old file's
-      // must not be served for the new one's offsets.
-      cache_->EraseSegment(compressed.segment_id);
-    }
-    counters_->segments_compressed++;
+    // A seal is in flight: it is short. Waiting for it under the writer
+    // lock would hold up appends, so try again in a moment.
+    if (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  *swapped = true;
+  if (outcome != nullptr) {
+    port::MutexLock lock(&seal_mu_);
+    while (!outcome->done) seal_cv_.Wait();
+    RAFTLOG_RETURN_IF_ERROR(outcome->status);
+    old = std::move(outcome->old);
+    *swapped = true;
+  }
+  if (!*swapped) return Status::OK();
   // Readers' payloads keep the old mapping alive; unlink leaves it intact.
   // With no payload viewing it, the raw file becomes a spare instead, as a
-  // compacted segment's does. A failure leaves a stray that the next open
-  // removes.
+  // compacted segment's does; otherwise the preallocator's thread unlinks
+  // it (dropping its page cache and freeing its extents takes disk time
+  // that should not wait on this thread, which may hold nothing up but
+  // should not queue it behind appends either). A failure leaves a stray
+  // that the next open removes.
   const std::string raw_path = io::JoinPath(segments_dir_, old->file_name());
   const std::weak_ptr<const void> watch = old->mapping_watch();
   old.reset();
-  if (watch.expired() && preallocator_ != nullptr && preallocator_->Recycle(raw_path)) {
+  if (preallocator_ != nullptr &&
+      ((watch.expired() && preallocator_->Recycle(raw_path)) || preallocator_->Discard(raw_path))) {
     return Status::OK();
   }
   (void)fs_->Remove(raw_path);
   (void)fs_->SyncDir(segments_dir_);
   return Status::OK();
+}
+
+Status LogEngine::SwapCompressedLocked(const format::SegmentRecord& compressed, bool* swapped,
+                                       std::unique_ptr<Segment>* old) {
+  MetaStore::Batch batch;
+  batch.Put(SegmentKey(compressed.segment_id), format::EncodeSegmentRecord(compressed));
+  batch.Put(kGenerationKey, Counter(kGenerationKey, std::max(generation_, compressed.generation)));
+  // A failed commit changed nothing that counts: both files stay, and the
+  // one the manifest does not list is removed by the next open. (The new
+  // file is not removed here: LMDB may have made the commit durable before
+  // reporting the failure of its sync.)
+  RAFTLOG_RETURN_IF_ERROR(CommitMeta(&batch));
+  InstallCompressed(compressed, old);
+  *swapped = true;
+  return Status::OK();
+}
+
+Status LogEngine::RunColdSwap(SealJob* job) {
+  {
+    port::MutexLock lock(&seal_mu_);
+    // Nothing of the log's to make durable: a synced append that rolled
+    // meanwhile need not wait for this commit.
+    seal_synced_ = true;
+    // Abandon (a simulated crash) writes nothing more.
+    if (seal_abandon_) return Status::FailedPrecondition("swap abandoned");
+  }
+  seal_cv_.SignalAll();
+  const SealJob::ColdSwap& swap = *job->cold;
+  MetaStore::Batch batch;
+  batch.Put(SegmentKey(swap.compressed.segment_id), format::EncodeSegmentRecord(swap.compressed));
+  batch.Put(kGenerationKey, Counter(kGenerationKey, swap.generation_counter));
+  // Lazy state rides along, as with every commit (the durable progress is
+  // the writer's: it rides on its next commit). A failed commit: as in
+  // SwapCompressedLocked.
+  const LazyState lazy = AddLazyState(&batch);
+  Status s = meta_->Write(batch);
+  counters_->meta_commits++;
+  RAFTLOG_RETURN_IF_ERROR(s);
+  ForgetCommittedLazyState(lazy);
+  // Nothing changed the index since the worker checked it: whatever would
+  // (a roll, a truncation, a compaction, a reset) waits for this job first.
+  InstallCompressed(swap.compressed, &swap.outcome->old);
+  return Status::OK();
+}
+
+void LogEngine::InstallCompressed(const format::SegmentRecord& compressed,
+                                  std::unique_ptr<Segment>* old) {
+  const std::string name = format::SegmentRecordFileName(compressed);
+  auto segment = Segment::NewSealedLazy(compressed, fs_, io::JoinPath(segments_dir_, name), name,
+                                        /*read_only=*/false);
+  {
+    port::WriterLock lock(&mu_);
+    const auto it = std::find_if(segments_.begin(), segments_.end(),
+                                 [&](const auto& s) { return s->id() == compressed.segment_id; });
+    RAFTLOG_CHECK_MSG(it != segments_.end(), "the compressed segment left the index");
+    *old = std::move(*it);
+    *it = std::move(segment);
+    // Cached frames are keyed by segment id and offset: the old file's
+    // must not be served for the new one's offsets.
+    cache_->EraseSegment(compressed.segment_id);
+  }
+  counters_->segments_compressed++;
 }
 
 }  // namespace raftlog::engine

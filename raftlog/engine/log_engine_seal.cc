@@ -62,6 +62,19 @@ void LogEngine::SealLoop() {
       if (seal_job_ == nullptr) return;
       job = seal_job_.get();
     }
+    if (job->cold.has_value()) {
+      // A swap's failure is its own (the worker reports it), not the log's.
+      Status s = RunColdSwap(job);
+      {
+        port::MutexLock lock(&seal_mu_);
+        job->cold->outcome->status = s;
+        job->cold->outcome->done = true;
+        seal_job_.reset();
+        seal_synced_ = false;
+      }
+      seal_cv_.SignalAll();
+      continue;
+    }
     Status s = RunSeal(job);
     bool abandoned = false;
     {

@@ -133,14 +133,19 @@ struct Options {
   // "Cold segments"). It reads at most this many raw segment bytes per
   // second, so its disk and CPU use stay small beside the log's own.
   uint64_t cold_bytes_per_sec = 32ull << 20;
-  // It waits while the log appends more than this many bytes per second (a
-  // moving average over about 200 ms): a busy log has the disk to itself.
-  // 0: never waits for the log.
+  // While the log appends more than this many bytes per second (a moving
+  // average over about 200 ms) it works only cold_busy_share of the time: a
+  // busy log keeps the disk nearly to itself. 0: the log never limits it.
   uint64_t cold_busy_bytes_per_sec = 16ull << 20;
-  // It waits while the machine has this many idle cores or fewer (from
-  // /proc/stat, its own use not counted), so it never takes the last free
-  // core from the appender. Negative: never waits for the machine.
+  // The same while the machine has this many idle cores or fewer (from
+  // /proc/stat, its own use not counted), so it takes little of the last
+  // free core from the appender. Negative: the machine never limits it.
   double cold_free_cores = 1.0;
+  // The share of wall time it may work while limited (by the two fields
+  // above), timed by the worker itself: its CPU time and its I/O and syncs,
+  // not its sleeps, its waits for the writer lock or for a CPU.
+  // In [0, 1]; 0: it waits until the log is quiet and a core is spare.
+  double cold_busy_share = 0.05;
 
   // Upper bound of a frame's raw payload; larger batches become several
   // frames. Smaller frames make reads of compressed data cheaper.

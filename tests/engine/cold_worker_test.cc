@@ -3,7 +3,8 @@
 // same entries; it leaves raw the segments compaction removes soon; Close
 // stops it mid-rewrite at once; it never runs when off or read-only; its
 // rewrites race safely with compaction, suffix truncation and readers that
-// hold payloads; a failure or a crash while it runs loses nothing.
+// hold payloads; a failure or a crash while it runs loses nothing; beside a
+// busy log it works on its budget rather than waiting.
 
 #include <gtest/gtest.h>
 
@@ -204,6 +205,56 @@ TEST_F(ColdWorkerTest, LeavesRawWhatTheCompactionHistorySaysGoesSoon) {
       [&] { return e->GetStats().cold_segments_skipped == before.cold_segments_skipped + 4; }));
   EXPECT_EQ(e->GetStats().cold_segments_compressed, before.cold_segments_compressed);
   EXPECT_EQ(CountSealed(e.get(), true), 0u);
+}
+
+// Appends one entry of `bytes` every 2 ms (a rate far above the 1 byte/s
+// the busy tests set as busy) for `d`, or until done() holds.
+template <class F>
+void KeepAppending(LogEngine* e, std::chrono::milliseconds d, size_t bytes, F done) {
+  const auto until = std::chrono::steady_clock::now() + d;
+  while (!done() && std::chrono::steady_clock::now() < until) {
+    Batch b(e->LastIndex() + 1, 1, 1, bytes);
+    ASSERT_TRUE(e->Append(b.views, {}).ok());
+    std::this_thread::sleep_for(2ms);
+  }
+}
+
+TEST_F(ColdWorkerTest, WorksOnItsBudgetWhileTheLogIsBusy) {
+  // Any append rate counts as busy; the worker may work 5% of the time.
+  options_.cold_busy_bytes_per_sec = 1;
+  options_.cold_busy_share = 0.05;
+  auto e = Open();
+  // The log is busy (by the worker's moving average) before any segment
+  // is sealed, and stays busy until a sealed segment is compressed: the
+  // worker does not wait for the log to go quiet.
+  KeepAppending(e.get(), 300ms, 16, [] { return false; });
+  KeepAppending(e.get(), 60s, kEntryBytes,
+                [&] { return e->GetStats().cold_segments_compressed > 0; });
+  EXPECT_GT(e->GetStats().cold_segments_compressed, 0u);
+  auto entries = ReadEntries(e.get());
+  ASSERT_TRUE(entries.ok()) << entries.status().ToString();
+}
+
+TEST_F(ColdWorkerTest, WithNoBusyShareWaitsForTheLogToGoQuiet) {
+  options_.cold_busy_bytes_per_sec = 1;
+  options_.cold_busy_share = 0;
+  auto e = Open();
+  KeepAppending(e.get(), 300ms, 16, [] { return false; });
+  KeepAppending(e.get(), 60s, kEntryBytes, [&] { return CountSealed(e.get(), false) >= 2; });
+  ASSERT_GE(CountSealed(e.get(), false), 2u);
+  // Sealed segments wait while the appends go on...
+  KeepAppending(e.get(), 1000ms, 16, [] { return false; });
+  EXPECT_EQ(e->GetStats().cold_segments_compressed, 0u);
+  EXPECT_GT(e->GetStats().cold_pauses_busy, 0u);
+  // ...and are compressed once the log is quiet.
+  EXPECT_TRUE(Eventually([&] { return e->GetStats().cold_segments_compressed > 0; }));
+}
+
+TEST_F(ColdWorkerTest, RefusesABusyShareOutsideZeroToOne) {
+  options_.cold_busy_share = 1.5;
+  auto e = LogEngine::Open(dir_.path(), options_);
+  ASSERT_FALSE(e.ok());
+  EXPECT_TRUE(e.status().IsInvalidArgument()) << e.status().ToString();
 }
 
 TEST_F(ColdWorkerTest, CloseStopsARewriteAtOnce) {

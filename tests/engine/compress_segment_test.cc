@@ -7,8 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "raftlog/engine/sealed_scan.h"
@@ -170,9 +172,16 @@ TEST_F(CompressSegmentTest, PayloadsReadBeforeTheSwapStayValid) {
   auto result = e->CompressSegment(r.segment_id);
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   ASSERT_EQ(result->outcome, Outcome::kCompressed);
-  // The raw file is unlinked, but the mapping the payloads view lives on.
-  EXPECT_FALSE(io::FileSystem::Default()->Exists(
-      io::JoinPath(SegmentsDir(), format::layout::SegmentFileName(r.segment_id))));
+  // The raw file is unlinked (on the preallocator's thread, so it may take
+  // a moment), but the mapping the payloads view lives on.
+  const std::string raw_path =
+      io::JoinPath(SegmentsDir(), format::layout::SegmentFileName(r.segment_id));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (io::FileSystem::Default()->Exists(raw_path) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_FALSE(io::FileSystem::Default()->Exists(raw_path));
   for (size_t k = 0; k < held.size(); ++k) EXPECT_EQ(held[k].view(), copies[k]);
   // New reads come from the compressed file (through the frame cache).
   std::vector<std::string> again;

@@ -23,6 +23,10 @@ constexpr milliseconds kCpuSampleEvery{100};
 constexpr milliseconds kWaitStep{20};
 constexpr milliseconds kIdlePoll{50};
 constexpr std::chrono::seconds kRescanEvery{1};
+// The most work the budget lets it do at once after a quiet period: a few
+// frames' compression, not a whole segment's.
+constexpr double kBudgetBurstSeconds = 0.02;
+constexpr milliseconds kChargeEvery{2};
 
 double Seconds(std::chrono::steady_clock::duration d) {
   return std::chrono::duration<double>(d).count();
@@ -88,13 +92,17 @@ void ColdWorker::Stop() {
 }
 
 bool ColdWorker::SleepFor(Clock::duration d, bool wake_ok) {
-  const Clock::time_point until = Clock::now() + d;
-  port::MutexLock lock(&mu_);
-  while (!stopping() && !(wake_ok && woken_)) {
-    const Clock::time_point now = Clock::now();
-    if (now >= until) break;
-    cv_.WaitFor(until - now);
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point until = start + d;
+  {
+    port::MutexLock lock(&mu_);
+    while (!stopping() && !(wake_ok && woken_)) {
+      const Clock::time_point now = Clock::now();
+      if (now >= until) break;
+      cv_.WaitFor(until - now);
+    }
   }
+  not_working_ += Clock::now() - start;
   return !stopping();
 }
 
@@ -125,7 +133,9 @@ void ColdWorker::Run() {
 void ColdWorker::Sample() {
   const Clock::time_point now = Clock::now();
   if (last_sample_ == Clock::time_point{}) {
-    last_sample_ = last_cpu_sample_ = tokens_at_ = now;
+    last_sample_ = last_cpu_sample_ = tokens_at_ = budget_at_ = now;
+    runqueue_wait_ns_ = ThisThreadRunqueueWaitNs();
+    budget_s_ = kBudgetBurstSeconds;
     last_bytes_ = bytes_appended_();
     history_.Observe(log_->FirstIndex(), log_->LastIndex());
     (void)cores_.Sample();
@@ -148,6 +158,21 @@ void ColdWorker::Sample() {
   }
 }
 
+void ColdWorker::ChargeBudget(Clock::time_point now) {
+  // Waiting for a CPU costs the others nothing (at nice 19 it waits while
+  // they run). It may overlap the end of a sleep; not_working_ is capped.
+  const uint64_t runqueue_wait_ns = ThisThreadRunqueueWaitNs();
+  not_working_ += std::chrono::nanoseconds(runqueue_wait_ns - std::min(runqueue_wait_ns_,
+                                                                       runqueue_wait_ns));
+  runqueue_wait_ns_ = runqueue_wait_ns;
+  const Clock::duration passed = now - budget_at_;
+  const double worked = Seconds(passed - std::min(not_working_, passed));
+  budget_s_ = std::min(budget_s_ + config_.busy_share * Seconds(passed) - worked,
+                       kBudgetBurstSeconds);
+  budget_at_ = now;
+  not_working_ = Clock::duration::zero();
+}
+
 bool ColdWorker::WaitForRoom() {
   bool counted_busy = false, counted_cpu = false;
   for (;;) {
@@ -157,12 +182,33 @@ bool ColdWorker::WaitForRoom() {
                       append_rate_ > static_cast<double>(config_.busy_bytes_per_sec);
     const bool no_core = config_.free_cores >= 0 && idle_cores_.has_value() &&
                          *idle_cores_ <= config_.free_cores;
-    if (!busy && !no_core) return true;
+    const Clock::time_point now = Clock::now();
+    if (!busy && !no_core) {
+      // Room: work as fast as the rate limit allows, and start the next
+      // busy period with a small burst, not with a debt.
+      budget_at_ = now;
+      not_working_ = Clock::duration::zero();
+      runqueue_wait_ns_ = ThisThreadRunqueueWaitNs();
+      budget_s_ = std::max(budget_s_, 0.0);
+      return true;
+    }
+    // Charged every kChargeEvery at most (a frame of the raw file may be a
+    // few KiB: reading /proc for each would be a cost of its own).
+    if (config_.busy_share > 0 && budget_s_ >= 0 && now - budget_at_ < kChargeEvery) return true;
+    ChargeBudget(now);
+    if (config_.busy_share > 0 && budget_s_ >= 0) return true;
     if (busy && !counted_busy) counters_.pauses_busy++;
     if (no_core && !counted_cpu) counters_.pauses_cpu++;
     counted_busy = counted_busy || busy;
     counted_cpu = counted_cpu || no_core;
-    if (!SleepFor(kWaitStep, /*wake_ok=*/false)) return false;
+    // Sleep off the debt (in steps, to notice when the room comes back).
+    Clock::duration step = kWaitStep;
+    if (config_.busy_share > 0) {
+      step = std::min(step, std::chrono::duration_cast<Clock::duration>(
+                                std::chrono::duration<double>(-budget_s_ / config_.busy_share)) +
+                                std::chrono::milliseconds(1));
+    }
+    if (!SleepFor(step, /*wake_ok=*/false)) return false;
   }
 }
 
@@ -233,6 +279,8 @@ void ColdWorker::Compress(const format::SegmentRecord& segment) {
   abandon_ = false;
   Result<CompressSegmentResult> result = log_->CompressSegment(segment.segment_id, options);
   SetThisThreadIdleIo(true);  // Pace raised it for the swap
+  // Waiting for the writer lock is the appender's time, not work.
+  if (result.ok()) not_working_ += result->write_lock_wait;
   const std::pair<uint64_t, uint64_t> key{segment.segment_id, segment.generation};
   if (result.ok()) {
     switch (result->outcome) {

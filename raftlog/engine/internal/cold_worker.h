@@ -2,10 +2,14 @@
 // kColdSegments. It rewrites the log's sealed segments compressed, one at a
 // time, newest first, through LogEngine::CompressSegment, and never on the
 // append path: the rewrite runs on its own thread at nice 19 with idle-class
-// I/O, reads at most Options::cold_bytes_per_sec, and waits (between any
-// two frames, mid-segment included) while the log appends faster than
-// cold_busy_bytes_per_sec or the machine has cold_free_cores idle cores or
-// fewer. It leaves raw the segments compaction will remove soon (see
+// I/O and reads at most Options::cold_bytes_per_sec. While the log appends
+// faster than cold_busy_bytes_per_sec or the machine has cold_free_cores
+// idle cores or fewer, it works at most cold_busy_share of the wall time
+// (its budget; with a share of 0 it waits instead): it times its own work
+// (all its time but its sleeps, its waits for the writer lock and its waits
+// for a CPU, so its CPU time and its reads, writes and syncs), and between
+// any two frames, mid-segment included, sleeps off what it overspent. It
+// leaves raw the segments compaction will remove soon (see
 // CompactionWillRemoveSoon). docs/operations.md ("Cold segments") explains
 // the rules for operators.
 //
@@ -71,6 +75,7 @@ struct ColdWorkerConfig {
   uint64_t bytes_per_sec = 32ull << 20;
   uint64_t busy_bytes_per_sec = 16ull << 20;
   double free_cores = 1.0;
+  double busy_share = 0.05;
 };
 
 class ColdWorker {
@@ -103,9 +108,13 @@ class ColdWorker {
   void Compress(const format::SegmentRecord& segment);
   // CompressSegmentOptions::pace: rate limit, waits for room, stops.
   Status Pace(const format::SegmentRecord& segment, uint64_t bytes);
-  // Waits while the log is busy or the machine has no spare core. False
-  // if asked to stop.
+  // Returns at once while the log is quiet and the machine has a spare
+  // core; otherwise once the budget allows more work (busy_share > 0) or
+  // they are (busy_share 0). False if asked to stop.
   bool WaitForRoom();
+  // Charges the work done since the last call to the budget and credits it
+  // busy_share of the time passed.
+  void ChargeBudget(Clock::time_point now);
   // Refreshes the append rate, the compaction history and the idle cores
   // if their intervals passed.
   void Sample();
@@ -135,6 +144,13 @@ class ColdWorker {
   std::optional<double> idle_cores_;        // from the last CPU sample
   double tokens_ = 0;                       // rate limit: bytes it may read now
   Clock::time_point tokens_at_{};
+  // The budget while the log is busy or no core is spare: seconds of work
+  // it may still do now (negative: owed), as of budget_at_; the time since
+  // then it slept, or waited for the writer lock, is not work.
+  double budget_s_ = 0;
+  Clock::time_point budget_at_{};
+  Clock::duration not_working_{};
+  uint64_t runqueue_wait_ns_ = 0;           // ThisThreadRunqueueWaitNs() at budget_at_
   // Segments (id, generation) not to try again in this process.
   std::set<std::pair<uint64_t, uint64_t>> not_again_;
   std::set<std::pair<uint64_t, uint64_t>> skipped_;  // counted once each

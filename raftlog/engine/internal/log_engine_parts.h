@@ -142,6 +142,25 @@ struct LogEngine::SealJob {
   // Listed active in the seal's commit, with log/next_segment_id moved past it.
   format::SegmentRecord successor;
   uint64_t next_segment_id = 0;
+
+  // Set: not a seal but a cold segment's swap (SwapCompressed), which the
+  // sealer commits so that the writer lock is not held across an LMDB
+  // commit. The seal slot gives it the seal's exclusion: a roll, a
+  // truncation, a compaction, a reset and Close wait for it, so the raw
+  // record the worker checked under the writer lock stays listed unchanged
+  // until the commit.
+  struct ColdSwap {
+    format::SegmentRecord compressed;
+    uint64_t generation_counter = 0;  // stored with it: max(generation_, its generation)
+    // Filled by the sealer; read by the worker once `done` (under seal_mu_).
+    struct Outcome {
+      bool done = false;
+      Status status;
+      std::unique_ptr<internal::Segment> old;  // set once swapped
+    };
+    std::shared_ptr<Outcome> outcome = std::make_shared<Outcome>();
+  };
+  std::optional<ColdSwap> cold;
 };
 
 }  // namespace raftlog::engine

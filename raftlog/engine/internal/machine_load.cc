@@ -77,6 +77,15 @@ std::optional<double> IdleCoreSampler::Sample() {
   return idle_share * cores_ + own_cores;
 }
 
+uint64_t ThisThreadRunqueueWaitNs() {
+  FILE* f = std::fopen("/proc/thread-self/schedstat", "re");
+  if (f == nullptr) return 0;
+  unsigned long long run_ns = 0, wait_ns = 0;
+  const int n = std::fscanf(f, "%llu %llu", &run_ns, &wait_ns);
+  std::fclose(f);
+  return n == 2 ? static_cast<uint64_t>(wait_ns) : 0;
+}
+
 void LowerThisThreadPriority() {
   (void)setpriority(PRIO_PROCESS, static_cast<id_t>(ThisThreadId()), 19);
   SetThisThreadIdleIo(true);

@@ -39,6 +39,11 @@ class IdleCoreSampler {
   std::optional<Reading> last_;
 };
 
+// Nanoseconds the calling thread has spent runnable but waiting for a CPU
+// (the second field of /proc/thread-self/schedstat), or 0 where that is not
+// known: time a low-priority thread lost to others, not time it used.
+uint64_t ThisThreadRunqueueWaitNs();
+
 // Lowers the calling thread's CPU priority to nice 19 and its I/O priority
 // to the idle class (which the kernel honours only with the BFQ and
 // mq-deadline schedulers). Best effort: a refusal leaves it as it was.
