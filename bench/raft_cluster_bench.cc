@@ -34,7 +34,7 @@
 //   raft_cluster_bench --windowed --storage=memory --nodes=3 --entry-bytes=1024
 //       [--window=256] [--seconds=10] [--warmup=3] [--compact-every=100000]
 //       [--keep=5000] [--pool=1024] [--payload=etcd|json|random]
-//       [--compression=off|cold|frames]
+//       [--compression=off|cold|frames] [--recycled-segments=N]
 //
 // --payload fills each entry after its tag with a slice of that payload
 // kind's corpus (bench/payload_gen.h) instead of the peer's xorshift bytes;
@@ -257,6 +257,8 @@ bool ParseWindowArgs(int argc, char** argv, WindowArgs* a) {
       a->options.keep_entries = static_cast<uint64_t>(v);
     } else if (name == "pool") {
       a->options.pool_size = static_cast<size_t>(v);
+    } else if (name == "recycled-segments") {
+      a->options.recycled_segments = static_cast<int>(v);
     } else if (name == "raw-disk") {
       a->raw_disk = v != 0;
     } else {
@@ -377,15 +379,21 @@ int RunWindowed(int argc, char** argv) {
   const uint64_t run_syncs = c.LogSyncs() - syncs_before;
   const WindowCluster::ColdWork cold_after = c.ColdWorkDone();
   uint64_t run_bytes = 0;
+  double storage_s = 0;  // the busiest node's time persisting
   const std::vector<WindowCluster::LogWork> work_after = c.LogWorkByNode();
   for (size_t n = 0; n < work.size(); ++n) {
-    work[n] = {work_after[n].bytes - work[n].bytes, work_after[n].syncs - work[n].syncs};
+    work[n] = {work_after[n].bytes - work[n].bytes, work_after[n].syncs - work[n].syncs,
+               work_after[n].busy_ns - work[n].busy_ns};
     run_bytes += work[n].bytes;
+    storage_s = std::max(storage_s, static_cast<double>(work[n].busy_ns) / 1e9);
   }
   const double raw_s = a.raw_disk && a.options.backend == Backend::kDiskSync
                            ? RawDiskSeconds(a.options.dir, work)
                            : 0;
   WindowCluster::Counters& k = c.counters();
+  // How the leader's spare segments were made, since open (warm-up included).
+  const engine::Stats spares =
+      c.disk(1) != nullptr ? c.disk(1)->engine().GetStats() : engine::Stats{};
   std::sort(k.latencies_ns.begin(), k.latencies_ns.end());
   auto us = [](int64_t ns) { return Round1(static_cast<double>(ns) / 1e3); };
   std::printf(
@@ -393,9 +401,11 @@ int RunWindowed(int argc, char** argv) {
       "\"window\":%zu,\"seconds\":%.3f,\"committed\":%llu,\"entries_per_s\":%.1f,"
       "\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,\"readies\":%llu,"
       "\"log_fsyncs\":%llu,\"log_bytes\":%llu,\"raw_disk_s\":%.3f,\"vs_raw_disk\":%.3f,"
+      "\"storage_s\":%.3f,\"raw_vs_storage\":%.3f,"
       "\"compactions\":%llu,\"snapshots_installed\":%llu,\"warmup_s\":%.3f,"
       "\"payload\":\"%s\",\"compression\":\"%s\",\"cold_segments\":%llu,"
-      "\"cold_mb_saved\":%.1f}\n",
+      "\"cold_mb_saved\":%.1f,"
+      "\"leader_spares\":{\"recycled\":%llu,\"fallocated\":%llu,\"zero_filled\":%llu}}\n",
       a.options.nodes, a.options.entry_bytes, a.storage.c_str(), a.options.window, elapsed,
       static_cast<unsigned long long>(k.committed),
       Round1(static_cast<double>(k.committed) / elapsed), us(QuantileNs(k.latencies_ns, 0.50)),
@@ -403,10 +413,15 @@ int RunWindowed(int argc, char** argv) {
       us(k.latencies_ns.empty() ? 0 : k.latencies_ns.back()),
       static_cast<unsigned long long>(k.readies),
       static_cast<unsigned long long>(run_syncs), static_cast<unsigned long long>(run_bytes),
-      raw_s, raw_s > 0 ? raw_s / elapsed : 0.0, static_cast<unsigned long long>(k.compactions),
+      raw_s, raw_s > 0 ? raw_s / elapsed : 0.0, storage_s,
+      raw_s > 0 && storage_s > 0 ? raw_s / storage_s : 0.0,
+      static_cast<unsigned long long>(k.compactions),
       static_cast<unsigned long long>(k.snapshots_installed), warmup_s, a.payload.c_str(),
       a.compression.c_str(), static_cast<unsigned long long>(cold_after.segments - cold_before.segments),
-      static_cast<double>(cold_after.bytes_saved - cold_before.bytes_saved) / 1e6);
+      static_cast<double>(cold_after.bytes_saved - cold_before.bytes_saved) / 1e6,
+      static_cast<unsigned long long>(spares.segments_recycled),
+      static_cast<unsigned long long>(spares.segments_prepared - spares.segments_zero_filled),
+      static_cast<unsigned long long>(spares.segments_zero_filled));
   std::fflush(stdout);
   return 0;
 }

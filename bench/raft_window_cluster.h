@@ -93,6 +93,8 @@ struct WindowOptions {
   std::optional<PayloadKind> payload;
   // On-disk backends: Options::compression_mode of every node's log.
   engine::CompressionMode compression = engine::CompressionMode::kOff;
+  // On-disk backends: engine::Options::recycled_segments (-1: its default).
+  int recycled_segments = -1;
 };
 
 // The prepared payload buffers: buffer k starts with k as a little-endian
@@ -248,16 +250,21 @@ class WindowCluster {
   }
   // Per node (index id-1): frame bytes its DiskStorage wrote and its segment
   // fdatasyncs (zeros for MemoryStorage).
+  // busy_ns: time spent persisting (Save on the driving thread, or the
+  // pipelined writer's time persisting batches).
   struct LogWork {
     uint64_t bytes = 0;
     uint64_t syncs = 0;
+    uint64_t busy_ns = 0;
   };
   std::vector<LogWork> LogWorkByNode() const {
     std::vector<LogWork> work(nodes_.size());
     for (size_t k = 0; k < nodes_.size(); ++k) {
       if (nodes_[k]->disk == nullptr) continue;
       const engine::Stats st = nodes_[k]->disk->engine().GetStats();
-      work[k] = {st.bytes_written, st.log_syncs};
+      const uint64_t busy =
+          nodes_[k]->writer != nullptr ? nodes_[k]->writer->busy_ns() : nodes_[k]->save_ns;
+      work[k] = {st.bytes_written, st.log_syncs, busy};
     }
     return work;
   }
@@ -283,6 +290,7 @@ class WindowCluster {
     // data_applied % pool_size (every node applies the same sequence).
     uint64_t data_applied = 0;
     uint64_t snap_index = 1;  // index of the last snapshot taken
+    uint64_t save_ns = 0;     // time in WritableStorage::Save (synchronous mode)
     raft::ConfState conf_state;
   };
 
@@ -302,6 +310,9 @@ class WindowCluster {
     engine::DiskStorageOptions opts;
     if (options_.backend == Backend::kDiskNoSync) opts.engine.sync = engine::SyncPolicy::kNever;
     opts.engine.compression_mode = options_.compression;
+    if (options_.recycled_segments >= 0) {
+      opts.engine.recycled_segments = options_.recycled_segments;
+    }
     Result<std::unique_ptr<engine::DiskStorage>> s =
         engine::DiskStorage::Open(node_dir(static_cast<int>(n->id)), opts);
     if (!s.ok()) return s.status();
@@ -409,9 +420,12 @@ class WindowCluster {
     raft::Ready rd = n.raft->Ready();
     ++counters_.readies;
     if (options_.pipelined) return HandleReadyPipelined(n, rd);
+    const auto saving = Clock::now();
     RAFTLOG_RETURN_IF_ERROR(
         n.storage->Save(rd.hard_state, rd.entries, rd.snapshot.get(), rd.must_sync));
     const auto now = Clock::now();  // persisted: the entries are applied now
+    n.save_ns += static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now - saving).count());
     for (raft::Message& m : rd.messages) Route(std::move(m));
     if (rd.HasSnapshot()) Installed(n, *rd.snapshot);
     RAFTLOG_RETURN_IF_ERROR(Apply(n, rd.committed_entries, now));

@@ -1,6 +1,7 @@
 #include "raftlog/engine/log_writer.h"
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <iterator>
 #include <thread>
@@ -78,6 +79,7 @@ class ThreadedLogWriter final : public LogWriter {
   }
   uint64_t batches() const override { return batches_.load(std::memory_order_relaxed); }
   uint64_t syncs() const override { return syncs_.load(std::memory_order_relaxed); }
+  uint64_t busy_ns() const override { return busy_ns_.load(std::memory_order_relaxed); }
 
  private:
   void Run() {
@@ -92,7 +94,12 @@ class ThreadedLogWriter final : public LogWriter {
         queue_.clear();
         in_flight_ = batch.size();
       }
+      const auto start = std::chrono::steady_clock::now();
       if (!failed) failed = !Persist(batch);
+      busy_ns_.fetch_add(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                   std::chrono::steady_clock::now() - start)
+                                                   .count()),
+                         std::memory_order_relaxed);
       {
         port::MutexLock lock(&mu_);
         in_flight_ = 0;
@@ -124,6 +131,7 @@ class ThreadedLogWriter final : public LogWriter {
   raft::HardState last_;  // writer thread only
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> syncs_{0};
+  std::atomic<uint64_t> busy_ns_{0};
 
   mutable port::Mutex mu_;
   port::CondVar cv_{&mu_};

@@ -56,6 +56,10 @@ class LogWriter {
   // they asked for: messages per sync shows how well appends are grouped.
   virtual uint64_t batches() const = 0;
   virtual uint64_t syncs() const = 0;
+  // Nanoseconds the writer spent persisting batches (saving, syncing and
+  // handing out responses), since it started. Over wall time it is the
+  // writer's busy share: how much of the time the disk had work from it.
+  virtual uint64_t busy_ns() const = 0;
 };
 
 // A writer on its own thread over `storage` (borrowed; must outlive the

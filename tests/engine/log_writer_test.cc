@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -62,9 +63,16 @@ void WriterDeliversInOrder(raft::WritableStorage* storage) {
         }
       },
       [&](const Status&) { bad = true; });
+  EXPECT_EQ(w->busy_ns(), 0u);  // nothing persisted yet
+  const auto before = std::chrono::steady_clock::now();
   for (int i = 0; i < 50; ++i) w->Submit(Append(1, 1 + 10 * static_cast<uint64_t>(i), 10, 0, i));
   w->Stop();
+  const auto wall = std::chrono::steady_clock::now() - before;
   EXPECT_FALSE(bad.load());
+  // The time spent persisting is counted, and lies within the wall time.
+  EXPECT_GT(w->busy_ns(), 0u);
+  EXPECT_LE(w->busy_ns(),
+            static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(wall).count()));
   // Every batch carries entries, so it asks for exactly one sync, however
   // many messages it groups.
   EXPECT_GE(w->batches(), 1u);
