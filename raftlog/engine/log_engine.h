@@ -366,7 +366,10 @@ class LogEngine {
   // Stops the background threads and releases files, mappings, LMDB and the
   // lock. REQUIRES: write_mu_ held and closed_ set.
   void ReleaseLocked() REQUIRES(write_mu_);
-  void RemoveSegmentFiles(std::vector<std::unique_ptr<internal::Segment>> dead);
+  // Deletes (or hands to the preallocator to reuse) the files of segments
+  // the manifest no longer lists.
+  void RemoveSegmentFiles(std::vector<std::unique_ptr<internal::Segment>> dead)
+      REQUIRES(write_mu_);
   void Fail(const Status& s);
   void SyncLoop();
 

@@ -294,16 +294,17 @@ Status LogEngine::SwapCompressed(const format::SegmentRecord& raw,
   if (!*swapped) return Status::OK();
   // Readers' payloads keep the old mapping alive; unlink leaves it intact.
   // With no payload viewing it, the raw file becomes a spare instead, as a
-  // compacted segment's does; otherwise the preallocator's thread unlinks
-  // it (dropping its page cache and freeing its extents takes disk time
-  // that should not wait on this thread, which may hold nothing up but
-  // should not queue it behind appends either). A failure leaves a stray
+  // compacted segment's does, but only if no other freed file waits (the
+  // point of the rewrite is the disk it frees); otherwise the preallocator's
+  // thread unlinks it (dropping its page cache and freeing its extents takes
+  // disk time that should not wait on this thread, which may hold nothing up
+  // but should not queue it behind appends either). A failure leaves a stray
   // that the next open removes.
   const std::string raw_path = io::JoinPath(segments_dir_, old->file_name());
   const std::weak_ptr<const void> watch = old->mapping_watch();
   old.reset();
-  if (preallocator_ != nullptr &&
-      ((watch.expired() && preallocator_->Recycle(raw_path)) || preallocator_->Discard(raw_path))) {
+  if (preallocator_ != nullptr && ((watch.expired() && preallocator_->Recycle(raw_path, /*limit=*/1)) ||
+                                   preallocator_->Discard(raw_path))) {
     return Status::OK();
   }
   (void)fs_->Remove(raw_path);

@@ -1,6 +1,8 @@
 // LogEngine, segment lifecycle: rolls and seals, suffix and prefix
 // truncation, reset, state writes, sync.
 
+#include <limits>
+
 #include "raftlog/engine/internal/log_engine_parts.h"
 
 namespace raftlog::engine {
@@ -304,8 +306,14 @@ void LogEngine::RemoveSegmentFiles(std::vector<std::unique_ptr<Segment>> dead) {
     seg.reset();
     // Reused as a spare only if no payload a reader holds views its mapping:
     // reuse overwrites the file's header and later its frames. (No reader can
-    // take a new view: the segment is gone from segments_.)
-    if (watch.expired() && preallocator_ != nullptr && preallocator_->Recycle(path)) continue;
+    // take a new view: the segment is gone from segments_.) A waiting file
+    // never adds to the log's footprint: the preallocator makes no fresh
+    // file while one waits, so live segments, waiting files and the spares
+    // never outnumber the most the log has held.
+    if (watch.expired() && preallocator_ != nullptr &&
+        preallocator_->Recycle(path, std::numeric_limits<size_t>::max())) {
+      continue;
+    }
     // Deleted on the preallocator's thread if there is one: unlinking a
     // large segment takes milliseconds, not to be spent by a compaction's
     // caller. A failure (or a crash first) leaves a stray file that the next

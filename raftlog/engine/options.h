@@ -91,13 +91,15 @@ struct Options {
   int prepared_segments = 1;
 
   // Segment files freed by compaction or truncation are kept, up to this
-  // many, to be reused as the next prepared segments instead of writing a
-  // fresh file of zeros: it halves the bytes the disk takes when appends are
-  // bound by its bandwidth (docs/benchmarks.md). A file is reused only when
-  // no payload returned by Entries() still views it. Each waiting file holds
-  // segment_bytes of disk until reused; Close deletes those not used. 0:
-  // delete freed files at once.
-  int recycled_segments = 4;
+  // many, to be reused as the next prepared segments instead of fresh files:
+  // writing into a reused file costs what overwriting costs, while a fresh
+  // file costs either its zeros or an extent conversion per fdatasync
+  // (docs/benchmarks.md). A file is reused only when no payload returned by
+  // Entries() still views it. No fresh file is made while a freed one waits,
+  // so waiting files never make the log hold more files than it did at its
+  // peak. Each waiting file holds segment_bytes of disk until reused; Close
+  // deletes those not used. 0: delete freed files at once.
+  int recycled_segments = 64;
 
   // Seal full segments on a background thread. A roll then only switches
   // to the next (prepared) file and goes on appending; the old segment's

@@ -162,6 +162,53 @@ TEST_F(RecycleTest, AFileAReaderStillViewsIsNotReused) {
   ExpectEntries(*e, first, next_ - 1);
 }
 
+// With a cap above what a compaction frees, every freed file becomes a later
+// segment (no fresh file is made while they last), and the files waiting for
+// reuse never make the directory hold more than the log held at its peak.
+TEST_F(RecycleTest, EveryFreedFileIsReusedWithinTheLogsPeakFootprint) {
+  options_.recycled_segments = 64;
+  auto e = Open();
+  ASSERT_NE(e, nullptr);
+  AppendMore(e.get(), 800);  // about 13 segments of 64 KiB
+  const engine::Stats grown = e->GetStats();
+  ASSERT_GT(grown.segments, 8u);
+  // The live segments and the prepared spare (ready or being made).
+  const size_t peak_files = grown.segments + options_.prepared_segments;
+  ASSERT_TRUE(e->TruncatePrefix(next_ - 4, {}).ok());
+  const uint64_t first = next_ - 4;
+  const uint64_t freed = grown.segments - e->GetStats().segments;
+  ASSERT_GT(freed, 4u);  // more than the old default cap of 4
+  EXPECT_LE(ListSegments().size(), peak_files);
+  // Grow the log by as many segments as were freed: each roll takes a
+  // recycled file, and no fresh file is prepared meanwhile.
+  const engine::Stats compacted = e->GetStats();
+  while (e->GetStats().segments_recycled < compacted.segments_recycled + freed) {
+    AppendMore(e.get(), 8);
+    ASSERT_LE(ListSegments().size(), peak_files);
+    ASSERT_LT(next_, 20000u) << "freed files were not all reused";
+  }
+  EXPECT_EQ(e->GetStats().segments_prepared, compacted.segments_prepared);
+  ExpectEntries(*e, first, next_ - 1);
+}
+
+// Freed files wait for reuse only up to the log's own peak: a truncation
+// that frees segments of a log that never held more than that keeps the
+// directory within the peak even with a large cap.
+TEST_F(RecycleTest, RecyclingNeverGrowsTheFootprintPastThePeak) {
+  options_.recycled_segments = 64;
+  auto e = Open();
+  ASSERT_NE(e, nullptr);
+  AppendMore(e.get(), 400);
+  const size_t peak_files = e->GetStats().segments + options_.prepared_segments;
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(e->TruncatePrefix(next_ - 4, {}).ok());
+    EXPECT_LE(ListSegments().size(), peak_files) << "round " << round;
+    AppendMore(e.get(), 200);  // fewer segments than the peak
+    EXPECT_LE(ListSegments().size(), peak_files) << "round " << round;
+  }
+  ExpectEntries(*e, next_ - 204, next_ - 1);
+}
+
 TEST_F(RecycleTest, NoRecyclingWhenDisabled) {
   options_.recycled_segments = 0;
   auto e = Open();

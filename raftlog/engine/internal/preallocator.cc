@@ -68,10 +68,10 @@ bool Preallocator::Discard(std::string path) {
   return true;
 }
 
-bool Preallocator::Recycle(std::string path) {
+bool Preallocator::Recycle(std::string path, size_t limit) {
   {
     port::MutexLock lock(&mu_);
-    if (stop_ || recyclable_.size() >= max_recycled_) return false;
+    if (stop_ || recyclable_.size() >= std::min(max_recycled_, limit)) return false;
     recyclable_.push_back(std::move(path));
   }
   cv_.SignalAll();

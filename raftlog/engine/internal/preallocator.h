@@ -104,9 +104,10 @@ class Preallocator {
 
   // Offers the file at `path` for reuse as a spare (see "Recycling" above).
   // REQUIRES: the manifest no longer lists it (durably) and nothing maps it.
-  // Returns false, taking nothing, if max_recycled files already wait or the
-  // preallocator is stopped: the caller deletes the file.
-  bool Recycle(std::string path);
+  // Returns false, taking nothing, if max_recycled files (or `limit`, if
+  // fewer) already wait, or the preallocator is stopped: the caller deletes
+  // the file.
+  bool Recycle(std::string path, size_t limit);
 
   // Hands the file at `path` to the thread to delete (see "Deleting"
   // above). REQUIRES: the manifest no longer lists it (durably). Returns
