@@ -12,6 +12,11 @@
 //   BM_SyncAppendPaired/<bytes>/<batch>     the two lines above interleaved in
 //       one loop, each timed alone: the ratio that cancels the drift of a
 //       shared disk (counters disk_vs_raw, disk_/raw_items_per_second).
+//       Where the engine's time goes: disk_roll_ms and disk_plain_ms, the
+//       mean time of its appends that rolled a segment and of the others;
+//       raw_ms, the mean raw write (pwrite + fdatasync); segments_fresh and
+//       segments_recycled, the spares prepared during the run (from fresh
+//       files or from compacted ones).
 //   BM_SyncAppendPaired/fresh/<bytes>/<batch>  the same with
 //       Options::recycled_segments = 0: every spare segment a fresh file, none
 //       made from a compacted segment file (at these shapes fresh spares are
@@ -216,15 +221,30 @@ void SyncPaired(benchmark::State& state, const std::string& key, const engine::O
                                      engine::Options{}.max_frame_bytes));
   uint64_t since_compact = 0;
   double disk_seconds = 0, raw_seconds = 0;
+  // The engine's appends that rolled a segment, and the others.
+  double roll_seconds = 0, plain_seconds = 0;
+  uint64_t rolled = 0, plain = 0;
   bool disk_first = true;
   const engine::Stats before = target.GetStats();
+  uint64_t rolls = before.segment_rolls;
   for (auto _ : state) {
     for (int k = 0; k < 2; ++k) {
       const auto t0 = std::chrono::steady_clock::now();
       if ((k == 0) == disk_first) {
         target.AppendNext(true);
-        disk_seconds +=
+        const double took =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        disk_seconds += took;
+        // (Stats read outside the timed span.)
+        const uint64_t rolls_now = target.GetStats().segment_rolls;
+        if (rolls_now != rolls) {
+          roll_seconds += took;
+          rolled++;
+        } else {
+          plain_seconds += took;
+          plain++;
+        }
+        rolls = rolls_now;
       } else {
         raw.Write();
         raw_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -247,6 +267,17 @@ void SyncPaired(benchmark::State& state, const std::string& key, const engine::O
     state.counters["raw_items_per_second"] = Value(entries / raw_seconds);
     state.counters["disk_vs_raw"] = Value(raw_seconds / disk_seconds);
   }
+  const auto mean_ms = [](double seconds, uint64_t n) {
+    return Value(n > 0 ? seconds * 1e3 / static_cast<double>(n) : 0);
+  };
+  state.counters["disk_roll_ms"] = mean_ms(roll_seconds, rolled);
+  state.counters["disk_plain_ms"] = mean_ms(plain_seconds, plain);
+  state.counters["raw_ms"] = mean_ms(raw_seconds, static_cast<uint64_t>(state.iterations()));
+  const engine::Stats after = target.GetStats();
+  state.counters["segments_fresh"] =
+      Value(static_cast<double>(after.segments_prepared - before.segments_prepared));
+  state.counters["segments_recycled"] =
+      Value(static_cast<double>(after.segments_recycled - before.segments_recycled));
 }
 
 // --- MemoryStorage -------------------------------------------------------------
