@@ -150,6 +150,10 @@ struct LogEngine::SealJob {
   // record the worker checked under the writer lock stays listed unchanged
   // until the commit.
   struct ColdSwap {
+    // Declared, not defaulted: clang does not take a nested struct with
+    // default member initializers as default-constructible inside its
+    // still incomplete enclosing struct (std::optional<ColdSwap>::emplace).
+    ColdSwap() {}
     format::SegmentRecord compressed;
     uint64_t generation_counter = 0;  // stored with it: max(generation_, its generation)
     // Filled by the sealer; read by the worker once `done` (under seal_mu_).
