@@ -367,6 +367,10 @@ int RunWindowed(int argc, char** argv) {
   c.ResetCounters();
   const uint64_t syncs_before = c.LogSyncs();
   const WindowCluster::ColdWork cold_before = c.ColdWorkDone();
+  // The leader's waits for seals and spares during the run (their longest
+  // waits are since open, warm-up included).
+  const engine::Stats stats_before =
+      c.disk(1) != nullptr ? c.disk(1)->engine().GetStats() : engine::Stats{};
   std::vector<WindowCluster::LogWork> work = c.LogWorkByNode();
   const auto start = Clock::now();
   const auto deadline = start + std::chrono::duration<double>(a.seconds);
@@ -405,7 +409,10 @@ int RunWindowed(int argc, char** argv) {
       "\"compactions\":%llu,\"snapshots_installed\":%llu,\"warmup_s\":%.3f,"
       "\"payload\":\"%s\",\"compression\":\"%s\",\"cold_segments\":%llu,"
       "\"cold_mb_saved\":%.1f,"
-      "\"leader_spares\":{\"recycled\":%llu,\"fallocated\":%llu,\"zero_filled\":%llu}}\n",
+      "\"leader_spares\":{\"recycled\":%llu,\"fallocated\":%llu,\"zero_filled\":%llu},"
+      "\"stalls_ms\":{\"save_max\":%.1f,\"compact_max\":%.1f,\"compact_total\":%.1f,"
+      "\"leader_seal_waits\":%llu,\"leader_seal_wait_max\":%.1f,\"leader_spare_waits\":%llu,"
+      "\"leader_spare_wait_max\":%.1f}}\n",
       a.options.nodes, a.options.entry_bytes, a.storage.c_str(), a.options.window, elapsed,
       static_cast<unsigned long long>(k.committed),
       Round1(static_cast<double>(k.committed) / elapsed), us(QuantileNs(k.latencies_ns, 0.50)),
@@ -421,7 +428,13 @@ int RunWindowed(int argc, char** argv) {
       static_cast<double>(cold_after.bytes_saved - cold_before.bytes_saved) / 1e6,
       static_cast<unsigned long long>(spares.segments_recycled),
       static_cast<unsigned long long>(spares.segments_prepared - spares.segments_zero_filled),
-      static_cast<unsigned long long>(spares.segments_zero_filled));
+      static_cast<unsigned long long>(spares.segments_zero_filled),
+      static_cast<double>(k.save_max_ns) / 1e6, static_cast<double>(k.compact_max_ns) / 1e6,
+      static_cast<double>(k.compact_ns) / 1e6,
+      static_cast<unsigned long long>(spares.seal_waits - stats_before.seal_waits),
+      static_cast<double>(spares.seal_wait_max_us) / 1e3,
+      static_cast<unsigned long long>(spares.spare_waits - stats_before.spare_waits),
+      static_cast<double>(spares.spare_wait_max_us) / 1e3);
   std::fflush(stdout);
   return 0;
 }

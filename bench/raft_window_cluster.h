@@ -42,6 +42,7 @@
 
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -136,6 +137,11 @@ class WindowCluster {
     uint64_t readies = 0;               // Readies handled, all nodes
     uint64_t compactions = 0;           // node snapshots + compactions
     uint64_t snapshots_installed = 0;   // snapshots a lagging node received from the leader
+    // Where a stall can come from on the driving thread: the longest Save
+    // (synchronous mode), and the time in snapshots + compactions.
+    int64_t save_max_ns = 0;
+    int64_t compact_ns = 0;
+    int64_t compact_max_ns = 0;
   };
 
   // Opens every node's storage with the membership {1..nodes} in a snapshot
@@ -424,8 +430,10 @@ class WindowCluster {
     RAFTLOG_RETURN_IF_ERROR(
         n.storage->Save(rd.hard_state, rd.entries, rd.snapshot.get(), rd.must_sync));
     const auto now = Clock::now();  // persisted: the entries are applied now
-    n.save_ns += static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(now - saving).count());
+    const int64_t saved_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now - saving).count();
+    n.save_ns += static_cast<uint64_t>(saved_ns);
+    counters_.save_max_ns = std::max(counters_.save_max_ns, saved_ns);
     for (raft::Message& m : rd.messages) Route(std::move(m));
     if (rd.HasSnapshot()) Installed(n, *rd.snapshot);
     RAFTLOG_RETURN_IF_ERROR(Apply(n, rd.committed_entries, now));
@@ -515,6 +523,16 @@ class WindowCluster {
   // A snapshot at the applied index (no data: the state machine has no
   // state), then compaction keeping keep_entries below it.
   Status Compact(Node& n) {
+    const auto start = Clock::now();
+    Status s = SnapshotAndCompact(n);
+    const int64_t ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+    counters_.compact_ns += ns;
+    counters_.compact_max_ns = std::max(counters_.compact_max_ns, ns);
+    return s;
+  }
+
+  Status SnapshotAndCompact(Node& n) {
     Result<raft::Snapshot> snap = n.storage->CreateSnapshot(n.applied, &n.conf_state, {});
     if (!snap.ok()) return snap.status();
     n.snap_index = snap->metadata.index;

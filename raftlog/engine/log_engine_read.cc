@@ -176,6 +176,8 @@ Stats LogEngine::GetStats() const {
   st.segments_compressed = c.segments_compressed;
   st.background_seals = c.background_seals;
   st.seal_waits = c.seal_waits;
+  st.seal_wait_us = c.seal_wait_ns / 1000;
+  st.seal_wait_max_us = c.seal_wait_max_ns / 1000;
   if (cold_ != nullptr) cold_->AddStats(&st);
   st.frame_cache_hits = cache_->hits();
   st.frame_cache_misses = cache_->misses();
@@ -196,6 +198,10 @@ Stats LogEngine::GetStats() const {
     st.segments_recycled = preallocator_->recycled();
     st.segments_prepared = preallocator_->prepared_fresh();
     st.segments_zero_filled = preallocator_->zero_filled();
+    const internal::Preallocator::Waits waits = preallocator_->waits();
+    st.spare_waits = waits.count;
+    st.spare_wait_us = waits.total_ns / 1000;
+    st.spare_wait_max_us = waits.max_ns / 1000;
   }
   return st;
 }

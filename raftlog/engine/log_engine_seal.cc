@@ -17,6 +17,8 @@
 //    (truncation, compaction, reset) and Close. So recovery meets at most
 //    one unlisted successor, right after the last listed segment.
 
+#include <chrono>
+
 #include "raftlog/engine/internal/log_engine_parts.h"
 
 namespace raftlog::engine {
@@ -36,8 +38,15 @@ void LogEngine::StartSeal(std::unique_ptr<SealJob> job) {
 
 Status LogEngine::WaitForSeal(bool synced_only) {
   port::MutexLock lock(&seal_mu_);
-  if (seal_job_ != nullptr && !(synced_only && seal_synced_)) counters_->seal_waits++;
+  if (seal_job_ == nullptr || (synced_only && seal_synced_)) return seal_error_;
+  const auto start = std::chrono::steady_clock::now();
   while (seal_job_ != nullptr && !(synced_only && seal_synced_)) seal_cv_.Wait();
+  const auto ns = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count());
+  counters_->seal_waits++;
+  counters_->seal_wait_ns += ns;
+  if (ns > counters_->seal_wait_max_ns) counters_->seal_wait_max_ns = ns;  // under seal_mu_
   return seal_error_;
 }
 

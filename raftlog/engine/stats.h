@@ -37,6 +37,8 @@ struct Stats {
   // Writes that waited for a background seal: a synced append for the old
   // segment's fdatasync, a roll or truncation for the previous seal's commit.
   uint64_t seal_waits = 0;
+  uint64_t seal_wait_us = 0;      // the time those writes waited, in all
+  uint64_t seal_wait_max_us = 0;  // ... and the longest single wait
 
   // Since open: the cold-segment worker (Options::compression_mode
   // kColdSegments).
@@ -79,6 +81,11 @@ struct Stats {
   uint64_t segments_recycled = 0;  // from freed segment files (Options::recycled_segments)
   uint64_t segments_prepared = 0;  // from fresh files (zeros written, or space allocated)
   uint64_t segments_zero_filled = 0;  // ... of them written with zeros (small synced appends)
+  // Rolls that found no spare ready and waited for the preparing thread, the
+  // time they waited in all, and the longest single wait.
+  uint64_t spare_waits = 0;
+  uint64_t spare_wait_us = 0;
+  uint64_t spare_wait_max_us = 0;
 };
 
 }  // namespace raftlog::engine

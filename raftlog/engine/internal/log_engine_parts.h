@@ -113,7 +113,8 @@ inline format::SegmentRecord SealedRecord(const Segment& segment, uint64_t last_
 struct LogEngine::Counters {
   std::atomic<uint64_t> appends{0}, entries_appended{0}, frames_written{0}, compressed_frames{0},
       bytes_written{0}, raw_bytes_written{0}, log_syncs{0}, meta_commits{0}, segment_rolls{0},
-      suffix_truncations{0}, segments_compressed{0}, background_seals{0}, seal_waits{0};
+      suffix_truncations{0}, segments_compressed{0}, background_seals{0}, seal_waits{0},
+      seal_wait_ns{0}, seal_wait_max_ns{0};  // the wait times: written under seal_mu_
   // Set during open only (single-threaded).
   uint64_t open_segments_from_footer = 0, open_bytes_scanned = 0, open_frames_scanned = 0,
            torn_tail_cuts = 0, torn_tail_bytes = 0, dropped_valid_frames = 0, stray_files_found = 0,

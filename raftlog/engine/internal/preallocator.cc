@@ -1,6 +1,7 @@
 #include "raftlog/engine/internal/preallocator.h"
 
 #include <algorithm>
+#include <chrono>
 #include <string_view>
 #include <vector>
 
@@ -98,6 +99,11 @@ uint64_t Preallocator::zero_filled() const {
   return zero_filled_;
 }
 
+Preallocator::Waits Preallocator::waits() const {
+  port::MutexLock lock(&mu_);
+  return waits_;
+}
+
 void Preallocator::NoteSyncedWrite(uint64_t bytes) {
   // One writer updates it; the preparing thread only reads it.
   const uint64_t avg = synced_write_bytes_.load(std::memory_order_relaxed);
@@ -115,6 +121,9 @@ Result<Preallocator::Prepared> Preallocator::Take() {
     next_unused_ = std::max(next_unused_, id + 1);
     return p;
   }
+  const bool waited = ready_.empty();
+  const auto wait_start = waited ? std::chrono::steady_clock::now()
+                                 : std::chrono::steady_clock::time_point();
   while (ready_.empty()) {
     if (!error_.ok() && !retry_) {
       // Report the failure once, then let the thread try again so that a
@@ -127,6 +136,14 @@ Result<Preallocator::Prepared> Preallocator::Take() {
     if (stop_) return Status::FailedPrecondition("segment preallocator stopped");
     cv_.Signal();
     cv_.Wait();
+  }
+  if (waited) {
+    const auto ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                              std::chrono::steady_clock::now() - wait_start)
+                                              .count());
+    waits_.count++;
+    waits_.total_ns += ns;
+    waits_.max_ns = std::max(waits_.max_ns, ns);
   }
   Prepared p = std::move(ready_.front());
   ready_.pop_front();

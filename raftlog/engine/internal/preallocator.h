@@ -128,6 +128,14 @@ class Preallocator {
   uint64_t recycled() const;
   uint64_t prepared_fresh() const;
   uint64_t zero_filled() const;  // ... of the fresh ones, written with zeros
+  // Since construction: Take() calls that found no spare ready and waited
+  // for the thread, and the total and longest of those waits.
+  struct Waits {
+    uint64_t count = 0;
+    uint64_t total_ns = 0;
+    uint64_t max_ns = 0;
+  };
+  Waits waits() const;
 
  private:
   void Run();
@@ -157,6 +165,7 @@ class Preallocator {
   uint64_t recycled_ GUARDED_BY(mu_) = 0;
   uint64_t prepared_fresh_ GUARDED_BY(mu_) = 0;
   uint64_t zero_filled_ GUARDED_BY(mu_) = 0;
+  Waits waits_ GUARDED_BY(mu_);
   // Moving average of the bytes per synced append (1/8 weight per append).
   std::atomic<uint64_t> synced_write_bytes_{0};
   uint64_t next_id_ GUARDED_BY(mu_);      // the id the thread prepares next
