@@ -301,8 +301,16 @@ int64_t QuantileNs(const std::vector<int64_t>& v, double q) {
 // and all at once, the node's bytes pwritten in as many chunks as its
 // syncs, each chunk fdatasync'ed, into a pre-zeroed file in `dir` (up to
 // 128 MiB, wrapping; zero-filled and synced before the clock starts).
-// Seconds until the last thread is done; 0 if there was nothing to write.
-double RawDiskSeconds(const std::string& dir, const std::vector<WindowCluster::LogWork>& work) {
+// Seconds until the last thread is done (0 if there was nothing to write),
+// and the p99 and max of one chunk's pwrite + fdatasync: how much the disk
+// itself varies, against which to read the run's commit latencies.
+struct RawDisk {
+  double seconds = 0;
+  int64_t write_p99_ns = 0;
+  int64_t write_max_ns = 0;
+};
+
+RawDisk RawDiskRun(const std::string& dir, const std::vector<WindowCluster::LogWork>& work) {
   std::vector<std::unique_ptr<ZeroedFile>> files;
   std::vector<std::unique_ptr<RawWriter>> writers;
   std::vector<uint64_t> syncs;
@@ -315,16 +323,31 @@ double RawDiskSeconds(const std::string& dir, const std::vector<WindowCluster::L
         std::make_unique<RawWriter>(files.back().get(), std::string(static_cast<size_t>(chunk), 'r')));
     syncs.push_back(work[k].syncs);
   }
-  if (writers.empty()) return 0;
+  if (writers.empty()) return {};
+  std::vector<std::vector<int64_t>> times(writers.size());
+  for (size_t k = 0; k < writers.size(); ++k) times[k].reserve(syncs[k]);
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
   for (size_t k = 0; k < writers.size(); ++k) {
     threads.emplace_back([&, k] {
-      for (uint64_t i = 0; i < syncs[k]; ++i) writers[k]->Write(true);
+      for (uint64_t i = 0; i < syncs[k]; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        writers[k]->Write(true);
+        times[k].push_back(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+                .count());
+      }
     });
   }
   for (std::thread& t : threads) t.join();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  RawDisk raw;
+  raw.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::vector<int64_t> all;
+  for (const auto& t : times) all.insert(all.end(), t.begin(), t.end());
+  std::sort(all.begin(), all.end());
+  raw.write_p99_ns = QuantileNs(all, 0.99);
+  raw.write_max_ns = all.empty() ? 0 : all.back();
+  return raw;
 }
 
 int RunWindowed(int argc, char** argv) {
@@ -391,9 +414,10 @@ int RunWindowed(int argc, char** argv) {
     run_bytes += work[n].bytes;
     storage_s = std::max(storage_s, static_cast<double>(work[n].busy_ns) / 1e9);
   }
-  const double raw_s = a.raw_disk && a.options.backend == Backend::kDiskSync
-                           ? RawDiskSeconds(a.options.dir, work)
-                           : 0;
+  const RawDisk raw = a.raw_disk && a.options.backend == Backend::kDiskSync
+                         ? RawDiskRun(a.options.dir, work)
+                         : RawDisk{};
+  const double raw_s = raw.seconds;
   WindowCluster::Counters& k = c.counters();
   // How the leader's spare segments were made, since open (warm-up included).
   const engine::Stats spares =
@@ -411,8 +435,10 @@ int RunWindowed(int argc, char** argv) {
       "\"cold_mb_saved\":%.1f,"
       "\"leader_spares\":{\"recycled\":%llu,\"fallocated\":%llu,\"zero_filled\":%llu},"
       "\"stalls_ms\":{\"save_max\":%.1f,\"compact_max\":%.1f,\"compact_total\":%.1f,"
+      "\"snapshot_max\":%.1f,\"truncate_max\":%.1f,"
       "\"leader_seal_waits\":%llu,\"leader_seal_wait_max\":%.1f,\"leader_spare_waits\":%llu,"
-      "\"leader_spare_wait_max\":%.1f}}\n",
+      "\"leader_spare_wait_max\":%.1f,\"leader_write_max\":%.1f,\"leader_sync_max\":%.1f,"
+      "\"raw_write_p99\":%.2f,\"raw_write_max\":%.1f}}\n",
       a.options.nodes, a.options.entry_bytes, a.storage.c_str(), a.options.window, elapsed,
       static_cast<unsigned long long>(k.committed),
       Round1(static_cast<double>(k.committed) / elapsed), us(QuantileNs(k.latencies_ns, 0.50)),
@@ -430,11 +456,15 @@ int RunWindowed(int argc, char** argv) {
       static_cast<unsigned long long>(spares.segments_prepared - spares.segments_zero_filled),
       static_cast<unsigned long long>(spares.segments_zero_filled),
       static_cast<double>(k.save_max_ns) / 1e6, static_cast<double>(k.compact_max_ns) / 1e6,
-      static_cast<double>(k.compact_ns) / 1e6,
+      static_cast<double>(k.compact_ns) / 1e6, static_cast<double>(k.snapshot_max_ns) / 1e6,
+      static_cast<double>(k.truncate_max_ns) / 1e6,
       static_cast<unsigned long long>(spares.seal_waits - stats_before.seal_waits),
       static_cast<double>(spares.seal_wait_max_us) / 1e3,
       static_cast<unsigned long long>(spares.spare_waits - stats_before.spare_waits),
-      static_cast<double>(spares.spare_wait_max_us) / 1e3);
+      static_cast<double>(spares.spare_wait_max_us) / 1e3,
+      static_cast<double>(spares.write_max_us) / 1e3,
+      static_cast<double>(spares.log_sync_max_us) / 1e3,
+      static_cast<double>(raw.write_p99_ns) / 1e6, static_cast<double>(raw.write_max_ns) / 1e6);
   std::fflush(stdout);
   return 0;
 }

@@ -142,6 +142,8 @@ class WindowCluster {
     int64_t save_max_ns = 0;
     int64_t compact_ns = 0;
     int64_t compact_max_ns = 0;
+    int64_t snapshot_max_ns = 0;  // ... of which CreateSnapshot
+    int64_t truncate_max_ns = 0;  // ... and Compact
   };
 
   // Opens every node's storage with the membership {1..nodes} in a snapshot
@@ -533,12 +535,21 @@ class WindowCluster {
   }
 
   Status SnapshotAndCompact(Node& n) {
+    const auto start = Clock::now();
     Result<raft::Snapshot> snap = n.storage->CreateSnapshot(n.applied, &n.conf_state, {});
     if (!snap.ok()) return snap.status();
+    const auto snapshotted = Clock::now();
+    counters_.snapshot_max_ns = std::max<int64_t>(
+        counters_.snapshot_max_ns,
+        std::chrono::duration_cast<std::chrono::nanoseconds>(snapshotted - start).count());
     n.snap_index = snap->metadata.index;
     if (n.snap_index > options_.keep_entries) {
       Status s = n.storage->Compact(n.snap_index - options_.keep_entries);
       if (!s.ok() && !s.IsCompacted()) return s;
+      counters_.truncate_max_ns = std::max<int64_t>(
+          counters_.truncate_max_ns,
+          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - snapshotted)
+              .count());
     }
     ++counters_.compactions;
     return Status::OK();

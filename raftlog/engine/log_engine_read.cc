@@ -178,6 +178,8 @@ Stats LogEngine::GetStats() const {
   st.seal_waits = c.seal_waits;
   st.seal_wait_us = c.seal_wait_ns / 1000;
   st.seal_wait_max_us = c.seal_wait_max_ns / 1000;
+  st.write_max_us = c.write_max_ns / 1000;
+  st.log_sync_max_us = c.log_sync_max_ns / 1000;
   if (cold_ != nullptr) cold_->AddStats(&st);
   st.frame_cache_hits = cache_->hits();
   st.frame_cache_misses = cache_->misses();

@@ -41,12 +41,10 @@ Status LogEngine::WaitForSeal(bool synced_only) {
   if (seal_job_ == nullptr || (synced_only && seal_synced_)) return seal_error_;
   const auto start = std::chrono::steady_clock::now();
   while (seal_job_ != nullptr && !(synced_only && seal_synced_)) seal_cv_.Wait();
-  const auto ns = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
-          .count());
+  const uint64_t ns = ElapsedNs(start);
   counters_->seal_waits++;
   counters_->seal_wait_ns += ns;
-  if (ns > counters_->seal_wait_max_ns) counters_->seal_wait_max_ns = ns;  // under seal_mu_
+  RaiseMax(&counters_->seal_wait_max_ns, ns);  // under seal_mu_
   return seal_error_;
 }
 

@@ -241,7 +241,9 @@ Status LogEngine::WriteFrames(std::span<const format::EntryView> entries, uint64
       static const std::string kEndMarker(format::kFrameHeaderBytes, '\0');
       pieces.push_back(kEndMarker);
     }
+    const auto write_start = std::chrono::steady_clock::now();
     Status s = active_->file()->PWrite(offset, pieces);
+    RaiseMax(&counters_->write_max_ns, ElapsedNs(write_start));
     if (!s.ok()) {
       Fail(s);
       return s;
@@ -266,7 +268,9 @@ Status LogEngine::WriteFrames(std::span<const format::EntryView> entries, uint64
   }
   if (sync) {
     preallocator_->NoteSyncedWrite(counters_->bytes_written.load() - bytes_before);
+    const auto sync_start = std::chrono::steady_clock::now();
     Status s = active_->file()->Sync();
+    RaiseMax(&counters_->log_sync_max_ns, ElapsedNs(sync_start));
     counters_->log_syncs++;
     if (!s.ok()) {
       // We cannot know which of the written bytes are durable: stop here and

@@ -29,6 +29,8 @@ struct Stats {
   uint64_t bytes_written = 0;      // frame bytes (after compression)
   uint64_t raw_bytes_written = 0;  // payload bytes before compression
   uint64_t log_syncs = 0;          // fdatasync calls on segments
+  uint64_t write_max_us = 0;       // the longest write of an append's frames (pwritev)
+  uint64_t log_sync_max_us = 0;    // the longest fdatasync of an append
   uint64_t meta_commits = 0;       // LMDB transactions
   uint64_t segment_rolls = 0;
   uint64_t suffix_truncations = 0;

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -92,6 +93,18 @@ inline std::string ParentDir(const std::string& path) {
 }
 
 
+inline uint64_t ElapsedNs(std::chrono::steady_clock::time_point start) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count());
+}
+
+// Raises *max to ns. REQUIRES: one writer at a time (the caller holds the
+// lock that orders the writes); readers (GetStats) may read any time.
+inline void RaiseMax(std::atomic<uint64_t>* max, uint64_t ns) {
+  if (ns > max->load(std::memory_order_relaxed)) max->store(ns, std::memory_order_relaxed);
+}
+
 // The manifest record of `segment` once sealed: its entries end at
 // last_index, in the term runs `runs`, its footer at footer_offset, the file
 // file_bytes long (what WriteSeal returned). Every seal commits this record:
@@ -114,7 +127,8 @@ struct LogEngine::Counters {
   std::atomic<uint64_t> appends{0}, entries_appended{0}, frames_written{0}, compressed_frames{0},
       bytes_written{0}, raw_bytes_written{0}, log_syncs{0}, meta_commits{0}, segment_rolls{0},
       suffix_truncations{0}, segments_compressed{0}, background_seals{0}, seal_waits{0},
-      seal_wait_ns{0}, seal_wait_max_ns{0};  // the wait times: written under seal_mu_
+      seal_wait_ns{0}, seal_wait_max_ns{0},  // the wait times: written under seal_mu_
+      write_max_ns{0}, log_sync_max_ns{0};   // an append's pwritev / fdatasync: under write_mu_
   // Set during open only (single-threaded).
   uint64_t open_segments_from_footer = 0, open_bytes_scanned = 0, open_frames_scanned = 0,
            torn_tail_cuts = 0, torn_tail_bytes = 0, dropped_valid_frames = 0, stray_files_found = 0,
