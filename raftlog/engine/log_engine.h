@@ -366,8 +366,9 @@ class LogEngine {
   // Stops the background threads and releases files, mappings, LMDB and the
   // lock. REQUIRES: write_mu_ held and closed_ set.
   void ReleaseLocked() REQUIRES(write_mu_);
-  // Deletes (or hands to the preallocator to reuse) the files of segments
-  // the manifest no longer lists.
+  // Hands segments the manifest no longer lists to the preallocator, which
+  // destroys them and reuses or deletes their files on its thread (without
+  // one, destroys them and deletes their files here).
   void RemoveSegmentFiles(std::vector<std::unique_ptr<internal::Segment>> dead)
       REQUIRES(write_mu_);
   void Fail(const Status& s);

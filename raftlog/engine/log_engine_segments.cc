@@ -298,31 +298,20 @@ Status LogEngine::TruncateSuffix(uint64_t new_last) {
 
 void LogEngine::RemoveSegmentFiles(std::vector<std::unique_ptr<Segment>> dead) {
   if (dead.empty()) return;
-  bool removed = false;
-  for (auto& seg : dead) {
-    cache_->EraseSegment(seg->id());
-    const std::string path = io::JoinPath(segments_dir_, seg->file_name());
-    const std::weak_ptr<const void> watch = seg->mapping_watch();
-    seg.reset();
-    // Reused as a spare only if no payload a reader holds views its mapping:
-    // reuse overwrites the file's header and later its frames. (No reader can
-    // take a new view: the segment is gone from segments_.) A waiting file
-    // never adds to the log's footprint: the preallocator makes no fresh
-    // file while one waits, so live segments, waiting files and the spares
-    // never outnumber the most the log has held.
-    if (watch.expired() && preallocator_ != nullptr &&
-        preallocator_->Recycle(path, std::numeric_limits<size_t>::max())) {
-      continue;
-    }
-    // Deleted on the preallocator's thread if there is one: unlinking a
-    // large segment takes milliseconds, not to be spent by a compaction's
-    // caller. A failure (or a crash first) leaves a stray file that the next
-    // open removes: the manifest no longer lists it, which is what counts.
-    if (preallocator_ != nullptr && preallocator_->Discard(path)) continue;
-    (void)fs_->Remove(path);
-    removed = true;
+  for (const auto& seg : dead) cache_->EraseSegment(seg->id());
+  if (preallocator_ != nullptr) {
+    // Destroyed (unmapped, closed) and its file recycled or deleted on the
+    // preallocator's thread: milliseconds per segment that a compaction's
+    // caller does not spend (internal/preallocator.h, "Releasing").
+    preallocator_->Release(std::move(dead));
+    return;
   }
-  if (removed) (void)fs_->SyncDir(segments_dir_);
+  for (auto& seg : dead) {
+    const std::string path = io::JoinPath(segments_dir_, seg->file_name());
+    seg.reset();
+    (void)fs_->Remove(path);
+  }
+  (void)fs_->SyncDir(segments_dir_);
 }
 
 Status LogEngine::TruncatePrefix(uint64_t new_first, const StateUpdates& state) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <string_view>
 #include <vector>
 
@@ -36,12 +37,19 @@ void Preallocator::Start() {
 
 void Preallocator::Stop() {
   std::deque<std::string> unused;
+  std::vector<std::unique_ptr<Segment>> dead;
   {
     port::MutexLock lock(&mu_);
     stop_ = true;
   }
   cv_.SignalAll();
   if (thread_.joinable()) thread_.join();
+  {
+    port::MutexLock lock(&mu_);
+    dead.swap(released_);
+  }
+  // Stopped: their files are deleted, none recycled.
+  ReleaseNow(std::move(dead));
   {
     port::MutexLock lock(&mu_);
     unused.swap(recyclable_);
@@ -57,6 +65,41 @@ void Preallocator::RemoveFiles(const std::deque<std::string>& paths) {
   if (paths.empty()) return;
   for (const std::string& path : paths) (void)fs_->Remove(path);
   (void)fs_->SyncDir(dir_);
+}
+
+void Preallocator::Release(std::vector<std::unique_ptr<Segment>> dead) {
+  if (dead.empty()) return;
+  {
+    port::MutexLock lock(&mu_);
+    if (!stop_ && thread_.joinable()) {
+      for (auto& seg : dead) released_.push_back(std::move(seg));
+      cv_.SignalAll();
+      return;
+    }
+  }
+  ReleaseNow(std::move(dead));
+}
+
+void Preallocator::ReleaseNow(std::vector<std::unique_ptr<Segment>> dead) {
+  bool removed = false;
+  for (auto& seg : dead) {
+    const std::string path = io::JoinPath(dir_, seg->file_name());
+    const std::weak_ptr<const void> watch = seg->mapping_watch();
+    seg.reset();
+    // Reused only if no payload a reader holds views its mapping: reuse
+    // overwrites the file's header and later its frames. (No reader can
+    // take a new view: the segment is gone from the engine's list.) A
+    // waiting file never adds to the log's footprint: no fresh file is made
+    // while one waits, so live segments, waiting files and the spares never
+    // outnumber the most the log has held.
+    if (watch.expired() && Recycle(path, std::numeric_limits<size_t>::max())) continue;
+    // A failure (or a crash first) leaves a stray file that the next open
+    // removes: the manifest no longer lists it, which is what counts.
+    if (Discard(path)) continue;
+    (void)fs_->Remove(path);
+    removed = true;
+  }
+  if (removed) (void)fs_->SyncDir(dir_);
 }
 
 bool Preallocator::Discard(std::string path) {
@@ -155,6 +198,15 @@ Result<Preallocator::Prepared> Preallocator::Take() {
 void Preallocator::Run() {
   port::MutexLock lock(&mu_);
   while (!stop_) {
+    if (!released_.empty()) {
+      // Before the next spare: their files may make it.
+      std::vector<std::unique_ptr<Segment>> dead;
+      dead.swap(released_);
+      mu_.Unlock();
+      ReleaseNow(std::move(dead));
+      mu_.Lock();
+      continue;
+    }
     const bool want_more = static_cast<int>(ready_.size()) < target_;
     const bool may_try = error_.ok() || retry_;
     if (!want_more || !may_try) {
