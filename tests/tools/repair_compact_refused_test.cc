@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -170,17 +171,9 @@ class RepairCompactRefusedTest : public ::testing::Test {
     EXPECT_EQ(DirContents(dir_), before) << what;
   }
 
-  static testutil::TempDir* pristine_;
-  testutil::TempDir tmp_{"repair-compact-refused"};
-  const std::string dir_ = tmp_.Sub("log");
-};
-
-testutil::TempDir* RepairCompactRefusedTest::pristine_ = nullptr;
-
-TEST_F(RepairCompactRefusedTest, EveryKindOfDamageInTheActiveSegmentBelowTheSnapshotIsRepaired) {
-  // Frames from the active segment's first to the one holding N itself;
-  // damage in the last of them costs N, whose term the snapshot keeps.
-  for (const uint64_t index : {2090u, 2300u, 2460u, 2500u}) {
+  // Every kind of damage in the active segment's frame holding `index`
+  // (at most kSnapshot): repaired.
+  void ExpectEveryKindRepairedAt(uint64_t index) {
     for (const Mutation& m : FrameMutations()) {
       Fresh();
       const FrameAt f = FrameHolding(kActive, index);
@@ -192,6 +185,24 @@ TEST_F(RepairCompactRefusedTest, EveryKindOfDamageInTheActiveSegmentBelowTheSnap
       ExpectRepaired(m.name + " in the frame holding " + std::to_string(index));
     }
   }
+
+  static testutil::TempDir* pristine_;
+  testutil::TempDir tmp_{"repair-compact-refused"};
+  const std::string dir_ = tmp_.Sub("log");
+};
+
+testutil::TempDir* RepairCompactRefusedTest::pristine_ = nullptr;
+
+TEST_F(RepairCompactRefusedTest, EveryKindOfDamageInTheActiveSegmentBelowTheSnapshotIsRepaired) {
+  // The active segment's first frame, and the one holding N itself: damage
+  // there costs N, whose term the snapshot keeps. (Frames in between: the
+  // soak variant below; each place costs about 30 s under ASan.)
+  for (const uint64_t index : {2090u, 2500u}) ExpectEveryKindRepairedAt(index);
+}
+
+TEST_F(RepairCompactRefusedTest, SoakEveryKindOfDamageInTheMiddleOfTheActiveSegmentIsRepaired) {
+  if (std::getenv("RAFTLOG_SOAK") == nullptr) GTEST_SKIP() << "set RAFTLOG_SOAK=1 (ctest -L soak)";
+  for (const uint64_t index : {2300u, 2460u}) ExpectEveryKindRepairedAt(index);
 }
 
 TEST_F(RepairCompactRefusedTest, ADamagedHeaderOfTheActiveSegmentIsRepaired) {
