@@ -336,6 +336,9 @@ struct ModeTotals {
   uint64_t entries = 0;
   std::vector<double> latencies_us;  // one per Append
   uint64_t compressed = 0, bytes_saved = 0, pauses_busy = 0, pauses_cpu = 0, skipped = 0;
+  // Appends (and compactions) that waited for the seal slot: a seal, or in
+  // "on" phases a cold swap's commit, which takes the same slot.
+  uint64_t seal_waits = 0, seal_wait_us = 0, seal_wait_max_us = 0;
 };
 
 struct WorkerLog {
@@ -390,6 +393,9 @@ void AppendPhase(WorkerLog* log, const engine::Options& options, bool sync, size
   totals->pauses_busy += st.cold_pauses_busy;
   totals->pauses_cpu += st.cold_pauses_cpu;
   totals->skipped += st.cold_segments_skipped;
+  totals->seal_waits += st.seal_waits;
+  totals->seal_wait_us += st.seal_wait_us;
+  totals->seal_wait_max_us = std::max(totals->seal_wait_max_us, st.seal_wait_max_us);
 }
 
 double Percentile(std::vector<double> v, double q) {
@@ -401,7 +407,9 @@ double Percentile(std::vector<double> v, double q) {
 // Counters: on_/off_entries_per_second and on_vs_off (the throughput
 // ratio), on_/off_p999_us and p999_on_vs_off (Append latency: the commit
 // latency with sync), segments_compressed and MB_saved (the worker's work
-// over the "on" phases), pauses_busy, pauses_cpu, skipped.
+// over the "on" phases), pauses_busy, pauses_cpu, skipped; and per mode the
+// waits for the seal slot (on_/off_seal_waits, _seal_wait_ms in all,
+// _seal_wait_max_ms the longest), where a cold swap's commit would show.
 void ColdWorkerPaired(benchmark::State& state, PayloadKind kind, bool sync, size_t batch,
                       bool paced, double rate = 0) {
   std::vector<std::string> pool = PayloadGenerator(kind, kSeed).Take(8192);
@@ -439,6 +447,13 @@ void ColdWorkerPaired(benchmark::State& state, PayloadKind kind, bool sync, size
   state.counters["pauses_busy"] = static_cast<double>(on_totals.pauses_busy);
   state.counters["pauses_cpu"] = static_cast<double>(on_totals.pauses_cpu);
   state.counters["skipped"] = static_cast<double>(on_totals.skipped);
+  for (const auto& [mode, t] : {std::pair<const char*, const ModeTotals*>{"on", &on_totals},
+                                {"off", &off_totals}}) {
+    const std::string m = mode;
+    state.counters[m + "_seal_waits"] = static_cast<double>(t->seal_waits);
+    state.counters[m + "_seal_wait_ms"] = static_cast<double>(t->seal_wait_us) / 1e3;
+    state.counters[m + "_seal_wait_max_ms"] = static_cast<double>(t->seal_wait_max_us) / 1e3;
+  }
 }
 
 void RegisterAll() {
