@@ -241,13 +241,16 @@ Result<CompressSegmentResult> LogEngine::CompressSegment(uint64_t segment_id,
   return result;
 }
 
+// How many 1 ms retries a swap waits for a near roll (SwapCompressed).
+constexpr int kSwapRollPatience = 200;
+
 Status LogEngine::SwapCompressed(const format::SegmentRecord& raw,
                                  const format::SegmentRecord& compressed, bool* swapped,
                                  std::chrono::nanoseconds* lock_wait) {
   *swapped = false;
   std::unique_ptr<Segment> old;
   std::shared_ptr<SealJob::ColdSwap::Outcome> outcome;
-  for (bool started = false; !started;) {
+  for (int tries = 0, started = 0; !started; ++tries) {
     {
       const auto asked = std::chrono::steady_clock::now();
       port::MutexLock w(&write_mu_);
@@ -270,18 +273,25 @@ Status LogEngine::SwapCompressed(const format::SegmentRecord& raw,
         port::MutexLock lock(&seal_mu_);
         slot_free = seal_job_ == nullptr && !seal_stop_;
       }
-      if (slot_free) {
+      // Not while the active segment is nearly full: its roll would wait in
+      // the seal slot for this swap's commit (two LMDB syncs), with the
+      // appends behind it. Tried again in a moment, the swap then comes
+      // after the roll; a log that stopped appending short of its roll is
+      // not waited for longer than kSwapRollPatience tries.
+      const bool roll_near = active_ != nullptr && tries < kSwapRollPatience &&
+                             write_offset_ + active_bytes_ / 8 > active_bytes_;
+      if (slot_free && !roll_near) {
         auto job = std::make_unique<SealJob>();
         job->cold.emplace();
         job->cold->compressed = compressed;
         job->cold->generation_counter = std::max(generation_, compressed.generation);
         outcome = job->cold->outcome;
         StartSeal(std::move(job));
-        started = true;
+        started = 1;
       }
     }
-    // A seal is in flight: it is short. Waiting for it under the writer
-    // lock would hold up appends, so try again in a moment.
+    // A seal is in flight (it is short), or a roll is near. Waiting under
+    // the writer lock would hold up appends, so try again in a moment.
     if (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   if (outcome != nullptr) {
