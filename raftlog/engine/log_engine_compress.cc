@@ -250,7 +250,8 @@ Status LogEngine::SwapCompressed(const format::SegmentRecord& raw,
   *swapped = false;
   std::unique_ptr<Segment> old;
   std::shared_ptr<SealJob::ColdSwap::Outcome> outcome;
-  for (int tries = 0, started = 0; !started; ++tries) {
+  bool started = false;
+  for (int tries = 0; !started; ++tries) {
     {
       const auto asked = std::chrono::steady_clock::now();
       port::MutexLock w(&write_mu_);
@@ -287,7 +288,7 @@ Status LogEngine::SwapCompressed(const format::SegmentRecord& raw,
         job->cold->generation_counter = std::max(generation_, compressed.generation);
         outcome = job->cold->outcome;
         StartSeal(std::move(job));
-        started = 1;
+        started = true;
       }
     }
     // A seal is in flight (it is short), or a roll is near. Waiting under

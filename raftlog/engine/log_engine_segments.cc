@@ -1,8 +1,6 @@
 // LogEngine, segment lifecycle: rolls and seals, suffix and prefix
 // truncation, reset, state writes, sync.
 
-#include <limits>
-
 #include "raftlog/engine/internal/log_engine_parts.h"
 
 namespace raftlog::engine {

@@ -7,6 +7,7 @@
 #include <thread>
 #include <utility>
 
+#include "raftlog/engine/internal/elapsed.h"
 #include "raftlog/port/mutex.h"
 
 namespace raftlog::engine {
@@ -96,10 +97,7 @@ class ThreadedLogWriter final : public LogWriter {
       }
       const auto start = std::chrono::steady_clock::now();
       if (!failed) failed = !Persist(batch);
-      busy_ns_.fetch_add(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                   std::chrono::steady_clock::now() - start)
-                                                   .count()),
-                         std::memory_order_relaxed);
+      busy_ns_.fetch_add(internal::ElapsedNs(start), std::memory_order_relaxed);
       {
         port::MutexLock lock(&mu_);
         in_flight_ = 0;

@@ -26,6 +26,7 @@
 
 #include "raftlog/engine/internal/cold_worker.h"
 #include "raftlog/engine/internal/durable_progress.h"
+#include "raftlog/engine/internal/elapsed.h"
 #include "raftlog/engine/internal/frame_cache.h"
 #include "raftlog/engine/internal/preallocator.h"
 #include "raftlog/engine/internal/segment.h"
@@ -93,11 +94,7 @@ inline std::string ParentDir(const std::string& path) {
 }
 
 
-inline uint64_t ElapsedNs(std::chrono::steady_clock::time_point start) {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
-          .count());
-}
+using internal::ElapsedNs;
 
 // Raises *max to ns. REQUIRES: one writer at a time (the caller holds the
 // lock that orders the writes); readers (GetStats) may read any time.

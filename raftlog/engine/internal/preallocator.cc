@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "raftlog/engine/internal/elapsed.h"
 #include "raftlog/engine/internal/segment.h"
 #include "raftlog/format/record_format.h"
 
@@ -181,9 +182,7 @@ Result<Preallocator::Prepared> Preallocator::Take() {
     cv_.Wait();
   }
   if (waited) {
-    const auto ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                              std::chrono::steady_clock::now() - wait_start)
-                                              .count());
+    const uint64_t ns = ElapsedNs(wait_start);
     waits_.count++;
     waits_.total_ns += ns;
     waits_.max_ns = std::max(waits_.max_ns, ns);
