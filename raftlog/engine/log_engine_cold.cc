@@ -7,8 +7,13 @@
 namespace raftlog::engine {
 
 void LogEngine::StartColdWorker() {
-  // A read-only engine changes nothing on disk: no worker.
-  if (options_.read_only || options_.compression_mode != CompressionMode::kColdSegments) return;
+  // A read-only engine changes nothing on disk: no worker. Neither when the
+  // older switch compression.enabled asks for every frame compressed on the
+  // append path: its segments are compressed already.
+  if (options_.read_only || options_.compression_mode != CompressionMode::kColdSegments ||
+      options_.compression.enabled) {
+    return;
+  }
   internal::ColdWorkerConfig config;
   config.level = ColdCompressionLevel(options_);
   config.bytes_per_sec = options_.cold_bytes_per_sec;

@@ -98,7 +98,13 @@ Status LogEngine::Activate(MetaStore::Batch* batch) {
   format::SegmentRecord record;
   record.segment_id = spare.segment_id;
   record.base_index = LastIndex() + 1;
-  record.generation = generation_;
+  // A successor found by its header (a background seal that never
+  // committed) is adopted only if its generation is the active segment's
+  // (FindSuccessor), so it takes that one: generation_ may have moved past
+  // it, as a cold rewrite reserves its own generation from the same counter.
+  // With no active segment (a new log, or after a truncation or reset) the
+  // new segment is listed at once, in the log's current generation.
+  record.generation = background ? active_->generation() : generation_;
   record.state = format::SegmentState::kActive;
   record.last_index = record.base_index - 1;
   const uint64_t next_id = std::max(next_segment_id_, record.segment_id + 1);

@@ -4,6 +4,7 @@
 // by its header) or drops a successor the recovered log does not reach.
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "raftlog/engine/meta_store.h"
@@ -42,15 +43,15 @@ class BackgroundSealTest : public LogEngineFixture {
     EXPECT_EQ(next, last + 1);
   }
 
-  // The id of the one spare file whose header is not all zero (a successor
-  // written before its seal committed), or 0.
-  uint64_t HeadedSpare() const {
+  // The id of the one spare file (an id above `last_listed`) whose header is
+  // not all zero (a successor written before its seal committed), or 0.
+  uint64_t HeadedSpare(uint64_t last_listed = 1) const {
     auto names = io::FileSystem::Default()->ListDir(SegmentsDir());
     EXPECT_TRUE(names.ok());
     uint64_t found = 0;
     for (const std::string& name : *names) {
       const auto id = format::layout::ParseSegmentFileName(name);
-      if (!id.has_value() || *id == 1) continue;
+      if (!id.has_value() || *id <= last_listed) continue;
       const std::string bytes = ReadAll(io::JoinPath(SegmentsDir(), name));
       if (bytes.substr(0, format::kSegmentHeaderBytes).find_first_not_of('\0') !=
           std::string::npos) {
@@ -87,6 +88,67 @@ class BackgroundSealTest : public LogEngineFixture {
     fs->ClearFaults();
     EXPECT_TRUE(fs->SimulatePowerLoss(PowerLossMode::kDropUnsynced).ok());
     return HeadedSpare();
+  }
+
+  // As InterruptedRoll, one segment later and after a cold rewrite: segment
+  // 1 is sealed (entries 1-3) and rewritten compressed (CompressSegment
+  // takes a generation of its own from the log's counter), the log is
+  // closed and reopened if `reopen` (so that counter is the stored one),
+  // then the roll out of segment 2 (entries 4-6) into its successor
+  // (entries 7-9) fails at the seal's fdatasync, and power is lost.
+  // Returns the successor's id, or 0.
+  uint64_t InterruptedRollAfterAColdRewrite(FaultFileSystem* fs, bool reopen) {
+    options_.file_system = fs;
+    options_.compression_mode = CompressionMode::kOff;  // the rewrite is the test's
+    auto e = Open();
+    EXPECT_NE(e, nullptr);
+    if (e == nullptr) return 0;
+    Append(e.get(), 1, 3, 1, kBig);
+    Append(e.get(), 4, 3, 1, kBig);  // rolls; the sealer seals segment 1
+    // The synced append returned once segment 1 was durable; the seal's
+    // commit, which lists it sealed, may still be running.
+    for (int waited_ms = 0; waited_ms < 10'000; ++waited_ms) {
+      if (e->SegmentRecords().front().state == format::SegmentState::kSealed) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    auto rewrite = e->CompressSegment(1);
+    EXPECT_TRUE(rewrite.ok()) << rewrite.status().ToString();
+    if (!rewrite.ok()) return 0;
+    EXPECT_EQ(rewrite->outcome, CompressSegmentResult::Outcome::kCompressed);
+    if (reopen) {
+      EXPECT_TRUE(e->Close().ok());
+      e = Open();
+      EXPECT_NE(e, nullptr);
+      if (e == nullptr) return 0;
+    }
+    fs->FailAlways(FsOp::kSync, EIO, format::layout::SegmentFileName(2));
+    Batch b(7, 3, 1, kBig);  // does not fit: rolls first
+    const Status s = e->Append(b.views, {});
+    EXPECT_TRUE(s.IsIOError()) << "the seal's failed fdatasync: " << s.ToString();
+    e->Abandon();
+    e.reset();
+    fs->ClearFaults();
+    EXPECT_TRUE(fs->SimulatePowerLoss(PowerLossMode::kDropUnsynced).ok());
+    return HeadedSpare(/*last_listed=*/2);
+  }
+
+  // Open after InterruptedRollAfterAColdRewrite adopts the successor: it
+  // carries the generation of the segment it continues, not the rewrite's.
+  void ExpectSuccessorAdoptedAfterAColdRewrite(bool reopen) {
+    FaultFileSystem fs;
+    const uint64_t successor = InterruptedRollAfterAColdRewrite(&fs, reopen);
+    ASSERT_NE(successor, 0u) << "the successor's synced header survives";
+    auto e = Open();
+    ASSERT_NE(e, nullptr);
+    const Stats st = e->GetStats();
+    EXPECT_EQ(st.successors_adopted, 1u);
+    EXPECT_EQ(st.successors_dropped, 0u);
+    ExpectEntries(e.get(), 1, 9, kBig);
+    auto records = e->SegmentRecords();
+    ASSERT_EQ(records.size(), 3u);
+    EXPECT_TRUE(records[0].compressed());
+    EXPECT_EQ(records[2].segment_id, successor);
+    EXPECT_EQ(records[2].generation, records[1].generation);
   }
 
   static constexpr size_t kBig = 20 << 10;  // three fill a 64 KiB segment
@@ -215,6 +277,20 @@ TEST_F(BackgroundSealTest, SuccessorOfASealThatNeverCommittedIsAdoptedOnOpen) {
   ASSERT_NE(again, nullptr);
   EXPECT_EQ(again->GetStats().successors_adopted, 0u);
   EXPECT_EQ(again->LastIndex(), 8u);
+}
+
+// A cold rewrite reserves a generation from the log's counter in memory;
+// the roll after it must not give that one to its successor, or recovery
+// would drop the successor's entries (acknowledged ones too, had a synced
+// append into it returned) as not continuing the log.
+TEST_F(BackgroundSealTest, SuccessorOfARollAfterAColdRewriteIsAdoptedOnOpen) {
+  ExpectSuccessorAdoptedAfterAColdRewrite(/*reopen=*/false);
+}
+
+// The same with the rewrite's generation stored as the log's counter by its
+// swap and read back by a reopen before the roll.
+TEST_F(BackgroundSealTest, SuccessorOfARollAfterAReopenPastAColdRewriteIsAdopted) {
+  ExpectSuccessorAdoptedAfterAColdRewrite(/*reopen=*/true);
 }
 
 // As above, but the full segment's last entries were never synced, so the

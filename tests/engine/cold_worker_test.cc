@@ -285,7 +285,7 @@ TEST_F(ColdWorkerTest, CloseStopsARewriteAtOnce) {
   EXPECT_EQ(*after, *before);
 }
 
-TEST_F(ColdWorkerTest, OffEveryFrameAndReadOnlyNeverRewriteSegments) {
+TEST_F(ColdWorkerTest, OffEveryFrameOlderSwitchAndReadOnlyNeverRewriteSegments) {
   for (CompressionMode mode : {CompressionMode::kOff, CompressionMode::kEveryFrame}) {
     options_.compression_mode = mode;
     auto e = Open();
@@ -297,7 +297,21 @@ TEST_F(ColdWorkerTest, OffEveryFrameAndReadOnlyNeverRewriteSegments) {
     EXPECT_EQ(st.compressed_frames > 0, mode == CompressionMode::kEveryFrame);
     ASSERT_TRUE(e->Close().ok());
   }
+  // The older switch with kColdSegments: every frame is compressed on the
+  // append path already, so no worker rewrites the segments again.
   options_.compression_mode = CompressionMode::kColdSegments;
+  options_.compression.enabled = true;
+  {
+    auto e = Open();
+    Fill(e.get(), e->SegmentRecords().size() + 2);
+    std::this_thread::sleep_for(300ms);
+    const Stats st = e->GetStats();
+    EXPECT_EQ(st.compressed_segments, 0u);
+    EXPECT_EQ(st.cold_bytes_read, 0u);
+    EXPECT_GT(st.compressed_frames, 0u);
+    ASSERT_TRUE(e->Close().ok());
+  }
+  options_.compression.enabled = false;
   options_.read_only = true;
   auto e = Open();
   std::this_thread::sleep_for(300ms);
