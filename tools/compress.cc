@@ -54,8 +54,11 @@ int RunCompress(const CompressOptions& opt) {
   if (!s.ok()) return ReportError("compress", s);
   engine::Options options;
   options.create_if_missing = false;
-  // An offline rewrite appends nothing: no spare segment is prepared.
+  // An offline rewrite appends nothing: no spare segment is prepared. And
+  // it rewrites the segments itself, one by one as asked: no cold worker
+  // racing it for them.
   options.prepared_segments = 0;
+  options.compression_mode = engine::CompressionMode::kOff;
   auto opened = engine::LogEngine::Open(opt.dir, options);
   if (!opened.ok()) return ReportError("compress", opened.status());
   engine::LogEngine& log = **opened;

@@ -108,6 +108,28 @@ bool LogChecker::ChangesSoon(uint64_t segment_id, bool was_listed, bool was_seal
   return true;
 }
 
+bool LogChecker::CompressionSettlesSoon(const std::string& path, uint64_t segment_id,
+                                        std::optional<uint64_t> rewrite_generation) const {
+  const auto deadline = std::chrono::steady_clock::now() + writer_patience_;
+  for (;;) {
+    if (!fs_->Exists(path)) return true;
+    if (log_dir_ == nullptr) return false;
+    if (rewrite_generation.has_value()) {
+      auto now = log_dir_->ReadMetadata(nullptr);
+      if (now.ok()) {
+        for (const format::SegmentRecord& r : now->segments) {
+          if (r.segment_id == segment_id && r.compressed() &&
+              r.generation == *rewrite_generation) {
+            return true;
+          }
+        }
+      }
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 // --- metadata ---------------------------------------------------------------------
 
 void LogChecker::CheckMetadata() {

@@ -134,6 +134,15 @@ class LogChecker {
   // deletes in the background) counts as a change too.
   bool ChangesSoon(uint64_t segment_id, bool was_listed, bool was_sealed,
                    const std::string* path = nullptr) const;
+  // Whether a compression's file at `path`, which the manifest did not
+  // account for, settles within writer_patience_ beside a live writer: the
+  // file is removed (the raw file of a swapped segment, unlinked or recycled
+  // by the writer's preallocator; a rewrite given up), or, for a rewrite
+  // (`rewrite_generation` set), the manifest lists segment `segment_id`
+  // compressed in that generation (its swap committed). An interrupted
+  // compression's leftover never does.
+  bool CompressionSettlesSoon(const std::string& path, uint64_t segment_id,
+                              std::optional<uint64_t> rewrite_generation) const;
 
   // Decompresses and parses an entries frame's payload, counts its live
   // entries (up to `cap_index`) and checks their terms against the

@@ -67,9 +67,15 @@ void LogChecker::CheckUnlisted(const std::vector<std::string>& names,
     // since, or a file it was preparing and has renamed or removed since.
     if (!fs_->Exists(io::JoinPath(dir_, rel))) continue;
     // A compression's leftover: a rewrite the manifest does not list, or
-    // the raw file of a segment it lists compressed.
-    if (format::layout::ParseCompressedSegmentFileName(name).has_value() ||
+    // the raw file of a segment it lists compressed. Beside a live writer
+    // either may be a compression in progress, which settles in moments.
+    const auto rewrite = format::layout::ParseCompressedSegmentFileName(name);
+    if (rewrite.has_value() ||
         (entry.segment_id.has_value() && input.compressed.count(*entry.segment_id) != 0)) {
+      const uint64_t id = rewrite.has_value() ? rewrite->id : *entry.segment_id;
+      const std::optional<uint64_t> generation =
+          rewrite.has_value() ? std::optional<uint64_t>(rewrite->generation) : std::nullopt;
+      if (CompressionSettlesSoon(io::JoinPath(dir_, rel), id, generation)) continue;
       findings_.Add(Severity::kWarning, rel, std::nullopt, entry.reason, std::string(kStrayHint));
       continue;
     }

@@ -39,6 +39,7 @@ class CompressFaultTest : public ::testing::Test {
     options_.segment_bytes = 64 << 10;
     // No background thread: every I/O happens inside the call under test.
     options_.prepared_segments = 0;
+    options_.compression_mode = CompressionMode::kOff;
   }
 
   void NewCase() {

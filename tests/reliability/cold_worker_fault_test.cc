@@ -132,6 +132,8 @@ uint64_t RunCase(uint64_t step, const Ending& ending, Totals* totals) {
   // No background I/O but the worker's: nothing prepared ahead, and a
   // rewritten segment's raw file is deleted rather than kept as a spare.
   h.options().engine.recycled_segments = 0;
+  // The log is built raw; only the open under test runs the worker.
+  h.options().engine.compression_mode = engine::CompressionMode::kOff;
   Build(h);
   if (::testing::Test::HasFatalFailure()) return 0;
   const StorageState acknowledged = h.model();

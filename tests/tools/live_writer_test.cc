@@ -27,6 +27,10 @@ class LiveWriterTest : public ::testing::Test {
     // hundred entries, as often as the commands run.
     options.engine.segment_bytes = 256u << 10;
     options.engine.sync = engine::SyncPolicy::kNever;  // as fast as it goes
+    // And the cold worker rewrites sealed segments meanwhile: a rewrite
+    // being written and a swapped segment's raw file not yet removed are
+    // progress too, not leftovers.
+    options.engine.compression_mode = engine::CompressionMode::kColdSegments;
     auto storage = engine::DiskStorage::Open(dir_, options);
     ASSERT_TRUE(storage.ok()) << storage.status().ToString();
     storage_ = std::move(*storage);
