@@ -392,10 +392,13 @@ void Register(const std::string& name, Fn fn, double min_time_seconds = 0) {
 }
 
 void RegisterAll() {
-  const engine::Options defaults;
-  engine::Options no_recycling;
+  // The defaults but no cold worker: these measure the append path alone
+  // (bench/cold_bench.cc measures what the worker costs it, in paired runs).
+  engine::Options defaults;
+  defaults.compression_mode = engine::CompressionMode::kOff;
+  engine::Options no_recycling = defaults;
   no_recycling.recycled_segments = 0;
-  engine::Options zstd;
+  engine::Options zstd = defaults;
   zstd.compression.enabled = true;  // level 1, thresholds default
   const double quick = kNoSyncMinTimeSeconds;
 

@@ -208,6 +208,8 @@ std::unique_ptr<engine::LogEngine> BuildLog(const std::string& dir, PayloadKind 
   // so rewritable) when the appends return, not once a background seal
   // commits.
   options.background_seal = false;
+  // The raw log stays raw; the other is rewritten by the calls below.
+  options.compression_mode = engine::CompressionMode::kOff;
   auto log = CheckOk(engine::LogEngine::Open(dir, options), "open " + dir);
   PayloadGenerator gen(kind, kSeed);
   constexpr uint64_t kBatch = 256;
@@ -415,6 +417,7 @@ void ColdWorkerPaired(benchmark::State& state, PayloadKind kind, bool sync, size
   std::vector<std::string> pool = PayloadGenerator(kind, kSeed).Take(8192);
   engine::Options off;
   off.segment_bytes = kWorkerSegmentBytes;
+  off.compression_mode = engine::CompressionMode::kOff;  // not the default
   engine::Options on = off;
   on.compression_mode = engine::CompressionMode::kColdSegments;
   if (!paced) {

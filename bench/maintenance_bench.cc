@@ -85,6 +85,8 @@ void ApplySnapshot(benchmark::State& state, bool disk, size_t data_bytes) {
   if (disk) {
     engine::DiskStorageOptions options;
     options.engine.segment_bytes = 1u << 20;
+    // Compaction and snapshot costs alone, without the cold worker's.
+    options.engine.compression_mode = engine::CompressionMode::kOff;
     storage = CheckOk(engine::DiskStorage::Open(dir.Sub("log"), options), "DiskStorage::Open");
   } else {
     storage = std::make_unique<raft::MemoryStorage>();

@@ -148,8 +148,10 @@ void JustWrittenEntries(benchmark::State& state, size_t bytes, size_t batch) {
   TempDir dir("justwritten");
   engine::DiskStorageOptions options;
   // Without fdatasync, so that the disk's speed (and other work on it) stays
-  // out of a benchmark of reads.
+  // out of a benchmark of reads; nor a cold worker rewriting what is read
+  // (reads of compressed segments: bench/cold_bench.cc).
   options.engine.sync = engine::SyncPolicy::kNever;
+  options.engine.compression_mode = engine::CompressionMode::kOff;
   auto storage = CheckOk(engine::DiskStorage::Open(dir.Sub("log"), options), "DiskStorage::Open");
   std::vector<raft::Entry> entries = MakeEntries(Source(Payload::kRandom), bytes, batch, 1, 1);
   const uint64_t keep = (64u << 20) / bytes;  // entries kept when compacting
@@ -214,6 +216,8 @@ void ColdScan(benchmark::State& state, const std::string& key, bool zstd, Payloa
     auto log = std::make_unique<ColdLog>();
     log->options.engine.segment_bytes = kColdSegmentBytes;
     log->options.engine.compression.enabled = zstd;
+    // "none" stays raw: no cold worker (its reads: bench/cold_bench.cc).
+    log->options.engine.compression_mode = engine::CompressionMode::kOff;
     log->Reopen();
     const uint64_t count = kColdLogBytes / bytes;
     for (uint64_t first = 1; first <= count; first += batch) {

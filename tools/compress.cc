@@ -83,18 +83,24 @@ int RunCompress(const CompressOptions& opt) {
       raw_total += result->raw_bytes;
       compressed_total += result->compressed_bytes;
     }
+    // A rewrite given up on a sample reports the sample's bytes and ratio.
+    const uint64_t sampled = result->sampled_raw_bytes;
+    const uint64_t from = sampled != 0 ? sampled : result->raw_bytes;
+    const double ratio = Ratio(from, result->compressed_bytes);
     if (opt.format == "json") {
-      segments.push_back(Json{{"id", r.segment_id},
-                              {"file", format::SegmentRecordRelPath(r)},
-                              {"outcome", OutcomeName(result->outcome)},
-                              {"raw_bytes", result->raw_bytes},
-                              {"compressed_bytes", result->compressed_bytes},
-                              {"ratio", Ratio(result->raw_bytes, result->compressed_bytes)}});
+      Json row{{"id", r.segment_id},
+               {"file", format::SegmentRecordRelPath(r)},
+               {"outcome", OutcomeName(result->outcome)},
+               {"raw_bytes", result->raw_bytes},
+               {"compressed_bytes", result->compressed_bytes},
+               {"ratio", ratio}};
+      if (sampled != 0) row["sampled_raw_bytes"] = sampled;
+      segments.push_back(std::move(row));
     } else {
       out.Line(format::SegmentRecordRelPath(r) + ": " + std::to_string(result->raw_bytes) +
+               (sampled != 0 ? " bytes, its first " + std::to_string(sampled) : std::string()) +
                " -> " + std::to_string(result->compressed_bytes) + " bytes (ratio " +
-               Fixed(Ratio(result->raw_bytes, result->compressed_bytes), 2) + "): " +
-               OutcomeName(result->outcome));
+               Fixed(ratio, 2) + "): " + OutcomeName(result->outcome));
     }
   }
   const Status closed = log.Close();

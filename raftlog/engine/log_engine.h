@@ -116,6 +116,12 @@ struct CompressSegmentOptions {
   // The rewrite is kept only if the new file is at most this fraction of the
   // raw file's size; otherwise the segment stays raw.
   double max_ratio = 0.8;
+  // Once this many bytes of the raw file's frames are read, a rewrite whose
+  // frames so far already take more than max_ratio of them stops there: the
+  // segment stays raw (kNotWorthIt) without the rest of it being read,
+  // compressed and written, which for incompressible entries would be a
+  // whole segment's background I/O for nothing. 0: always the whole segment.
+  uint64_t sample_bytes = 1u << 20;
   // Called on the rewriting thread with the bytes of each frame about to be
   // read (of the raw file, then of the rewrite when it is read back), and
   // with 0 just before the swap takes the writer lock: it may sleep to pace
@@ -128,7 +134,7 @@ struct CompressSegmentOptions {
 struct CompressSegmentResult {
   enum class Outcome {
     kCompressed,         // the manifest now lists the compressed file
-    kNotWorthIt,         // compressed > max_ratio x raw: the segment stays raw
+    kNotWorthIt,         // compressed > max_ratio x raw (or a sample): it stays raw
     kAlreadyCompressed,  // nothing to do
     kChanged,            // compacted or truncated meanwhile: nothing done
   };
@@ -136,6 +142,10 @@ struct CompressSegmentResult {
   uint64_t segment_id = 0;
   uint64_t raw_bytes = 0;         // the raw file's size
   uint64_t compressed_bytes = 0;  // the rewritten file's size (0 if none was written)
+  // kNotWorthIt decided from a sample (CompressSegmentOptions::sample_bytes):
+  // this many bytes of the raw file's frames were read, and compressed_bytes
+  // is what they took rewritten. 0: decided from the whole segment.
+  uint64_t sampled_raw_bytes = 0;
   // Time the call waited for the writer lock (to reserve the generation and
   // for the swap): the appends' time, not the rewrite's own work. The cold
   // worker leaves it out of the time it charges to its budget.

@@ -159,7 +159,19 @@ Result<CompressSegmentResult> LogEngine::CompressSegment(uint64_t segment_id,
     write_error = s;
     return Status::Corruption("the rewrite stopped");
   };
+  // The sample: raw frame bytes read, and whether they said "not worth it".
+  uint64_t raw_read = 0;
+  bool not_worth_it = false;
   scan_options.on_frame = [&](const format::FrameView& frame, uint64_t offset) {
+    if (options.sample_bytes != 0 && raw_read >= options.sample_bytes &&
+        static_cast<double>(writer.frame_bytes_written()) >
+            options.max_ratio * static_cast<double>(raw_read)) {
+      // The frames written so far leave out the group being built, so the
+      // sample errs towards going on.
+      not_worth_it = true;
+      return stop_scan(Status::OK());
+    }
+    raw_read += frame.frame_bytes;
     if (options.pace) {
       Status paced = options.pace(frame.frame_bytes);
       if (!paced.ok()) return stop_scan(paced);
@@ -176,6 +188,13 @@ Result<CompressSegmentResult> LogEngine::CompressSegment(uint64_t segment_id,
   };
   auto scanned = ScanSealedSegment(source.get(), raw, scan_options);
   if (!scanned.ok()) return discard(scanned.status());
+  if (not_worth_it) {
+    result.outcome = CompressSegmentResult::Outcome::kNotWorthIt;
+    result.sampled_raw_bytes = raw_read;
+    result.compressed_bytes = writer.frame_bytes_written();
+    (void)discard(Status::OK());
+    return result;
+  }
   if (!write_error.ok()) return discard(write_error);
   if (!scanned->problems.empty()) {
     return discard(Status::Corruption(raw_name + " " + Describe(*scanned) +

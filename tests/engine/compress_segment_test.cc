@@ -67,6 +67,31 @@ class CompressSegmentTest : public testing::LogEngineFixture {
     }
   }
 
+  // Entries of pseudo-random bytes (zstd cannot shrink them) until one
+  // segment is sealed.
+  void FillRandom(LogEngine* e) {
+    std::mt19937_64 rng(3);
+    uint64_t next = e->LastIndex() + 1;
+    while (e->SegmentRecords().size() < 2) {
+      std::vector<std::string> data(20);
+      std::vector<format::EntryView> views;
+      for (auto& d : data) {
+        d.resize(500);
+        for (char& c : d) c = static_cast<char>(rng());
+        views.push_back(format::EntryView{next, 1, 0, d});
+        ++next;
+      }
+      ASSERT_TRUE(e->Append(views, {}).ok());
+    }
+  }
+
+  // No compressed rewrite is left in the segments directory.
+  void ExpectNoRewriteLeft() const {
+    for (const std::string& name : SegmentFiles(SegmentsDir())) {
+      EXPECT_FALSE(format::layout::ParseCompressedSegmentFileName(name).has_value()) << name;
+    }
+  }
+
   std::vector<format::SegmentRecord> Sealed(LogEngine* e) {
     std::vector<format::SegmentRecord> out;
     for (const auto& r : e->SegmentRecords()) {
@@ -194,30 +219,53 @@ TEST_F(CompressSegmentTest, PayloadsReadBeforeTheSwapStayValid) {
 
 TEST_F(CompressSegmentTest, IncompressibleSegmentStaysRaw) {
   auto e = Open();
-  std::mt19937_64 rng(3);
-  uint64_t next = 1;
-  while (e->SegmentRecords().size() < 2) {
-    std::vector<std::string> data(20);
-    std::vector<format::EntryView> views;
-    for (auto& d : data) {
-      d.resize(500);
-      for (char& c : d) c = static_cast<char>(rng());
-      views.push_back(format::EntryView{next, 1, 0, d});
-      ++next;
-    }
-    ASSERT_TRUE(e->Append(views, {}).ok());
-  }
+  FillRandom(e.get());
   const format::SegmentRecord r = Sealed(e.get()).front();
   const std::vector<Entry> before = ReadAllEntries(e.get());
   auto result = e->CompressSegment(r.segment_id);
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_EQ(result->outcome, Outcome::kNotWorthIt);
+  // The segment (64 KiB) is smaller than the sample: decided on all of it.
+  EXPECT_EQ(result->sampled_raw_bytes, 0u);
   EXPECT_GT(result->compressed_bytes, r.file_bytes * 8 / 10);
   EXPECT_EQ(Sealed(e.get()).front(), r);
-  for (const std::string& name : SegmentFiles(SegmentsDir())) {
-    EXPECT_FALSE(format::layout::ParseCompressedSegmentFileName(name).has_value()) << name;
-  }
+  ExpectNoRewriteLeft();
   EXPECT_EQ(ReadAllEntries(e.get()), before);
+}
+
+// Past its sample, a rewrite that does not shrink stops: the rest of the
+// segment is neither read nor written. One that shrinks goes on to the end.
+TEST_F(CompressSegmentTest, IncompressibleSegmentIsGivenUpAfterItsSample) {
+  CompressSegmentOptions how;
+  how.sample_bytes = 16 << 10;
+  // Frames of 4 KiB of entries, so that several are written within the
+  // sample (a 64 KiB segment would otherwise be one frame).
+  how.frame_input_bytes = 4 << 10;
+  auto e = Open();
+  FillRandom(e.get());
+  const format::SegmentRecord r = Sealed(e.get()).front();
+  const std::vector<Entry> before = ReadAllEntries(e.get());
+  auto result = e->CompressSegment(r.segment_id, how);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->outcome, Outcome::kNotWorthIt);
+  EXPECT_GE(result->sampled_raw_bytes, how.sample_bytes);
+  EXPECT_LT(result->sampled_raw_bytes, r.file_bytes / 2);
+  EXPECT_GT(result->compressed_bytes, result->sampled_raw_bytes * 8 / 10);
+  EXPECT_LT(result->compressed_bytes, r.file_bytes / 2);
+  EXPECT_EQ(result->raw_bytes, r.file_bytes);
+  EXPECT_EQ(Sealed(e.get()).front(), r);
+  ExpectNoRewriteLeft();
+  EXPECT_EQ(ReadAllEntries(e.get()), before);
+
+  auto opened = LogEngine::Open(dir_.Sub("text"), options_);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  LogEngine* text = opened->get();
+  Fill(text, 1);
+  const format::SegmentRecord t = Sealed(text).front();
+  auto compressed = text->CompressSegment(t.segment_id, how);
+  ASSERT_TRUE(compressed.ok()) << compressed.status().ToString();
+  EXPECT_EQ(compressed->outcome, Outcome::kCompressed);
+  EXPECT_EQ(compressed->sampled_raw_bytes, 0u);
 }
 
 TEST_F(CompressSegmentTest, SegmentCutByASuffixTruncationKeepsOnlyItsLiveEntries) {

@@ -51,6 +51,10 @@ class SealedSegmentWriter {
   // Sets record->footer_offset, file_bytes and term_runs for the file.
   Status Finish(format::SegmentRecord* record);
 
+  // Bytes of the entries frames written so far (the group being built is
+  // not among them until it is flushed).
+  uint64_t frame_bytes_written() const { return offset_ - format::kSegmentHeaderBytes; }
+
  private:
   Status Flush();
 
