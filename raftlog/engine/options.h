@@ -116,9 +116,10 @@ struct Options {
 
   RecoveryPolicy recovery = RecoveryPolicy::kTolerateTornTail;
 
-  // What is compressed: nothing, sealed segments in the background, or every
-  // frame on the append path.
-  CompressionMode compression_mode = CompressionMode::kOff;
+  // What is compressed: nothing, sealed segments in the background (the
+  // default: paced so that the append path does not see it, measured in
+  // docs/benchmarks.md), or every frame on the append path.
+  CompressionMode compression_mode = CompressionMode::kColdSegments;
   // zstd level of that compression; 0 means the mode's own default: 3 for
   // kColdSegments (chosen by bench/cold_bench.cc's level sweep), and
   // compression.level for kEveryFrame.
