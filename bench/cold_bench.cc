@@ -28,6 +28,8 @@
 //       phases (ColdWorkerPaired below): throughput and p99.9 Append latency
 //       ratios, and what the worker compressed meanwhile; /unpaced turns its
 //       waits for the log and the machine off (its cost when it always runs).
+//   BM_ColdWorkerPaired/sync/etcd/batch:16/aa  the same with the worker off
+//       on both sides: the ratios a paired run shows with nothing to find.
 //   BM_ColdWorkerPaired/sync/etcd/batch:16/rate:<MiB/s>  the same at a fixed
 //       offered load below cold_busy_bytes_per_sec (appends spaced to that
 //       many MiB of entry data per second), with the worker's default
@@ -447,8 +449,10 @@ double Percentile(std::vector<double> v, double q) {
 // over the "on" phases), pauses_busy, pauses_cpu, skipped; and per mode the
 // waits for the seal slot (on_/off_seal_waits, _seal_wait_ms in all,
 // _seal_wait_max_ms the longest), where a cold swap's commit would show.
+// With `same` both sides run without the worker (an A/A run): the spread
+// of its ratios is what the machine alone gives a paired run.
 void ColdWorkerPaired(benchmark::State& state, PayloadKind kind, bool sync, size_t batch,
-                      bool paced, double rate = 0) {
+                      bool paced, double rate = 0, bool same = false) {
   std::vector<std::string> pool = PayloadGenerator(kind, kSeed).Take(8192);
   engine::Options off;
   off.segment_bytes = kWorkerSegmentBytes;
@@ -460,6 +464,7 @@ void ColdWorkerPaired(benchmark::State& state, PayloadKind kind, bool sync, size
     on.cold_busy_bytes_per_sec = 0;
     on.cold_free_cores = -1;
   }
+  if (same) on = off;
   ModeTotals on_totals, off_totals;
   for (auto _ : state) {
     WorkerLog on_log("cold-on"), off_log("cold-off");
@@ -504,6 +509,9 @@ void RegisterAll() {
       })->Iterations(1)->UseRealTime();
     }
   }
+  benchmark::RegisterBenchmark("BM_ColdWorkerPaired/sync/etcd/batch:16/aa", [](benchmark::State& st) {
+    ColdWorkerPaired(st, PayloadKind::kEtcd, true, 16, true, 0, /*same=*/true);
+  })->Iterations(1)->UseRealTime();
   for (int mib : {4, 8}) {
     const std::string name = "BM_ColdWorkerPaired/sync/etcd/batch:16/rate:" + std::to_string(mib);
     benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) {
