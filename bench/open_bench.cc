@@ -117,7 +117,11 @@ class LogCache {
     auto engine = CheckOk(engine::LogEngine::Open(log->dir, options), "LogEngine::Open");
     const uint64_t sealed_target = bytes / engine::Options{}.segment_bytes;
     uint64_t next = 1;
-    while (engine->GetStats().sealed_segments < sealed_target) AppendBatch(engine.get(), &next);
+    // Until the roll into segment sealed_target + 1: counted in `segments`
+    // at once, where `sealed_segments` waits for the background seal's
+    // commit, by when more batches may have gone into the active segment
+    // (which made the 4 GiB log's tail 19 MiB against the 1 GiB log's 8).
+    while (engine->GetStats().segments <= sealed_target) AppendBatch(engine.get(), &next);
     // The same unsealed tail for every size.
     for (uint64_t b = 0; b < kTailBytes; b += kBuildBatch * kEntryBytes) {
       AppendBatch(engine.get(), &next);
