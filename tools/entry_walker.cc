@@ -153,6 +153,20 @@ Status WalkSealed(SegmentReader* reader, const format::SegmentRecord& record,
 
 }  // namespace
 
+std::optional<format::SegmentRecord> EntryWalker::CompressedNow(
+    const format::SegmentRecord& raw) const {
+  if (raw.compressed()) return std::nullopt;
+  auto now = dir_->ReadMetadata(nullptr);
+  if (!now.ok()) return std::nullopt;
+  for (const format::SegmentRecord& r : now->segments) {
+    if (r.segment_id == raw.segment_id && r.compressed() && r.base_index == raw.base_index &&
+        r.last_index == raw.last_index) {
+      return r;
+    }
+  }
+  return std::nullopt;
+}
+
 std::vector<format::SegmentRecord> WalkedSegments(const LogMetadata& meta, const WalkResult& walk) {
   std::vector<format::SegmentRecord> segments = meta.segments;
   if (walk.successor.has_value()) segments.push_back(*walk.successor);
@@ -175,9 +189,9 @@ Status EntryWalker::Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* vis
   std::vector<format::SegmentRecord> segments = meta_->segments;
   const size_t listed = segments.size();
   for (size_t k = 0; k < segments.size(); ++k) {
-    const format::SegmentRecord record = segments[k];
+    format::SegmentRecord record = segments[k];
     const bool sealed = record.state == format::SegmentState::kSealed;
-    const std::string rel = format::SegmentRecordRelPath(record);
+    std::string rel = format::SegmentRecordRelPath(record);
     result->at_file = rel;
     result->at_offset.reset();
     if (!sealed && k + 1 < listed) {
@@ -198,11 +212,23 @@ Status EntryWalker::Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* vis
     // A sealed segment wholly before the range: nothing to read.
     if (seek && sealed && record.last_index < from) continue;
 
-    const std::string path = dir_->SegmentPath(record);
+    std::string path = dir_->SegmentPath(record);
     // The active segment is named as the engine names it, so that its
     // refusals read the same.
     auto opened = SegmentReader::Open(dir_->fs(), path,
                                       sealed ? path : SegmentFileName(record.segment_id));
+    if (!opened.ok() && opened.status().IsNotFound() && sealed) {
+      // Beside a live writer, a sealed segment read as raw may have been
+      // rewritten compressed since the manifest was read, and its raw file
+      // removed: the manifest now lists the rewrite, with the same entries.
+      if (auto swapped = CompressedNow(record); swapped.has_value()) {
+        record = *swapped;
+        rel = format::SegmentRecordRelPath(record);
+        result->at_file = rel;
+        path = dir_->SegmentPath(record);
+        opened = SegmentReader::Open(dir_->fs(), path, path);
+      }
+    }
     if (!opened.ok()) {
       if (!opened.status().IsNotFound()) return opened.status();
       return Status::Corruption(path + ": missing, but the manifest lists it (entries from index " +

@@ -104,6 +104,10 @@ class EntryWalker {
   Status Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* visitor, WalkResult* result);
 
  private:
+  // The manifest as of now lists the raw segment `raw` rewritten compressed
+  // (same id and entries): its record then; nullopt otherwise.
+  std::optional<format::SegmentRecord> CompressedNow(const format::SegmentRecord& raw) const;
+
   const LogDir* const dir_;
   const LogMetadata* const meta_;
 };
