@@ -29,7 +29,8 @@
 // format ("impl":"raftlog"; storage memory, disk_sync or disk_nosync, the
 // counterparts of the peer's memory, wal_sync and wal_nosync; disk_pipelined
 // is DiskStorage with sync under asynchronous storage writes, a LogWriter
-// thread per node group-committing the appends, also against wal_sync):
+// thread per node group-committing the appends, also against wal_sync;
+// disk_pipelined_nosync the same without sync, against wal_nosync):
 //
 //   raft_cluster_bench --windowed --storage=memory --nodes=3 --entry-bytes=1024
 //       [--window=256] [--seconds=10] [--warmup=3] [--compact-every=100000]
@@ -275,10 +276,13 @@ bool ParseWindowArgs(int argc, char** argv, WindowArgs* a) {
     a->options.pipelined = true;
   } else if (a->storage == "disk_nosync") {
     a->options.backend = Backend::kDiskNoSync;
+  } else if (a->storage == "disk_pipelined_nosync") {
+    a->options.backend = Backend::kDiskNoSync;
+    a->options.pipelined = true;
   } else {
     std::fprintf(stderr,
-                 "raft_cluster_bench: --storage is memory, disk_sync, disk_pipelined or "
-                 "disk_nosync\n");
+                 "raft_cluster_bench: --storage is memory, disk_sync, disk_pipelined, "
+                 "disk_nosync or disk_pipelined_nosync\n");
     return false;
   }
   if (a->seconds <= 0) {
