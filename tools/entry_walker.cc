@@ -153,20 +153,6 @@ Status WalkSealed(SegmentReader* reader, const format::SegmentRecord& record,
 
 }  // namespace
 
-std::optional<format::SegmentRecord> EntryWalker::CompressedNow(
-    const format::SegmentRecord& raw) const {
-  if (raw.compressed()) return std::nullopt;
-  auto now = dir_->ReadMetadata(nullptr);
-  if (!now.ok()) return std::nullopt;
-  for (const format::SegmentRecord& r : now->segments) {
-    if (r.segment_id == raw.segment_id && r.compressed() && r.base_index == raw.base_index &&
-        r.last_index == raw.last_index) {
-      return r;
-    }
-  }
-  return std::nullopt;
-}
-
 std::vector<format::SegmentRecord> WalkedSegments(const LogMetadata& meta, const WalkResult& walk) {
   std::vector<format::SegmentRecord> segments = meta.segments;
   if (walk.successor.has_value()) segments.push_back(*walk.successor);
@@ -187,10 +173,31 @@ Status EntryWalker::Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* vis
   // seal has not committed, if a spare continues the log (found as recovery
   // finds it, once the active segment's end is known).
   std::vector<format::SegmentRecord> segments = meta_->segments;
-  const size_t listed = segments.size();
-  for (size_t k = 0; k < segments.size(); ++k) {
+  size_t listed = segments.size();
+  std::optional<uint64_t> next_segment_id = meta_->next_segment_id;
+  int catch_ups = 0;
+  for (size_t k = 0;; ++k) {
+    if (k == segments.size()) {
+      // The walk can end short of `to` (at most the last index the engine
+      // served when the command began) only beside a live writer: a segment
+      // it found gone, or a successor not found, was sealed and rewritten
+      // compressed meanwhile. The manifest as of now lists the segments
+      // that continue what was read: read those too. Each round adds at
+      // least one segment; the rounds are bounded all the same.
+      constexpr int kMaxCatchUps = 8;
+      if (!have_prev || prev_last >= to || catch_ups >= kMaxCatchUps) break;
+      auto now = dir_->ReadMetadata(nullptr);
+      if (!now.ok() || !now->problem.ok()) break;
+      for (const format::SegmentRecord& r : now->segments) {
+        if (r.base_index > prev_last) segments.push_back(r);
+      }
+      if (k == segments.size()) break;
+      listed = segments.size();
+      next_segment_id = now->next_segment_id;
+      ++catch_ups;
+    }
     format::SegmentRecord record = segments[k];
-    const bool sealed = record.state == format::SegmentState::kSealed;
+    bool sealed = record.state == format::SegmentState::kSealed;
     std::string rel = format::SegmentRecordRelPath(record);
     result->at_file = rel;
     result->at_offset.reset();
@@ -217,11 +224,17 @@ Status EntryWalker::Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* vis
     // refusals read the same.
     auto opened = SegmentReader::Open(dir_->fs(), path,
                                       sealed ? path : SegmentFileName(record.segment_id));
-    if (!opened.ok() && opened.status().IsNotFound() && sealed) {
-      // Beside a live writer, a sealed segment read as raw may have been
-      // rewritten compressed since the manifest was read, and its raw file
-      // removed: the manifest now lists the rewrite, with the same entries.
-      if (auto swapped = CompressedNow(record); swapped.has_value()) {
+    if (!opened.ok() && opened.status().IsNotFound()) {
+      // Beside a live writer, a segment read as raw (sealed, or the active
+      // one, sealed since) may have been rewritten compressed since the
+      // manifest was read, and its raw file removed: the manifest now lists
+      // the rewrite, with the same entries (the active one's and more).
+      if (auto swapped = dir_->CompressedRewriteNow(record); swapped.has_value()) {
+        if (!sealed) {
+          sealed = true;
+          prev_last = swapped->last_index;
+          result->last_index = std::max(result->last_index, swapped->last_index);
+        }
         record = *swapped;
         rel = format::SegmentRecordRelPath(record);
         result->at_file = rel;
@@ -245,9 +258,9 @@ Status EntryWalker::Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* vis
       prev_last = std::max(record.base_index - 1, result->last_index);
     }
     if (delivery.done()) return Status::OK();
-    if (!sealed && k + 1 == listed && meta_->next_segment_id.has_value()) {
+    if (!sealed && k + 1 == listed && next_segment_id.has_value()) {
       auto spares = engine::FindSuccessor(dir_->fs(), dir_->Path(kSegmentsDir),
-                                          *meta_->next_segment_id, record.generation,
+                                          *next_segment_id, record.generation,
                                           prev_last + 1);
       if (!spares.ok()) return spares.status();
       if (spares->successor.has_value()) {

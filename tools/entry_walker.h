@@ -101,13 +101,13 @@ class EntryWalker {
   // (and reports to OnFrame) every frame of every segment it visits. Returns Corruption (naming the
   // file and offset) for damage, NotFound for a segment file the manifest lists but that is
   // missing, IOError; *result is filled in either case (as far as the walk got).
+  // Beside a live writer, a segment rewritten compressed since `meta` was
+  // read is read in its new form, and a walk that ends short of `to` reads
+  // on in the segments the manifest lists by then (`to` must not exceed the
+  // last index the engine served before `meta` was read).
   Status Walk(uint64_t from, uint64_t to, bool seek, WalkVisitor* visitor, WalkResult* result);
 
  private:
-  // The manifest as of now lists the raw segment `raw` rewritten compressed
-  // (same id and entries): its record then; nullopt otherwise.
-  std::optional<format::SegmentRecord> CompressedNow(const format::SegmentRecord& raw) const;
-
   const LogDir* const dir_;
   const LogMetadata* const meta_;
 };

@@ -17,6 +17,21 @@ std::string LogDir::SegmentPath(const format::SegmentRecord& record) const {
   return io::JoinPath(io::JoinPath(dir_, kSegmentsDir), format::SegmentRecordFileName(record));
 }
 
+std::optional<format::SegmentRecord> LogDir::CompressedRewriteNow(
+    const format::SegmentRecord& raw) const {
+  if (raw.compressed()) return std::nullopt;
+  auto now = ReadMetadata(nullptr);
+  if (!now.ok()) return std::nullopt;
+  for (const format::SegmentRecord& r : now->segments) {
+    const bool was_sealed = raw.state == format::SegmentState::kSealed;
+    if (r.segment_id == raw.segment_id && r.compressed() && r.base_index == raw.base_index &&
+        (!was_sealed || r.last_index == raw.last_index)) {
+      return r;
+    }
+  }
+  return std::nullopt;
+}
+
 Status LogDir::CheckIsLogDir(io::FileSystem* fs, const std::string& dir) {
   auto is_dir = fs->IsDirectory(dir);
   if (!is_dir.ok()) {

@@ -89,6 +89,15 @@ class LogDir {
   // Returns an error only if LMDB itself cannot be read.
   Result<LogMetadata> ReadMetadata(Findings* findings) const;
 
+  // Beside a live writer's cold worker: whether the manifest as of now lists
+  // the raw segment `raw` rewritten compressed, whose swap removed the raw
+  // file: the same id and first index, and the same entries if `raw` was
+  // sealed (an active one was sealed first, with its entries and perhaps
+  // more). Its record then; nullopt otherwise (also when the metadata cannot
+  // be read again).
+  std::optional<format::SegmentRecord> CompressedRewriteNow(
+      const format::SegmentRecord& raw) const;
+
   io::FileSystem* fs() const { return fs_; }
   const std::string& dir() const { return dir_; }
   std::string Path(std::string_view rel) const { return io::JoinPath(dir_, rel); }
