@@ -8,8 +8,10 @@
 #                                      the tool shared (BUILD_SHARED_LIBS=ON)
 #   package_test.sh shared             install that build and check the prefix,
 #                                      plus the shared libraries' exports
-#   package_test.sh deb                cpack -G DEB that build, extract the .deb
-#                                      with dpkg-deb -x and check the tree
+#   package_test.sh deb                cpack -G DEB that build, check that apt
+#                                      would install it (its dependencies
+#                                      resolve; a simulation), extract it with
+#                                      dpkg-deb -x and check the tree
 #
 # Checking a prefix: the files a user needs are there and no internal/ or
 # test-harness header is; `raftlog --version` names the version; a CMake
@@ -174,6 +176,17 @@ case "$mode" in
     [ -n "$deb" ] || fail "cpack made no raftlog_*.deb"
     echo "   $(basename "$deb")"
     dpkg-deb -f "$deb" Package Version Depends
+    # That it installs: apt resolves its Depends against this machine's
+    # packages and would unpack it (a simulation, which changes nothing).
+    step "apt-get install --simulate"
+    if command -v apt-get >/dev/null; then
+      apt-get install --simulate --no-install-recommends "$deb" >"$WORK_DIR/deb/apt.log" 2>&1 \
+        || { cat "$WORK_DIR/deb/apt.log"; fail "apt-get would not install $(basename "$deb")"; }
+      grep -q '^Inst raftlog ' "$WORK_DIR/deb/apt.log" \
+        || { cat "$WORK_DIR/deb/apt.log"; fail "apt-get's simulation does not install raftlog"; }
+    else
+      echo "   (no apt-get here: skipped)"
+    fi
     dpkg-deb -x "$deb" "$WORK_DIR/deb/root"
     check_prefix "$WORK_DIR/deb/root/usr" shared
     ;;
