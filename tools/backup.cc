@@ -4,8 +4,8 @@
 //
 //   1. the engine's verdict on DIR (refused logs are not backed up) gives
 //      the entries it serves now;
-//   2. the metadata is read (every key, twice over until two reads agree:
-//      see ReadAllKeys) and written as it is into DEST.tmp/meta.mdb: the
+//   2. the metadata is read (every key, in one read transaction:
+//      MetaStore::ReadAll) and written as it is into DEST.tmp/meta.mdb: the
 //      manifest, HardState and snapshot metadata of one moment;
 //   3. every segment that manifest lists is copied: a sealed one whole (a
 //      sealed segment never changes); the active one up to the end of its
@@ -111,34 +111,6 @@ Status CopyPrefix(io::FileSystem* fs, const std::string& src, const std::string&
   return out->Sync();
 }
 
-using KeyValues = std::vector<std::pair<std::string, std::string>>;
-
-// Every key of the metadata as of one moment. MetaStore::Scan reads one
-// prefix in one read transaction, and LMDB refuses an empty prefix, so the
-// store is read as 256 scans (one per first byte), twice: the two sweeps
-// agreeing means no commit changed the metadata while it was read (a
-// writer's commits change the manifest or the state keys). Otherwise the
-// attempt is made again.
-Result<KeyValues> ReadAllKeys(const engine::MetaStore& meta, bool* retry) {
-  auto sweep = [&]() -> Result<KeyValues> {
-    KeyValues all;
-    for (int b = 0; b < 256; ++b) {
-      const char prefix = static_cast<char>(b);
-      RAFTLOG_ASSIGN_OR_RETURN(KeyValues some, meta.Scan(std::string_view(&prefix, 1)));
-      all.insert(all.end(), std::make_move_iterator(some.begin()),
-                 std::make_move_iterator(some.end()));
-    }
-    return all;
-  };
-  for (int k = 0; k < 10; ++k) {
-    RAFTLOG_ASSIGN_OR_RETURN(KeyValues first, sweep());
-    RAFTLOG_ASSIGN_OR_RETURN(KeyValues second, sweep());
-    if (first == second) return first;
-  }
-  *retry = true;
-  return Status::Busy("the metadata kept changing while it was read");
-}
-
 // One attempt: DEST.tmp made from scratch.
 Result<BackupSummary> Attempt(io::FileSystem* fs, const BackupOptions& opt, const std::string& tmp,
                               bool* retry) {
@@ -148,8 +120,9 @@ Result<BackupSummary> Attempt(io::FileSystem* fs, const BackupOptions& opt, cons
   if (before.refused()) return before.open_status;
   RAFTLOG_ASSIGN_OR_RETURN(auto src, LogDir::Open(fs, opt.dir));
 
-  // 2. The metadata of one moment.
-  RAFTLOG_ASSIGN_OR_RETURN(const auto pairs, ReadAllKeys(src->meta(), retry));
+  // 2. The metadata of one moment: every key as of one commit (one read
+  // transaction).
+  RAFTLOG_ASSIGN_OR_RETURN(const auto pairs, src->meta().ReadAll());
   RAFTLOG_RETURN_IF_ERROR(fs->CreateDir(tmp));
   RAFTLOG_RETURN_IF_ERROR(fs->CreateDir(io::JoinPath(tmp, kSegmentsDir)));
   RAFTLOG_RETURN_IF_ERROR(fs->CreateDir(io::JoinPath(tmp, kSnapshotsDir)));

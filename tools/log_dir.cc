@@ -1,6 +1,7 @@
 #include "tools/log_dir.h"
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
 #include "raftlog/engine/lmdb_check.h"
@@ -70,7 +71,18 @@ Result<LogMetadata> LogDir::ReadMetadata(Findings* findings) const {
       m.problem = s.WithContext(Path(kMetaFile) + ": key " + std::string(key));
   };
 
-  RAFTLOG_ASSIGN_OR_RETURN(auto format_value, meta_->Get(kFormatKey));
+  // Every key from one read transaction: beside a live writer, separate
+  // reads could each see another commit (a manifest listing the segment a
+  // roll just made beside the next-segment counter from before it).
+  RAFTLOG_ASSIGN_OR_RETURN(const auto all, meta_->ReadAll());
+  const std::map<std::string, std::string, std::less<>> kv(all.begin(), all.end());
+  auto get = [&kv](std::string_view key) -> Result<std::optional<std::string>> {
+    const auto it = kv.find(key);
+    if (it == kv.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  };
+
+  RAFTLOG_ASSIGN_OR_RETURN(auto format_value, get(kFormatKey));
   if (!format_value.has_value()) {
     bad(kFormatKey,
         Status::Corruption("missing (not a raftlog log, or its creation never "
@@ -86,7 +98,7 @@ Result<LogMetadata> LogDir::ReadMetadata(Findings* findings) const {
     }
   }
 
-  RAFTLOG_ASSIGN_OR_RETURN(auto start, meta_->Get(kStartKey));
+  RAFTLOG_ASSIGN_OR_RETURN(auto start, get(kStartKey));
   if (!start.has_value()) {
     bad(kStartKey, Status::Corruption("missing"), true);
   } else {
@@ -100,7 +112,7 @@ Result<LogMetadata> LogDir::ReadMetadata(Findings* findings) const {
   }
 
   for (const std::string_view key : {kNextSegmentIdKey, kGenerationKey}) {
-    RAFTLOG_ASSIGN_OR_RETURN(auto value, meta_->Get(key));
+    RAFTLOG_ASSIGN_OR_RETURN(auto value, get(key));
     if (!value.has_value()) {
       bad(key, Status::Corruption("missing"), false);
       continue;
@@ -113,8 +125,9 @@ Result<LogMetadata> LogDir::ReadMetadata(Findings* findings) const {
     (key == kNextSegmentIdKey ? m.next_segment_id : m.generation) = *v;
   }
 
-  RAFTLOG_ASSIGN_OR_RETURN(auto rows, meta_->Scan(kSegmentKeyPrefix));
-  for (const auto& [key, value] : rows) {
+  for (auto it = kv.lower_bound(kSegmentKeyPrefix);
+       it != kv.end() && std::string_view(it->first).starts_with(kSegmentKeyPrefix); ++it) {
+    const auto& [key, value] = *it;
     auto record = format::DecodeSegmentRecord(value);
     if (!record.ok()) {
       bad(key, record.status(), true);
@@ -133,7 +146,7 @@ Result<LogMetadata> LogDir::ReadMetadata(Findings* findings) const {
   std::sort(m.segments.begin(), m.segments.end(),
             [](const auto& a, const auto& b) { return a.segment_id < b.segment_id; });
 
-  RAFTLOG_ASSIGN_OR_RETURN(auto hs, meta_->Get(kHardStateKey));
+  RAFTLOG_ASSIGN_OR_RETURN(auto hs, get(kHardStateKey));
   if (hs.has_value()) {
     auto decoded = format::DecodeHardState(*hs);
     if (decoded.ok()) {
@@ -142,7 +155,7 @@ Result<LogMetadata> LogDir::ReadMetadata(Findings* findings) const {
       bad(kHardStateKey, decoded.status(), false);
     }
   }
-  RAFTLOG_ASSIGN_OR_RETURN(auto durable, meta_->Get(format::kDurableKey));
+  RAFTLOG_ASSIGN_OR_RETURN(auto durable, get(format::kDurableKey));
   if (durable.has_value()) {
     auto decoded = format::DecodeDurableRecord(*durable);
     if (decoded.ok()) {
@@ -153,7 +166,7 @@ Result<LogMetadata> LogDir::ReadMetadata(Findings* findings) const {
       bad(format::kDurableKey, decoded.status(), true);
     }
   }
-  RAFTLOG_ASSIGN_OR_RETURN(auto snap, meta_->Get(kSnapshotKey));
+  RAFTLOG_ASSIGN_OR_RETURN(auto snap, get(kSnapshotKey));
   if (snap.has_value()) {
     auto decoded = format::DecodeSnapshotMeta(*snap);
     if (decoded.ok()) {

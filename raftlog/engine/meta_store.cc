@@ -189,6 +189,26 @@ Result<std::vector<std::pair<std::string, std::string>>> MetaStore::Scan(
   return out;
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> MetaStore::ReadAll() const {
+  port::MutexLock lock(&env_->mu);
+  Txn txn;
+  int rc = mdb_txn_begin(env_->env, nullptr, MDB_RDONLY, txn.out());
+  if (rc != 0) return LmdbError("txn_begin", path_, rc);
+  MDB_cursor* cursor = nullptr;
+  rc = mdb_cursor_open(txn.get(), env_->dbi, &cursor);
+  if (rc != 0) return LmdbError("cursor_open", path_, rc);
+  std::vector<std::pair<std::string, std::string>> out;
+  MDB_val k, v;
+  rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
+  while (rc == 0) {
+    out.emplace_back(std::string(View(k)), std::string(View(v)));
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cursor);
+  if (rc != MDB_NOTFOUND) return LmdbError("cursor_get", path_, rc);
+  return out;
+}
+
 Status MetaStore::Write(const Batch& batch) {
   if (read_only_) return Status::FailedPrecondition("metadata store " + path_ + " is read-only");
   port::MutexLock lock(&env_->mu);

@@ -76,8 +76,15 @@ class MetaStore {
   // The value of key, or nullopt if absent.
   Result<std::optional<std::string>> Get(std::string_view key) const;
 
-  // Every (key, value) whose key starts with prefix, in key order.
+  // Every (key, value) whose key starts with prefix, in key order. `prefix`
+  // must not be empty (LMDB refuses an empty key): ReadAll reads everything.
   Result<std::vector<std::pair<std::string, std::string>>> Scan(std::string_view prefix) const;
+
+  // Every (key, value) of the store, in key order, from one read
+  // transaction: the store as of one commit, even while another process
+  // writes it (what a tool beside a live writer needs; separate Get and
+  // Scan calls may each see a different commit).
+  Result<std::vector<std::pair<std::string, std::string>>> ReadAll() const;
 
   // Applies the batch in one transaction, durable (fsync'ed) when Write
   // returns OK. Deleting an absent key is not an error. On error nothing was
