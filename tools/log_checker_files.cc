@@ -25,9 +25,10 @@ using namespace checker_internal;  // NOLINT: the shared hints
 namespace {
 
 // A file modified in the last 10 seconds: a live writer's preallocator is
-// preparing it (it renames it into place when done), so it is progress, not
-// the leftover of an interrupted preparation (which is older than the
-// process that left it).
+// preparing it (it renames it into place when done), or its cold worker is
+// writing a rewrite, so it is progress, not the leftover of an interrupted
+// preparation or compression (which is older than the process that left
+// it: a writer's open removes such leftovers).
 bool BeingWritten(const std::string& path) {
   std::error_code ec;
   const auto written = std::filesystem::last_write_time(path, ec);
@@ -47,6 +48,19 @@ void LogChecker::CheckUnlisted(const std::vector<std::string>& names,
     if (r.compressed()) input.compressed[r.segment_id] = r.generation;
   }
   if (meta_.has_value()) input.next_segment_id = meta_->next_segment_id;
+  // Whether a writer is appending now: the active segment was written in
+  // the last 10 seconds. Its open removed every leftover of an interrupted
+  // compression, so a compression's file beside it is its cold worker's
+  // progress, however long the worker takes while the log is busy (it
+  // paces itself then, reading back a rewrite for seconds without writing
+  // it). Not for a log no process writes (a patience of 0 says so).
+  bool writer_appending = false;
+  for (const format::SegmentRecord& r : checked) {
+    if (writer_patience_.count() > 0 && r.state == format::SegmentState::kActive &&
+        BeingWritten(SegmentPath(r.segment_id))) {
+      writer_appending = true;
+    }
+  }
   // The log directory itself: the leftover of an interrupted creation.
   // (Repair's side files and files of the operator's are not the log's.)
   if (auto top = fs_->ListDir(dir_); top.ok()) {
@@ -75,7 +89,11 @@ void LogChecker::CheckUnlisted(const std::vector<std::string>& names,
       const uint64_t id = rewrite.has_value() ? rewrite->id : *entry.segment_id;
       const std::optional<uint64_t> generation =
           rewrite.has_value() ? std::optional<uint64_t>(rewrite->generation) : std::nullopt;
-      if (CompressionSettlesSoon(io::JoinPath(dir_, rel), id, generation)) continue;
+      const std::string path = io::JoinPath(dir_, rel);
+      if (writer_appending || (rewrite.has_value() && BeingWritten(path)) ||
+          CompressionSettlesSoon(path, id, generation)) {
+        continue;
+      }
       findings_.Add(Severity::kWarning, rel, std::nullopt, entry.reason, std::string(kStrayHint));
       continue;
     }
