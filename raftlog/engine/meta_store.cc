@@ -178,8 +178,9 @@ Result<std::vector<std::pair<std::string, std::string>>> MetaStore::Scan(
   rc = mdb_cursor_open(txn.get(), env_->dbi, &cursor);
   if (rc != 0) return LmdbError("cursor_open", path_, rc);
   std::vector<std::pair<std::string, std::string>> out;
+  // LMDB refuses an empty key: an empty prefix starts at the first key.
   MDB_val k = Val(prefix), v;
-  rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
+  rc = mdb_cursor_get(cursor, &k, &v, prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
   while (rc == 0 && View(k).substr(0, prefix.size()) == prefix) {
     out.emplace_back(std::string(View(k)), std::string(View(v)));
     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
@@ -190,23 +191,7 @@ Result<std::vector<std::pair<std::string, std::string>>> MetaStore::Scan(
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> MetaStore::ReadAll() const {
-  port::MutexLock lock(&env_->mu);
-  Txn txn;
-  int rc = mdb_txn_begin(env_->env, nullptr, MDB_RDONLY, txn.out());
-  if (rc != 0) return LmdbError("txn_begin", path_, rc);
-  MDB_cursor* cursor = nullptr;
-  rc = mdb_cursor_open(txn.get(), env_->dbi, &cursor);
-  if (rc != 0) return LmdbError("cursor_open", path_, rc);
-  std::vector<std::pair<std::string, std::string>> out;
-  MDB_val k, v;
-  rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
-  while (rc == 0) {
-    out.emplace_back(std::string(View(k)), std::string(View(v)));
-    rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
-  }
-  mdb_cursor_close(cursor);
-  if (rc != MDB_NOTFOUND) return LmdbError("cursor_get", path_, rc);
-  return out;
+  return Scan({});
 }
 
 Status MetaStore::Write(const Batch& batch) {

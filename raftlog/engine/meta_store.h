@@ -76,8 +76,8 @@ class MetaStore {
   // The value of key, or nullopt if absent.
   Result<std::optional<std::string>> Get(std::string_view key) const;
 
-  // Every (key, value) whose key starts with prefix, in key order. `prefix`
-  // must not be empty (LMDB refuses an empty key): ReadAll reads everything.
+  // Every (key, value) whose key starts with prefix, in key order, from one
+  // read transaction; an empty prefix reads every key (ReadAll).
   Result<std::vector<std::pair<std::string, std::string>>> Scan(std::string_view prefix) const;
 
   // Every (key, value) of the store, in key order, from one read
