@@ -55,10 +55,11 @@ void LogChecker::CheckUnlisted(const std::vector<std::string>& names,
   // paces itself then, reading back a rewrite for seconds without writing
   // it). Not for a log no process writes (a patience of 0 says so).
   bool writer_appending = false;
-  for (const format::SegmentRecord& r : checked) {
-    if (writer_patience_.count() > 0 && r.state == format::SegmentState::kActive &&
-        BeingWritten(SegmentPath(r.segment_id))) {
-      writer_appending = true;
+  if (writer_patience_.count() > 0) {
+    for (const format::SegmentRecord& r : checked) {
+      if (r.state == format::SegmentState::kActive && BeingWritten(SegmentPath(r.segment_id))) {
+        writer_appending = true;
+      }
     }
   }
   // The log directory itself: the leftover of an interrupted creation.

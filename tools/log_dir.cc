@@ -23,8 +23,8 @@ std::optional<format::SegmentRecord> LogDir::CompressedRewriteNow(
   if (raw.compressed()) return std::nullopt;
   auto now = ReadMetadata(nullptr);
   if (!now.ok()) return std::nullopt;
+  const bool was_sealed = raw.state == format::SegmentState::kSealed;
   for (const format::SegmentRecord& r : now->segments) {
-    const bool was_sealed = raw.state == format::SegmentState::kSealed;
     if (r.segment_id == raw.segment_id && r.compressed() && r.base_index == raw.base_index &&
         (!was_sealed || r.last_index == raw.last_index)) {
       return r;
@@ -76,13 +76,13 @@ Result<LogMetadata> LogDir::ReadMetadata(Findings* findings) const {
   // roll just made beside the next-segment counter from before it).
   RAFTLOG_ASSIGN_OR_RETURN(const auto all, meta_->ReadAll());
   const std::map<std::string, std::string, std::less<>> kv(all.begin(), all.end());
-  auto get = [&kv](std::string_view key) -> Result<std::optional<std::string>> {
+  auto get = [&kv](std::string_view key) -> std::optional<std::string> {
     const auto it = kv.find(key);
-    if (it == kv.end()) return std::optional<std::string>();
-    return std::optional<std::string>(it->second);
+    if (it == kv.end()) return std::nullopt;
+    return it->second;
   };
 
-  RAFTLOG_ASSIGN_OR_RETURN(auto format_value, get(kFormatKey));
+  const std::optional<std::string> format_value = get(kFormatKey);
   if (!format_value.has_value()) {
     bad(kFormatKey,
         Status::Corruption("missing (not a raftlog log, or its creation never "
@@ -98,7 +98,7 @@ Result<LogMetadata> LogDir::ReadMetadata(Findings* findings) const {
     }
   }
 
-  RAFTLOG_ASSIGN_OR_RETURN(auto start, get(kStartKey));
+  const std::optional<std::string> start = get(kStartKey);
   if (!start.has_value()) {
     bad(kStartKey, Status::Corruption("missing"), true);
   } else {
@@ -112,7 +112,7 @@ Result<LogMetadata> LogDir::ReadMetadata(Findings* findings) const {
   }
 
   for (const std::string_view key : {kNextSegmentIdKey, kGenerationKey}) {
-    RAFTLOG_ASSIGN_OR_RETURN(auto value, get(key));
+    const std::optional<std::string> value = get(key);
     if (!value.has_value()) {
       bad(key, Status::Corruption("missing"), false);
       continue;
@@ -146,7 +146,7 @@ Result<LogMetadata> LogDir::ReadMetadata(Findings* findings) const {
   std::sort(m.segments.begin(), m.segments.end(),
             [](const auto& a, const auto& b) { return a.segment_id < b.segment_id; });
 
-  RAFTLOG_ASSIGN_OR_RETURN(auto hs, get(kHardStateKey));
+  const std::optional<std::string> hs = get(kHardStateKey);
   if (hs.has_value()) {
     auto decoded = format::DecodeHardState(*hs);
     if (decoded.ok()) {
@@ -155,7 +155,7 @@ Result<LogMetadata> LogDir::ReadMetadata(Findings* findings) const {
       bad(kHardStateKey, decoded.status(), false);
     }
   }
-  RAFTLOG_ASSIGN_OR_RETURN(auto durable, get(format::kDurableKey));
+  const std::optional<std::string> durable = get(format::kDurableKey);
   if (durable.has_value()) {
     auto decoded = format::DecodeDurableRecord(*durable);
     if (decoded.ok()) {
@@ -166,7 +166,7 @@ Result<LogMetadata> LogDir::ReadMetadata(Findings* findings) const {
       bad(format::kDurableKey, decoded.status(), true);
     }
   }
-  RAFTLOG_ASSIGN_OR_RETURN(auto snap, get(kSnapshotKey));
+  const std::optional<std::string> snap = get(kSnapshotKey);
   if (snap.has_value()) {
     auto decoded = format::DecodeSnapshotMeta(*snap);
     if (decoded.ok()) {
